@@ -1,0 +1,115 @@
+/**
+ * Definitions → the typed model the templates read. Every decision (flag spelling, block
+ * parameters, help text) is made here, so templates only place values.
+ */
+import { faces as allFaces, type ActionDef, type FaceDef } from '../runtime/interface/faces.ts';
+import { PROTOCOL_VERSION, findMethod } from '../runtime/interface/methods.ts';
+import type { FieldDef } from '../runtime/interface/schema.ts';
+
+export interface OptionModel {
+  /** Puppet's option declaration, e.g. `--enc-user U` or `--wait`. */
+  readonly declaration: string;
+  readonly summary: string;
+}
+
+/** What the Ruby shim needs at run time; emitted as JSON so no template logic builds it. */
+export interface ActionSpec {
+  readonly face: string;
+  readonly action: string;
+  readonly method: string;
+  readonly positional: readonly string[];
+  readonly options: readonly { field: string; flag: string; type: FieldDef['type'] }[];
+  readonly render: ActionDef['render'];
+}
+
+export interface ActionModel {
+  readonly name: string;
+  readonly summary: string;
+  readonly description: string;
+  readonly arguments: string;
+  readonly hasArguments: boolean;
+  readonly examples: string;
+  readonly options: readonly OptionModel[];
+  /** `name, options` — the when_invoked block's parameters. */
+  readonly blockParams: string;
+  /** `name` — the positional values passed on to the shim, in order. */
+  readonly argumentList: string;
+}
+
+export interface FaceModel {
+  readonly name: string;
+  readonly className: string;
+  readonly version: string;
+  readonly summary: string;
+  readonly description: string;
+  readonly actions: readonly ActionModel[];
+  readonly specs: Record<string, ActionSpec>;
+}
+
+export interface ClientModel {
+  readonly protocol: number;
+}
+
+export const flagOf = (field: string): string => `--${field.replace(/_/g, '-')}`;
+
+function optionSummary(field: FieldDef): string {
+  const notes: string[] = [];
+  if (field.required) notes.push('required');
+  if (field.default !== undefined) notes.push(`default: ${String(field.default)}`);
+  return notes.length === 0 ? field.summary : `${field.summary} (${notes.join('; ')})`;
+}
+
+function actionParts(face: FaceDef, action: ActionDef): { model: ActionModel; spec: ActionSpec } {
+  const method = findMethod(action.method);
+  if (!method) throw new Error(`${face.name} ${action.name}: unknown method ${action.method}`);
+  for (const name of action.positional) {
+    if (!method.params[name]) throw new Error(`${face.name} ${action.name}: positional ${name} is not a parameter of ${method.name}`);
+  }
+  const optionFields = Object.entries(method.params).filter(([name]) => !action.positional.includes(name));
+  const options = optionFields.map(([name, field]) => ({
+    declaration: field.type === 'boolean' ? flagOf(name) : `${flagOf(name)} ${field.placeholder ?? name.toUpperCase()}`,
+    summary: optionSummary(field),
+  }));
+  const argumentList = action.positional.join(', ');
+  return {
+    model: {
+      name: action.name,
+      summary: action.summary,
+      description: action.description,
+      arguments: action.positional.map((name) => method.params[name]!.placeholder ?? name.toUpperCase()).join(' '),
+      hasArguments: action.positional.length > 0,
+      examples: action.examples.map((line) => `  $ ${line}`).join('\n'),
+      options,
+      blockParams: [...action.positional, 'options'].join(', '),
+      argumentList,
+    },
+    spec: {
+      face: face.name,
+      action: action.name,
+      method: method.name,
+      positional: action.positional,
+      options: optionFields.map(([name, field]) => ({ field: name, flag: flagOf(name), type: field.type })),
+      render: action.render,
+    },
+  };
+}
+
+export function faceModel(face: FaceDef): FaceModel {
+  const parts = face.actions.map((action) => actionParts(face, action));
+  return {
+    name: face.name,
+    className: face.name
+      .split('_')
+      .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+      .join(''),
+    version: face.version,
+    summary: face.summary,
+    description: face.description,
+    actions: parts.map((part) => part.model),
+    specs: Object.fromEntries(parts.map((part) => [part.spec.action, part.spec])),
+  };
+}
+
+export function models(faces: readonly FaceDef[] = allFaces): { faces: FaceModel[]; client: ClientModel } {
+  return { faces: faces.map(faceModel), client: { protocol: PROTOCOL_VERSION } };
+}

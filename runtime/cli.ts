@@ -1,0 +1,74 @@
+/**
+ * `autoami serve | migrate | version`. Failures print one line naming what was wrong and
+ * exit 2, so service managers and operators see the cause at once.
+ */
+import { configPath, loadConfig } from './config.ts';
+import { AutoamiError } from './errors.ts';
+import { createLogger } from './log.ts';
+import { startSidecar } from './sidecar.ts';
+import { openStore } from './store/open-store.ts';
+import { VERSION } from './version.ts';
+
+const USAGE = `usage: autoami serve [--config FILE]
+       autoami migrate [--config FILE]
+       autoami version
+The config file defaults to $AUTOAMI_CONFIG, then /etc/puppetlabs/puppet/autoami.yaml.`;
+
+function parseArgs(argv: string[]): { command: string | undefined; config: string | undefined } {
+  const [command, ...rest] = argv;
+  let config: string | undefined;
+  for (let index = 0; index < rest.length; index++) {
+    const arg = rest[index]!;
+    if (arg === '--config') {
+      config = rest[++index];
+      if (config === undefined) throw new AutoamiError(-32602, '--config needs a file name');
+    } else if (arg.startsWith('--config=')) {
+      config = arg.slice('--config='.length);
+    } else {
+      throw new AutoamiError(-32602, `unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
+    }
+  }
+  return { command, config };
+}
+
+async function serve(file: string): Promise<void> {
+  const log = createLogger(process.env.AUTOAMI_LOG_LEVEL === 'debug' ? 'debug' : 'info');
+  const sidecar = await startSidecar(await loadConfig(file), log);
+  const shutdown = (signal: string) => {
+    log.info('shutting down', { signal });
+    sidecar.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error('shutdown failed', { error: String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    const { command, config } = parseArgs(argv);
+    switch (command) {
+      case 'serve':
+        return await serve(configPath(config));
+      case 'migrate': {
+        const store = await openStore(await loadConfig(configPath(config)));
+        await store.close();
+        process.stdout.write(`schema up to date (${store.backend} store)\n`);
+        return;
+      }
+      case 'version':
+        process.stdout.write(`${VERSION}\n`);
+        return;
+      default:
+        process.stderr.write(`${USAGE}\n`);
+        process.exitCode = 2;
+    }
+  } catch (error) {
+    process.stderr.write(`autoami: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * The one YAML file both the Ruby shims and the sidecar read (DESIGN §3). Anything
+ * unknown or malformed stops start-up with an error naming the key and the value.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { ConfigError } from './errors.ts';
+import { parseDuration } from './duration.ts';
+
+export interface DatabaseConfig {
+  readonly host: string | undefined;
+  readonly port: number;
+  readonly socket_path: string | undefined;
+  readonly user: string;
+  readonly password: string;
+  readonly name: string;
+  readonly pool_size: number;
+}
+
+export interface Config {
+  readonly file: string;
+  readonly socket: string;
+  readonly state_dir: string;
+  readonly database: DatabaseConfig | undefined;
+  readonly aws: { readonly region: string; readonly endpoint: string | undefined; readonly profile: string | undefined };
+  readonly puppet: {
+    readonly server: string | undefined;
+    readonly port: number;
+    readonly hostcert: string | undefined;
+    readonly hostprivkey: string | undefined;
+    readonly localcacert: string | undefined;
+  };
+  readonly bake: { readonly report_timeout_ms: number; readonly concurrency: number };
+}
+
+export const DEFAULT_CONFIG_FILE = '/etc/puppetlabs/puppet/autoami.yaml';
+
+/** `--config`, then `$AUTOAMI_CONFIG`, then the default beside puppet.conf. */
+export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return flag ?? env.AUTOAMI_CONFIG ?? DEFAULT_CONFIG_FILE;
+}
+
+type Raw = Record<string, unknown>;
+
+function section(raw: Raw, key: string, allowed: readonly string[]): Raw | undefined {
+  const value = raw[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(key, `expected a mapping, got ${JSON.stringify(value)}`);
+  const mapping = value as Raw;
+  for (const sub of Object.keys(mapping)) {
+    if (!allowed.includes(sub)) throw new ConfigError(`${key}.${sub}`, `unknown key (known: ${allowed.join(', ')})`);
+  }
+  return mapping;
+}
+
+function str(raw: Raw | undefined, key: string, path: string): string | undefined {
+  const value = raw?.[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(path, `expected a non-empty string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function absolute(raw: Raw | undefined, key: string, path: string): string | undefined {
+  const value = str(raw, key, path);
+  if (value !== undefined && !value.startsWith('/')) throw new ConfigError(path, `expected an absolute path, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function int(raw: Raw | undefined, key: string, path: string, fallback: number, min: number, max: number): number {
+  const value = raw?.[key];
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(path, `expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+async function databasePassword(raw: Raw, configFile: string): Promise<string> {
+  const inline = str(raw, 'password', 'database.password');
+  const file = absolute(raw, 'password_file', 'database.password_file');
+  if (inline !== undefined && file !== undefined) throw new ConfigError('database.password_file', 'give either password or password_file, not both');
+  if (file === undefined) return inline ?? '';
+  try {
+    return (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+  } catch (error) {
+    throw new ConfigError('database.password_file', `cannot read ${JSON.stringify(file)} (named in ${configFile})`, error);
+  }
+}
+
+async function database(raw: Raw, file: string): Promise<DatabaseConfig | undefined> {
+  const db = section(raw, 'database', ['host', 'port', 'socket_path', 'user', 'password', 'password_file', 'name', 'pool_size']);
+  if (!db) return undefined;
+  const host = str(db, 'host', 'database.host');
+  const socket_path = absolute(db, 'socket_path', 'database.socket_path');
+  if (host !== undefined && socket_path !== undefined) throw new ConfigError('database.socket_path', 'give either host or socket_path, not both');
+  const user = str(db, 'user', 'database.user');
+  if (user === undefined) throw new ConfigError('database.user', 'is required when database is set');
+  const name = str(db, 'name', 'database.name') ?? 'autoami';
+  if (!/^[A-Za-z0-9_$]{1,64}$/.test(name)) throw new ConfigError('database.name', `${JSON.stringify(name)} is not a valid database name`);
+  return {
+    host: socket_path === undefined ? (host ?? 'localhost') : undefined,
+    port: int(db, 'port', 'database.port', 3306, 1, 65535),
+    socket_path,
+    user,
+    password: await databasePassword(db, file),
+    name,
+    pool_size: int(db, 'pool_size', 'database.pool_size', 10, 1, 200),
+  };
+}
+
+const TOP_KEYS = ['socket', 'state_dir', 'database', 'aws', 'puppet', 'bake'];
+
+export async function parseConfig(text: string, file: string): Promise<Config> {
+  let raw: unknown;
+  try {
+    raw = parse(text) ?? {};
+  } catch (error) {
+    throw new ConfigError('(file)', `${file} is not valid YAML: ${(error as Error).message}`, error);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('(file)', `${file} must hold a mapping`);
+  const top = raw as Raw;
+  for (const key of Object.keys(top)) {
+    if (!TOP_KEYS.includes(key)) throw new ConfigError(key, `unknown key (known: ${TOP_KEYS.join(', ')})`);
+  }
+  const aws = section(top, 'aws', ['region', 'endpoint', 'profile']);
+  const endpoint = str(aws, 'endpoint', 'aws.endpoint');
+  if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) throw new ConfigError('aws.endpoint', `expected an http(s) URL, got ${JSON.stringify(endpoint)}`);
+  const region = str(aws, 'region', 'aws.region') ?? 'us-east-1';
+  if (!/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/.test(region)) throw new ConfigError('aws.region', `${JSON.stringify(region)} is not an AWS region`);
+  const puppet = section(top, 'puppet', ['server', 'port', 'hostcert', 'hostprivkey', 'localcacert']);
+  const bake = section(top, 'bake', ['report_timeout', 'concurrency']);
+  const timeout = bake?.report_timeout;
+  const stateDir = absolute(top, 'state_dir', 'state_dir') ?? '/var/lib/autoami';
+  return {
+    file,
+    socket: absolute(top, 'socket', 'socket') ?? '/run/autoami/autoami.sock',
+    state_dir: stateDir,
+    database: await database(top, file),
+    aws: { region, endpoint, profile: str(aws, 'profile', 'aws.profile') },
+    puppet: {
+      server: str(puppet, 'server', 'puppet.server'),
+      port: int(puppet, 'port', 'puppet.port', 8140, 1, 65535),
+      hostcert: absolute(puppet, 'hostcert', 'puppet.hostcert'),
+      hostprivkey: absolute(puppet, 'hostprivkey', 'puppet.hostprivkey'),
+      localcacert: absolute(puppet, 'localcacert', 'puppet.localcacert'),
+    },
+    bake: {
+      report_timeout_ms: timeout === undefined ? 45 * 60_000 : parseDuration(timeout, 'bake.report_timeout'),
+      concurrency: int(bake, 'concurrency', 'bake.concurrency', 16, 1, 1024),
+    },
+  };
+}
+
+export async function loadConfig(file: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError('(file)', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? error}`, error);
+  }
+  return parseConfig(text, file);
+}
+
+export function embeddedStorePath(config: Config): string {
+  return join(config.state_dir, 'store.json');
+}

@@ -1,0 +1,96 @@
+/**
+ * The sidecar's methods and their parameter schemas: the single definition that the
+ * server validates against and the generator renders Ruby options from.
+ */
+import type { Schema } from './schema.ts';
+import { amiId, groupName, hostName, instanceType, label, region, securityGroupId, subnetId } from './fields.ts';
+
+export const PROTOCOL_VERSION = 1;
+
+export interface MethodDef {
+  readonly name: string;
+  readonly summary: string;
+  readonly params: Schema;
+}
+
+export const BOOTSTRAP_MODES = ['ssh', 'userdata'] as const;
+export type BootstrapMode = (typeof BOOTSTRAP_MODES)[number];
+
+const hello: MethodDef = {
+  name: 'hello',
+  summary: 'Open a session and agree on the protocol version',
+  params: {
+    protocol: { type: 'integer', summary: 'Protocol version the client speaks', required: true, min: 1, max: 1000 },
+    client: { type: 'string', summary: 'Who is calling, for the log', maxLength: 128 },
+  },
+};
+
+const groupCreate: MethodDef = {
+  name: 'group.create',
+  summary: 'Define a new group (role) to bake',
+  params: {
+    name: groupName,
+    image: { ...amiId, summary: 'Base AMI the first bake starts from', required: true },
+    type: { ...instanceType, required: true },
+    keyname: { ...label('EC2 key pair the instance is launched with', 'KEY'), required: true },
+    keyfile: {
+      type: 'string',
+      summary: 'Private key file for SSH to the instance (readable by the sidecar)',
+      placeholder: 'PATH',
+      required: true,
+      check: 'readable_file',
+    },
+    login: {
+      type: 'string',
+      summary: 'SSH login on the instance',
+      placeholder: 'USER',
+      required: true,
+      maxLength: 32,
+      pattern: /^[a-z_][a-z0-9_-]{0,31}$/,
+      expected: 'a POSIX user name such as ec2-user',
+    },
+    puppetserver: { ...hostName, summary: 'Puppet server the agent runs against', required: true },
+    node_group: { ...label('Node group the instance is pinned to', 'GROUP'), required: true },
+    enc_user: { ...label('Console (RBAC) login for the classifier', 'U'), required: true },
+    enc_pass: { ...label('Console (RBAC) password for the classifier', 'P', 1024), required: true, secret: true },
+    enc_server: { ...hostName, summary: 'Classifier host (default: the puppetserver)' },
+    enc_port: { type: 'integer', summary: 'Classifier port', placeholder: 'PORT', min: 1, max: 65535, default: 443 },
+    region: { ...region, default: 'us-east-1' },
+    subnet: subnetId,
+    security_group: securityGroupId,
+    bootstrap: {
+      type: 'string',
+      summary: 'How the agent is started: ssh or userdata',
+      placeholder: 'MODE',
+      values: BOOTSTRAP_MODES,
+      default: 'ssh',
+    },
+    keep: { type: 'integer', summary: 'AutoAMI images kept per group', placeholder: 'N', min: 1, max: 1000, default: 5 },
+  },
+};
+
+const groupDelete: MethodDef = {
+  name: 'group.delete',
+  summary: 'Remove a group (its AMIs stay)',
+  params: { name: groupName },
+};
+
+const groupList: MethodDef = {
+  name: 'group.list',
+  summary: 'Every group and its current image',
+  params: {},
+};
+
+const status: MethodDef = {
+  name: 'status',
+  summary: 'Sidecar, store and queue health',
+  params: {},
+};
+
+export const methods = [hello, groupCreate, groupDelete, groupList, status] as const;
+
+export type MethodName = (typeof methods)[number]['name'];
+
+export function findMethod(name: string): MethodDef | undefined {
+  return methods.find((method) => method.name === name);
+}

@@ -1,0 +1,126 @@
+/**
+ * The parameter schema language shared by the sidecar (request validation) and the
+ * generator (Ruby options and help). A field is described once and both sides follow it.
+ */
+import { access, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { ValidationError } from '../errors.ts';
+
+export type FieldType = 'string' | 'integer' | 'boolean' | 'string[]';
+
+/** Checks that need the host the sidecar runs on, not just the value. */
+export type HostCheck = 'readable_file';
+
+export interface FieldDef {
+  readonly type: FieldType;
+  readonly summary: string;
+  readonly required?: boolean;
+  readonly default?: string | number | boolean;
+  /** The option's argument as shown in help, e.g. `AMI` in `--image AMI`. */
+  readonly placeholder?: string;
+  readonly pattern?: RegExp;
+  /** Plain words for what `pattern` accepts; goes into the error message. */
+  readonly expected?: string;
+  readonly values?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+  readonly maxLength?: number;
+  readonly secret?: boolean;
+  readonly check?: HostCheck;
+}
+
+export type Params = Record<string, unknown>;
+export type Schema = Readonly<Record<string, FieldDef>>;
+
+const DEFAULT_MAX_LENGTH = 1024;
+const MAX_LIST_ITEMS = 256;
+// C0 and C1 control characters and DEL: no legitimate name, path or password holds them,
+// and they corrupt terminals, logs and shell-adjacent tools downstream.
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+export function describeValue(field: FieldDef, value: unknown): string {
+  if (field.secret) return '(value hidden)';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function checkString(name: string, field: FieldDef, value: unknown): string {
+  if (typeof value !== 'string') throw new ValidationError(name, `expected a string, got ${describeValue(field, value)}`);
+  if (value.length === 0) throw new ValidationError(name, 'must not be empty');
+  const max = field.maxLength ?? DEFAULT_MAX_LENGTH;
+  if (value.length > max) throw new ValidationError(name, `longer than ${max} characters`);
+  if (!value.isWellFormed()) throw new ValidationError(name, 'is not valid UTF-8 text');
+  if (CONTROL_CHARS.test(value)) throw new ValidationError(name, `${describeValue(field, value)} contains control characters`);
+  if (field.values && !field.values.includes(value)) {
+    throw new ValidationError(name, `${describeValue(field, value)} is not one of ${field.values.join(', ')}`);
+  }
+  if (field.pattern && !field.pattern.test(value)) {
+    const expected = field.expected ?? `a value matching ${field.pattern.source}`;
+    throw new ValidationError(name, `${describeValue(field, value)} is not valid (expected ${expected})`);
+  }
+  return value;
+}
+
+function checkValue(name: string, field: FieldDef, value: unknown): unknown {
+  switch (field.type) {
+    case 'string':
+      return checkString(name, field, value);
+    case 'integer': {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+        throw new ValidationError(name, `expected an integer, got ${describeValue(field, value)}`);
+      }
+      if (field.min !== undefined && value < field.min) throw new ValidationError(name, `${value} is below ${field.min}`);
+      if (field.max !== undefined && value > field.max) throw new ValidationError(name, `${value} is above ${field.max}`);
+      return value;
+    }
+    case 'boolean':
+      if (typeof value !== 'boolean') throw new ValidationError(name, `expected true or false, got ${describeValue(field, value)}`);
+      return value;
+    case 'string[]': {
+      if (!Array.isArray(value)) throw new ValidationError(name, `expected a list of strings, got ${describeValue(field, value)}`);
+      if (value.length > MAX_LIST_ITEMS) throw new ValidationError(name, `more than ${MAX_LIST_ITEMS} entries`);
+      return value.map((item, index) => checkString(`${name}[${index}]`, field, item));
+    }
+  }
+}
+
+async function checkHost(name: string, field: FieldDef, value: unknown): Promise<void> {
+  if (field.check !== 'readable_file' || typeof value !== 'string') return;
+  if (!value.startsWith('/')) throw new ValidationError(name, `${describeValue(field, value)} is not an absolute path`);
+  try {
+    const info = await stat(value);
+    if (!info.isFile()) throw new ValidationError(name, `${describeValue(field, value)} is not a regular file`);
+    await access(value, constants.R_OK);
+  } catch (error) {
+    if (error instanceof ValidationError) throw error;
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not readable by the sidecar';
+    throw new ValidationError(name, `${describeValue(field, value)} ${reason}`, error);
+  }
+}
+
+/**
+ * Validate `input` against `schema`: unknown keys, missing required fields, wrong types
+ * and bad values are each a ValidationError naming the field. Defaults are filled in.
+ */
+export async function validate(schema: Schema, input: unknown): Promise<Params> {
+  if (input === undefined) input = {};
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ValidationError('params', 'expected an object of named parameters');
+  }
+  const given = input as Params;
+  for (const key of Object.keys(given)) {
+    if (!Object.hasOwn(schema, key)) throw new ValidationError(key, 'is not a known parameter');
+  }
+  const result: Params = {};
+  for (const [name, field] of Object.entries(schema)) {
+    const value = given[name];
+    if (value === undefined || value === null) {
+      if (field.required) throw new ValidationError(name, 'is required');
+      if (field.default !== undefined) result[name] = field.default;
+      continue;
+    }
+    result[name] = checkValue(name, field, value);
+    await checkHost(name, field, result[name]);
+  }
+  return result;
+}

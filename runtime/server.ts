@@ -1,0 +1,110 @@
+/**
+ * The Unix socket server: frames lines, hands requests to the dispatcher, and drains
+ * in-flight calls on shutdown so no client loses an answer it was promised.
+ */
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { AutoamiError, ErrorCode, asAutoamiError } from './errors.ts';
+import { LineSplitter, errorLine, notificationLine, parseLine, resultLine } from './protocol.ts';
+import type { Dispatcher, Session } from './dispatcher.ts';
+import type { Logger } from './log.ts';
+
+export interface SocketServer {
+  readonly path: string;
+  /** Stop accepting, answer what is in flight, then close every connection. */
+  close(): Promise<void>;
+}
+
+function probe(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** A socket file nobody listens on is left over from a crash; a live one is another sidecar. */
+async function clearStaleSocket(path: string): Promise<void> {
+  let info;
+  try {
+    info = await lstat(path);
+  } catch {
+    return;
+  }
+  if (!info.isSocket()) throw new AutoamiError(ErrorCode.Config, `config socket: ${path} exists and is not a socket`, { data: { field: 'socket' } });
+  if (await probe(path)) {
+    throw new AutoamiError(ErrorCode.Config, `config socket: another sidecar is already listening on ${path}`, { data: { field: 'socket' } });
+  }
+  await unlink(path);
+}
+
+export async function listen(path: string, dispatcher: Dispatcher, log: Logger): Promise<SocketServer> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o750 });
+  await clearStaleSocket(path);
+  const connections = new Set<Socket>();
+  const inFlight = new Set<Promise<void>>();
+  let draining = false;
+
+  const server: Server = createServer((socket) => {
+    connections.add(socket);
+    const session: Session = { hello: false };
+    const write = (text: string) => {
+      if (!socket.destroyed && socket.writable) socket.write(text);
+    };
+    const handle = (line: Buffer) => {
+      const parsed = parseLine(line);
+      if (!parsed.ok) return write(errorLine(parsed.id, parsed.error));
+      const { request } = parsed;
+      if (draining) return write(errorLine(request.id, new AutoamiError(ErrorCode.ShuttingDown, 'the sidecar is shutting down; retry shortly')));
+      const call = dispatcher
+        .dispatch(request, session, (params) => write(notificationLine('progress', { id: request.id, ...params })))
+        .then(
+          (result) => {
+            if (!request.notification) write(resultLine(request.id, result));
+          },
+          (error: unknown) => {
+            const failure = asAutoamiError(error);
+            if (failure.code === ErrorCode.Internal) log.error('call failed', { method: request.method, error: failure.message });
+            if (!request.notification) write(errorLine(request.id, failure));
+          },
+        )
+        .finally(() => inFlight.delete(call));
+      inFlight.add(call);
+    };
+    const splitter = new LineSplitter(handle, () =>
+      write(errorLine(null, new AutoamiError(ErrorCode.RequestTooLarge, 'request too large: a line may hold at most 1 MiB'))),
+    );
+    socket.on('data', (chunk: Buffer) => splitter.push(chunk));
+    socket.on('error', (error) => log.debug('client connection error', { error: error.message }));
+    socket.on('close', () => connections.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await chmod(path, 0o660);
+  log.info('listening', { socket: path });
+
+  return {
+    path,
+    async close() {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      for (const socket of connections) {
+        socket.end();
+        // A client that never closes its end must not hold the shutdown open.
+        setTimeout(() => socket.destroy(), 1000).unref();
+      }
+      await closed;
+    },
+  };
+}

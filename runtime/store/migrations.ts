@@ -1,0 +1,104 @@
+/**
+ * Forward-only MySQL schema (DESIGN §7). Append new migrations at the end with the next
+ * version; never edit or remove one that has shipped, and never DROP.
+ *
+ * MySQL commits DDL implicitly, so a sidecar killed between a statement and the row in
+ * `schema_migrations` re-runs that migration next time: every statement must be safe to
+ * run twice (CREATE TABLE IF NOT EXISTS, or one ALTER per migration).
+ */
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import { StoreUnavailableError } from '../errors.ts';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly statements: readonly string[];
+}
+
+// `groups` is a reserved word from MySQL 8.0.2 (window functions), so it is always quoted.
+// utf8mb4_bin: names compare and sort by code point, as in the embedded store.
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'create groups',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS \`groups\` (
+        \`name\` VARCHAR(63) NOT NULL,
+        \`image\` VARCHAR(255) NOT NULL,
+        \`base_image\` VARCHAR(255) NOT NULL,
+        \`type\` VARCHAR(64) NOT NULL,
+        \`keyname\` VARCHAR(255) NOT NULL,
+        \`keyfile\` VARCHAR(1024) NOT NULL,
+        \`login\` VARCHAR(64) NOT NULL,
+        \`puppetserver\` VARCHAR(255) NOT NULL,
+        \`node_group\` VARCHAR(255) NOT NULL,
+        \`enc_user\` VARCHAR(255) NOT NULL,
+        \`enc_pass\` VARCHAR(1024) NOT NULL,
+        \`enc_server\` VARCHAR(255) NULL,
+        \`enc_port\` INT NOT NULL,
+        \`region\` VARCHAR(32) NOT NULL,
+        \`subnet\` VARCHAR(64) NULL,
+        \`security_group\` VARCHAR(255) NULL,
+        \`bootstrap\` VARCHAR(16) NOT NULL,
+        \`keep\` INT NOT NULL,
+        \`created_at\` DATETIME(3) NOT NULL COMMENT 'UTC',
+        \`updated_at\` DATETIME(3) NOT NULL COMMENT 'UTC',
+        PRIMARY KEY (\`name\`)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+  },
+];
+
+const SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS \`schema_migrations\` (
+  \`version\` INT NOT NULL,
+  \`name\` VARCHAR(255) NOT NULL,
+  \`applied_at\` DATETIME(3) NOT NULL COMMENT 'UTC',
+  PRIMARY KEY (\`version\`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
+
+// GET_LOCK is server-wide, not per database: sidecars sharing one server take turns even
+// on different databases, which only costs a short wait.
+export const MIGRATION_LOCK = 'autoami_migrate';
+const LOCK_TIMEOUT_SECONDS = 30;
+
+function checkOrder(migrations: readonly Migration[]): void {
+  let previous = 0;
+  for (const m of migrations) {
+    if (!Number.isInteger(m.version) || m.version <= previous) {
+      throw new Error(`migration ${m.version} (${m.name}) is out of order: versions must increase`);
+    }
+    previous = m.version;
+  }
+}
+
+/**
+ * Apply every migration the database lacks, holding the migration lock so sidecars that
+ * start together on one database apply each migration once. The lock belongs to the
+ * session, so everything runs on the one connection given. Returns the versions applied.
+ */
+export async function migrate(conn: Connection, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  checkOrder(migrations);
+  const [locked] = await conn.execute<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [MIGRATION_LOCK, LOCK_TIMEOUT_SECONDS]);
+  if (Number(locked[0]?.got) !== 1) {
+    throw new StoreUnavailableError(`another process held the migration lock ${MIGRATION_LOCK} for ${LOCK_TIMEOUT_SECONDS} s`);
+  }
+  try {
+    await conn.query(SCHEMA_MIGRATIONS);
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT `version` FROM `schema_migrations`');
+    const done = new Set(rows.map((row) => Number(row.version)));
+    const applied: number[] = [];
+    for (const migration of migrations) {
+      if (done.has(migration.version)) continue;
+      for (const statement of migration.statements) await conn.query(statement);
+      await conn.execute('INSERT INTO `schema_migrations` (`version`, `name`, `applied_at`) VALUES (?, ?, UTC_TIMESTAMP(3))', [
+        migration.version,
+        migration.name,
+      ]);
+      applied.push(migration.version);
+    }
+    return applied;
+  } finally {
+    // A failed release means the session is gone, and the server drops its locks with it.
+    await conn.execute('SELECT RELEASE_LOCK(?)', [MIGRATION_LOCK]).catch(() => undefined);
+  }
+}

@@ -1,0 +1,86 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../runtime/errors.ts';
+import { configPath, parseConfig } from '../runtime/config.ts';
+import { tempDir } from './support/tmp.ts';
+
+const Config = suite('config');
+
+async function refused(text: string): Promise<ConfigError> {
+  try {
+    await parseConfig(text, '/etc/autoami.yaml');
+  } catch (error) {
+    assert.instance(error, ConfigError);
+    return error as ConfigError;
+  }
+  throw assert.unreachable(`accepted ${text}`);
+}
+
+Config('should apply defaults to an empty file', async () => {
+  const config = await parseConfig('', '/x.yaml');
+  assert.is(config.socket, '/run/autoami/autoami.sock');
+  assert.is(config.state_dir, '/var/lib/autoami');
+  assert.is(config.database, undefined);
+  assert.is(config.aws.region, 'us-east-1');
+  assert.is(config.bake.report_timeout_ms, 45 * 60_000);
+  assert.is(config.bake.concurrency, 16);
+});
+
+Config('should read the design example', async () => {
+  const config = await parseConfig(
+    `socket: /run/autoami/autoami.sock
+state_dir: /var/lib/autoami
+database: { host: db.example.com, port: 3307, user: autoami, password: secret, name: autoami }
+aws: { region: eu-west-1, endpoint: "http://127.0.0.1:4566", profile: default }
+puppet: { server: puppet.example.com }
+bake: { report_timeout: 30m, concurrency: 4 }
+`,
+    '/x.yaml',
+  );
+  assert.equal(config.database, { host: 'db.example.com', port: 3307, socket_path: undefined, user: 'autoami', password: 'secret', name: 'autoami', pool_size: 10 });
+  assert.is(config.aws.endpoint, 'http://127.0.0.1:4566');
+  assert.is(config.bake.report_timeout_ms, 30 * 60_000);
+});
+
+Config('should name the key and value of each bad setting', async () => {
+  const cases: [string, string, RegExp][] = [
+    ['sockett: /x', 'sockett', /unknown key/],
+    ['socket: relative.sock', 'socket', /"relative.sock"/],
+    ['database: { user: a, colour: blue }', 'database.colour', /unknown key/],
+    ['database: { password: x }', 'database.user', /required/],
+    ['database: { user: a, port: 99999 }', 'database.port', /99999/],
+    ['database: { user: a, name: "x; drop" }', 'database.name', /"x; drop"/],
+    ['database: { user: a, host: h, socket_path: /s }', 'database.socket_path', /either host or socket_path/],
+    ['aws: { region: mars }', 'aws.region', /"mars"/],
+    ['aws: { endpoint: "ftp://x" }', 'aws.endpoint', /"ftp:\/\/x"/],
+    ['bake: { report_timeout: soon }', 'bake.report_timeout', /"soon"/],
+    ['bake: { concurrency: 0 }', 'bake.concurrency', /got 0/],
+    ['aws: [1]', 'aws', /mapping/],
+    ['- a list', '(file)', /mapping/],
+    ['a: [unclosed', '(file)', /not valid YAML/],
+  ];
+  for (const [text, key, message] of cases) {
+    const error = await refused(text);
+    assert.is(error.key, key, text);
+    assert.match(error.message, message, text);
+  }
+});
+
+Config('should read the database password from a file', async () => {
+  const file = join(tempDir(), 'db.secret');
+  writeFileSync(file, 's3cret\n', { mode: 0o600 });
+  const config = await parseConfig(`database: { user: a, password_file: ${file} }`, '/x.yaml');
+  assert.is(config.database?.password, 's3cret');
+  const missing = await refused('database: { user: a, password_file: /nonexistent/secret }');
+  assert.is(missing.key, 'database.password_file');
+});
+
+Config('should find the file by flag, then environment, then default', () => {
+  assert.is(configPath('/a.yaml', { AUTOAMI_CONFIG: '/b.yaml' }), '/a.yaml');
+  assert.is(configPath(undefined, { AUTOAMI_CONFIG: '/b.yaml' }), '/b.yaml');
+  assert.is(configPath(undefined, {}), '/etc/puppetlabs/puppet/autoami.yaml');
+});
+
+Config.run();

@@ -1,0 +1,274 @@
+/**
+ * One contract for both store backends (DESIGN §7), then what only one backend can show:
+ * the embedded file's lock and crash safety, MySQL's migrations and unreachable servers.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createConnection, type RowDataPacket } from 'mysql2/promise';
+import type { DatabaseConfig } from '../runtime/config.ts';
+import { ConflictError, StoreUnavailableError } from '../runtime/errors.ts';
+import { EmbeddedStore } from '../runtime/store/embedded-store.ts';
+import { MIGRATIONS, migrate } from '../runtime/store/migrations.ts';
+import { MysqlStore } from '../runtime/store/mysql-store.ts';
+import type { GroupSettings, Store } from '../runtime/store/store.ts';
+import { startMariadb } from './support/mariadb.ts';
+import { tempDir } from './support/tmp.ts';
+
+/** One place to keep data; `make()` gives a new, unopened store over it. */
+interface Backing {
+  make(): Store;
+}
+
+const settings = (over: Partial<GroupSettings> = {}): GroupSettings => ({
+  name: 'wordpress', image: 'ami-0abc1234', type: 't3.micro', keyname: 'deploy', keyfile: '/etc/autoami/deploy.pem',
+  login: 'ec2-user', puppetserver: 'puppet.example.com', node_group: 'wordpress', enc_user: 'admin', enc_pass: 'secret',
+  enc_server: null, enc_port: 443, region: 'us-east-1', subnet: null, security_group: null, bootstrap: 'ssh', keep: 3,
+  ...over,
+});
+
+const NASTY = "'; DROP TABLE groups; --";
+const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+async function using<T>(store: Store, body: (store: Store) => Promise<T>): Promise<T> {
+  await store.open();
+  try {
+    return await body(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function rejects<E>(promise: Promise<unknown>, type: abstract new (...args: never[]) => E): Promise<E> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.instance(error, type);
+    return error as E;
+  }
+  throw assert.unreachable('expected a rejection');
+}
+
+function contract(name: string, fresh: () => Promise<Backing>) {
+  const test = suite(`store contract (${name})`);
+
+  test('should create a group and get it back with base_image and UTC timestamps', async () => {
+    await using((await fresh()).make(), async (store) => {
+      const created = await store.createGroup(settings());
+      assert.equal(created, { ...settings(), base_image: 'ami-0abc1234', created_at: created.created_at, updated_at: created.created_at });
+      assert.match(created.created_at, ISO_MS);
+      assert.equal(await store.getGroup('wordpress'), created);
+      assert.is(await store.getGroup('nope'), undefined);
+    });
+  });
+
+  test('should list groups sorted by name', async () => {
+    await using((await fresh()).make(), async (store) => {
+      assert.equal(await store.listGroups(), []);
+      for (const n of ['web', 'App', 'db', 'app-2']) await store.createGroup(settings({ name: n }));
+      assert.equal((await store.listGroups()).map((g) => g.name), ['App', 'app-2', 'db', 'web']);
+    });
+  });
+
+  test('should delete a group and return false for an unknown one', async () => {
+    await using((await fresh()).make(), async (store) => {
+      await store.createGroup(settings());
+      await store.createGroup(settings({ name: 'other' }));
+      assert.is(await store.deleteGroup('wordpress'), true);
+      assert.is(await store.deleteGroup('wordpress'), false);
+      assert.is(await store.deleteGroup('never'), false);
+      assert.equal((await store.listGroups()).map((g) => g.name), ['other']);
+    });
+  });
+
+  test('should refuse a duplicate name with ConflictError on name and change nothing', async () => {
+    await using((await fresh()).make(), async (store) => {
+      const first = await store.createGroup(settings());
+      const error = await rejects(store.createGroup(settings({ image: 'ami-0ffff', keep: 9 })), ConflictError);
+      assert.equal(error.data, { field: 'name' });
+      assert.match(error.message, 'group "wordpress" already exists');
+      assert.equal(await store.listGroups(), [first]);
+    });
+  });
+
+  test('should round-trip SQL metacharacters, backslashes, unicode and nulls exactly', async () => {
+    const odd = settings({
+      name: NASTY, keyname: `${NASTY} \\' \\\\ %_ "`, enc_pass: `p\\a'ss"\`\u0000\n\t${NASTY}`, enc_user: 'ключ-🔑-鍵',
+      keyfile: 'C:\\keys\\n\\0.pem', enc_server: 'enc.example.com', subnet: 'subnet-0abc', security_group: "sg-'x'",
+      bootstrap: 'userdata', enc_port: 65535, keep: 0,
+    });
+    const backing = await fresh();
+    const created = await using(backing.make(), (store) => store.createGroup(odd));
+    await using(backing.make(), async (store) => {
+      assert.equal(await store.getGroup(NASTY), created);
+      assert.is((await store.getGroup(NASTY))?.enc_pass, odd.enc_pass);
+      assert.equal(await store.listGroups(), [created]);
+      assert.is(await store.deleteGroup(NASTY), true);
+    });
+  });
+
+  test('should keep data across close and reopen', async () => {
+    const backing = await fresh();
+    const created = await using(backing.make(), (store) => store.createGroup(settings()));
+    await using(backing.make(), async (store) => assert.equal(await store.listGroups(), [created]));
+    await using(backing.make(), async (store) => assert.equal(await store.getGroup('wordpress'), created));
+  });
+
+  test('should refuse use after close with StoreUnavailableError', async () => {
+    const store = (await fresh()).make();
+    await using(store, async () => undefined);
+    await rejects(store.listGroups(), StoreUnavailableError);
+    await rejects(store.ping(), StoreUnavailableError);
+  });
+
+  return test;
+}
+
+// ---- embedded ------------------------------------------------------------------------
+
+const embeddedPath = (): string => join(tempDir(), 'state', 'store.json');
+const Embedded = contract('embedded', async () => {
+  const path = embeddedPath();
+  return { make: () => new EmbeddedStore(path) };
+});
+
+Embedded('should create the state dir 0700 and write a schema_version', async () => {
+  const path = embeddedPath();
+  await using(new EmbeddedStore(path), (store) => store.createGroup(settings()));
+  assert.is(statSync(join(path, '..')).mode & 0o777, 0o700);
+  assert.is(JSON.parse(readFileSync(path, 'utf8')).schema_version, 1);
+});
+
+Embedded('should refuse a second store on the same file, naming the holding pid', async () => {
+  const path = embeddedPath();
+  await using(new EmbeddedStore(path), async () => {
+    const error = await rejects(new EmbeddedStore(path).open(), StoreUnavailableError);
+    assert.match(error.message, `process ${process.pid}`);
+  });
+  assert.not.ok(existsSync(`${path}.lock`));
+});
+
+Embedded('should take over a lock left by a dead pid', async () => {
+  const path = embeddedPath();
+  await using(new EmbeddedStore(path), (store) => store.createGroup(settings()));
+  const dead = spawnSync(process.execPath, ['-e', '']).pid;
+  writeFileSync(`${path}.lock`, `${dead}\n`);
+  await using(new EmbeddedStore(path), async (store) => {
+    assert.is(readFileSync(`${path}.lock`, 'utf8').trim(), String(process.pid));
+    assert.is((await store.listGroups()).length, 1);
+  });
+});
+
+Embedded('should name the path of a corrupt file and leave it as it was', async () => {
+  const path = embeddedPath();
+  await using(new EmbeddedStore(path), (store) => store.createGroup(settings()));
+  const broken = '{"schema_version": 1, "groups": [{"name": "wordp';
+  writeFileSync(path, broken);
+  const error = await rejects(new EmbeddedStore(path).open(), StoreUnavailableError);
+  assert.match(error.message, path);
+  assert.is(readFileSync(path, 'utf8'), broken);
+  assert.not.ok(existsSync(`${path}.lock`));
+  writeFileSync(path, '{"schema_version": 99, "groups": []}');
+  assert.match((await rejects(new EmbeddedStore(path).open(), StoreUnavailableError)).message, 'newer');
+});
+
+Embedded('should ignore a temp file left by a crashed write and read the last good data', async () => {
+  const path = embeddedPath();
+  const created = await using(new EmbeddedStore(path), (store) => store.createGroup(settings()));
+  writeFileSync(`${path}.tmp-4242-7`, '{"schema_version": 1, "groups": [');
+  await using(new EmbeddedStore(path), async (store) => assert.equal(await store.listGroups(), [created]));
+  assert.equal(readdirSync(join(path, '..')).sort(), ['store.json']);
+});
+
+Embedded('should leave a complete file when the writer is SIGKILLed mid-stream', async () => {
+  const path = embeddedPath();
+  const module = pathToFileURL(join(import.meta.dirname, '../runtime/store/embedded-store.ts')).href;
+  const script = `const { EmbeddedStore } = await import(${JSON.stringify(module)});
+    const store = new EmbeddedStore(process.argv[1]); await store.open();
+    for (let i = 0; ; i++) { await store.createGroup({ ...JSON.parse(process.argv[2]), name: 'g' + String(i).padStart(5, '0') }); process.stdout.write(i + '\\n'); }`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, path, JSON.stringify(settings())]);
+  let reported = -1;
+  let stderr = '';
+  const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await new Promise<void>((resolve) => {
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      reported = Number(chunk.toString().match(/\d+/g)?.pop() ?? reported);
+      if (reported >= 30) child.kill('SIGKILL');
+    });
+    child.on('exit', () => resolve());
+  });
+  clearTimeout(guard);
+  assert.ok(reported >= 30, `writer reported ${reported}: ${stderr}`);
+  const names = await using(new EmbeddedStore(path), async (store) => (await store.listGroups()).map((g) => g.name));
+  assert.ok(names.length > reported, `only ${names.length} groups after ${reported + 1} acknowledged`);
+  assert.equal(names, names.map((_, i) => `g${String(i).padStart(5, '0')}`));
+});
+
+Embedded.run();
+
+// ---- MySQL ---------------------------------------------------------------------------
+
+async function asRoot<T>(db: DatabaseConfig, sql: string): Promise<T> {
+  const server = await startMariadb();
+  const conn = await createConnection({ socketPath: server.socketPath, user: server.rootUser, database: db.name });
+  try {
+    return (await conn.query(sql))[0] as T;
+  } finally {
+    await conn.end();
+  }
+}
+
+const freshDb = async (): Promise<DatabaseConfig> => (await startMariadb()).createDatabase();
+const Mysql = contract('mysql', async () => {
+  const db = await freshDb();
+  return { make: () => new MysqlStore(db) };
+});
+
+Mysql('should apply each migration once when stores open together, and again open cleanly', async () => {
+  const db = await freshDb();
+  const stores = [new MysqlStore(db), new MysqlStore(db), new MysqlStore(db)];
+  await Promise.all(stores.map((s) => s.open()));
+  await Promise.all(stores.map((s) => s.close()));
+  await using(new MysqlStore(db), async () => undefined);
+  const rows = await asRoot<RowDataPacket[]>(db, 'SELECT version, COUNT(*) AS n FROM schema_migrations GROUP BY version ORDER BY version');
+  assert.equal(rows.map((r) => [r.version, Number(r.n)]), MIGRATIONS.map((m) => [m.version, 1]));
+  const server = await startMariadb();
+  const conn = await createConnection({ socketPath: server.socketPath, user: 'root', database: db.name });
+  assert.equal(await migrate(conn).finally(() => conn.end()), []);
+});
+
+async function unavailable(db: DatabaseConfig, where: string): Promise<void> {
+  const error = await rejects(new MysqlStore(db).open(), StoreUnavailableError);
+  assert.match(error.message, where);
+  assert.not.match(error.message, db.password);
+  assert.ok(error.cause, 'keeps the driver error as cause');
+}
+
+Mysql('should report a missing socket, a refused port and a wrong password as unavailable', async () => {
+  const db = await freshDb();
+  await unavailable({ ...db, socket_path: '/nonexistent/autoami/mysqld.sock' }, '/nonexistent/autoami/mysqld.sock');
+  await unavailable({ ...db, socket_path: undefined, host: '127.0.0.1', port: 1 }, '127.0.0.1:1');
+  await unavailable({ ...db, password: `${db.password}-wrong` }, db.socket_path ?? '');
+});
+
+Mysql('should report a stopped server as unavailable on ping and writes, without the password', async () => {
+  const db = await freshDb();
+  const store = new MysqlStore(db);
+  await store.open();
+  await store.ping();
+  await (await startMariadb()).stop();
+  try {
+    for (const attempt of [store.ping(), store.createGroup(settings()), store.listGroups()]) {
+      const error = await rejects(attempt, StoreUnavailableError);
+      assert.not.match(error.message, db.password);
+    }
+  } finally {
+    await store.close();
+  }
+});
+
+Mysql.run();

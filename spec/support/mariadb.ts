@@ -1,0 +1,222 @@
+/**
+ * A throwaway MariaDB for tests (DESIGN §8): one per test process, started on first use
+ * in a temp dir and removed when the process ends, however it ends short of SIGKILL.
+ * Tests never skip for want of it: a missing mariadbd is a loud failure.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+import { createConnection } from 'mysql2/promise';
+import type { DatabaseConfig } from '../../runtime/config.ts';
+
+export interface Mariadb {
+  readonly socketPath: string;
+  readonly port: number;
+  /** Logs in over the socket without a password. */
+  readonly rootUser: 'root';
+  /** A fresh database with its own user and random password, granted only on it. */
+  createDatabase(): Promise<DatabaseConfig>;
+  stop(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 30_000;
+let running: Promise<Mariadb> | undefined;
+
+/** Starts the process-wide server on first call; later calls share it. */
+export function startMariadb(): Promise<Mariadb> {
+  running ??= launch().catch((error: unknown) => {
+    running = undefined;
+    throw error;
+  });
+  return running;
+}
+
+function findBinary(name: string): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/mysql/bin'];
+  for (const dir of dirs.filter(Boolean)) {
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {}
+  }
+  throw new Error(`${name} not found: install mariadb-server (apt-get install mariadb-server) to run the MySQL store tests`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function logTail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-20).join('\n');
+  } catch {
+    return '(no log written)';
+  }
+}
+
+// kill(pid, 0) also succeeds on a zombie, and the exit handler cannot wait for the event
+// loop to reap one, so where there is /proc its state has the last word.
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/** Synchronous, for 'exit' and signal handlers, where nothing asynchronous runs. */
+function stopSync(child: ChildProcess, dir: string): void {
+  const pid = child.pid;
+  if (pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {}
+    const deadline = Date.now() + 20_000;
+    while (isAlive(pid) && Date.now() < deadline) Atomics.wait(nap, 0, 0, 50);
+    if (isAlive(pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// SIGKILL gives no chance to clean up, so each launch removes servers whose test process
+// is gone. The server's pid is trusted only while its command line names the dir.
+function sweepOrphans(base: string): void {
+  for (const entry of readdirSync(base).filter((e) => e.startsWith('autoami-mariadb-'))) {
+    const dir = join(base, entry);
+    try {
+      if (isAlive(Number(readFileSync(join(dir, 'owner.pid'), 'utf8')))) continue;
+      const server = Number(readFileSync(join(dir, 'mysqld.pid'), 'utf8'));
+      if (readFileSync(`/proc/${server}/cmdline`, 'utf8').includes(dir)) process.kill(server, 'SIGKILL');
+    } catch {}
+    if (existsSync(join(dir, 'owner.pid'))) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function launch(): Promise<Mariadb> {
+  const mariadbd = findBinary('mariadbd');
+  const installDb = findBinary('mariadb-install-db');
+  // Unix socket paths are limited to ~107 bytes, so fall back to /tmp under a long TMPDIR.
+  const base = tmpdir().length > 60 ? '/tmp' : tmpdir();
+  sweepOrphans(base);
+  const dir = await mkdtemp(join(base, 'autoami-mariadb-'));
+  // Renamed into place so a sweeping process never reads it half-written.
+  writeFileSync(join(dir, 'owner.tmp'), `${process.pid}\n`);
+  renameSync(join(dir, 'owner.tmp'), join(dir, 'owner.pid'));
+  const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
+  const datadir = join(dir, 'data');
+  const socketPath = join(dir, 'mysqld.sock');
+  const errLog = join(dir, 'err.log');
+  try {
+    await promisify(execFile)(installDb, [
+      '--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asRoot,
+    ]);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`mariadb-install-db failed:\n${stdout ?? ''}${stderr ?? ''}`, { cause: error });
+  }
+  const port = await freePort();
+  const child = spawn(mariadbd, [
+    '--no-defaults', `--datadir=${datadir}`, `--socket=${socketPath}`, `--port=${port}`, '--bind-address=127.0.0.1',
+    `--pid-file=${join(dir, 'mysqld.pid')}`, `--log-error=${errLog}`, ...asRoot,
+  ], { stdio: 'ignore' });
+  // The test process must be free to exit while the server runs; the exit hook stops it.
+  child.unref();
+  const onExit = (): void => stopSync(child, dir);
+  const onSignal = (signal: NodeJS.Signals): void => {
+    stopSync(child, dir);
+    process.kill(process.pid, signal);
+  };
+  process.once('exit', onExit);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const forget = (): void => {
+    process.off('exit', onExit);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      forget();
+      stopSync(child, dir);
+      throw new Error(`mariadbd exited (${child.exitCode ?? child.signalCode}) while starting; end of its log:\n${logTail(errLog)}`);
+    }
+    try {
+      const conn = await createConnection({ socketPath, user: 'root' });
+      await conn.end();
+      break;
+    } catch {}
+    if (Date.now() > deadline) {
+      const tail = logTail(errLog);
+      forget();
+      stopSync(child, dir);
+      throw new Error(`mariadbd did not accept connections on ${socketPath} within ${START_TIMEOUT_MS / 1000} s; end of its log:\n${tail}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  let seq = 0;
+  return {
+    socketPath,
+    port,
+    rootUser: 'root',
+    async createDatabase() {
+      // Identifiers cannot be placeholders, so they are built only from this [a-z0-9_] id.
+      const id = `${process.pid}_${++seq}_${randomBytes(4).toString('hex')}`;
+      const name = `autoami_t${id}`;
+      const user = `autoami_u${id}`;
+      if (!/^[a-z0-9_]+$/.test(id)) throw new Error(`bad generated id ${id}`);
+      // Quotes and a backslash prove the password survives every layer unmangled.
+      const password = `p'"\\;${randomBytes(12).toString('base64url')}`;
+      const admin = await createConnection({ socketPath, user: 'root' });
+      try {
+        await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
+        for (const host of ['localhost', '127.0.0.1']) {
+          await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [user, host, password]);
+          await admin.query(`GRANT ALL PRIVILEGES ON \`${name}\`.* TO ?@?`, [user, host]);
+        }
+      } finally {
+        await admin.end();
+      }
+      return { host: undefined, port, socket_path: socketPath, user, password, name, pool_size: 4 };
+    },
+    async stop() {
+      forget();
+      running = undefined;
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
