@@ -1,0 +1,134 @@
+import type { TestClock } from './clock.ts';
+import { Ec2Fault, throttled } from './errors.ts';
+import type { StateReason } from './model.ts';
+
+/** What to break for one action. Every field is optional and they combine. */
+export interface FaultSpec {
+  /** Probability (0..1) that a request is answered RequestLimitExceeded; seeded, so repeatable. */
+  throttleRate?: number;
+  /** AWS-style token bucket: starts full, each request takes a token, empty answers RequestLimitExceeded. */
+  bucket?: { size: number; refillPerSecond: number };
+  /** Instances and images younger than this are unknown to the action, as right after creation on AWS. */
+  consistencyLagMs?: number;
+  /** RunInstances: the next N calls (or every call) fail with InsufficientInstanceCapacity. */
+  insufficientCapacity?: number | 'always';
+  /** CreateImage/CopyImage: the next N images (or every image) end in `failed`. */
+  failImages?: number | 'always';
+  /** stateReason of a failed image. */
+  imageFailure?: Partial<StateReason>;
+  /** Any error code, for the next `times` calls (every call when times is absent). */
+  error?: { code: string; message?: string; status?: number; times?: number };
+}
+
+interface ActionFaults {
+  spec: FaultSpec;
+  random: () => number;
+  tokens: number;
+  refilledAt: number;
+  capacityLeft: number;
+  imageFailuresLeft: number;
+  errorsLeft: number;
+}
+
+// mulberry32: tiny, fast and good enough to make throttling patterns reproducible.
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function hash(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+const count = (n: number | 'always' | undefined): number => (n === 'always' ? Infinity : (n ?? 0));
+
+/**
+ * Per-action fault injection. Each action has its own PRNG stream (seed + action name), so
+ * the throttling pattern of one action does not shift when a test adds calls to another.
+ */
+export class Faults {
+  private readonly byAction = new Map<string, ActionFaults>();
+  private readonly clock: TestClock;
+  private readonly seed: number;
+
+  constructor(clock: TestClock, seed: number) {
+    this.clock = clock;
+    this.seed = seed;
+  }
+
+  /** Replaces the action's faults; the bucket starts full and the counters start over. */
+  set(action: string, spec: FaultSpec): void {
+    if (spec.throttleRate !== undefined && !(spec.throttleRate >= 0 && spec.throttleRate <= 1)) {
+      throw new RangeError(`throttleRate must be within 0..1, got ${spec.throttleRate}`);
+    }
+    this.byAction.set(action, {
+      spec: { ...spec },
+      random: prng(this.seed ^ hash(action)),
+      tokens: spec.bucket?.size ?? 0,
+      refilledAt: this.clock.now(),
+      capacityLeft: count(spec.insufficientCapacity),
+      imageFailuresLeft: count(spec.failImages),
+      errorsLeft: spec.error ? (spec.error.times ?? Infinity) : 0,
+    });
+  }
+
+  get(action: string): FaultSpec | undefined {
+    const entry = this.byAction.get(action);
+    return entry ? { ...entry.spec } : undefined;
+  }
+
+  clear(action?: string): void {
+    if (action === undefined) this.byAction.clear();
+    else this.byAction.delete(action);
+  }
+
+  /** Checked before the handler runs: throttling first, then an injected error. */
+  gate(action: string): void {
+    const entry = this.byAction.get(action);
+    if (!entry) return;
+    const { bucket, throttleRate, error } = entry.spec;
+    if (bucket) {
+      const now = this.clock.now();
+      entry.tokens = Math.min(bucket.size, entry.tokens + ((now - entry.refilledAt) / 1000) * bucket.refillPerSecond);
+      entry.refilledAt = now;
+      if (entry.tokens < 1) throw throttled();
+      entry.tokens -= 1;
+    }
+    if (throttleRate !== undefined && entry.random() < throttleRate) throw throttled();
+    if (error && entry.errorsLeft > 0) {
+      entry.errorsLeft -= 1;
+      throw new Ec2Fault(error.code, error.message ?? `Injected ${error.code}`, error.status);
+    }
+  }
+
+  lagMs(action: string): number {
+    return this.byAction.get(action)?.spec.consistencyLagMs ?? 0;
+  }
+
+  /** Consumes one InsufficientInstanceCapacity failure if any is left. */
+  takeCapacityFailure(action: string): boolean {
+    const entry = this.byAction.get(action);
+    if (!entry || entry.capacityLeft <= 0) return false;
+    entry.capacityLeft -= 1;
+    return true;
+  }
+
+  /** Consumes one image failure if any is left, returning the stateReason to give it. */
+  takeImageFailure(action: string): StateReason | undefined {
+    const entry = this.byAction.get(action);
+    if (!entry || entry.imageFailuresLeft <= 0) return undefined;
+    entry.imageFailuresLeft -= 1;
+    return {
+      code: entry.spec.imageFailure?.code ?? 'Server.InternalError',
+      message: entry.spec.imageFailure?.message ?? 'Internal error',
+    };
+  }
+}
