@@ -34,6 +34,7 @@ export interface ActionModel {
   readonly blockParams: string;
   /** `name` — the positional values passed on to the shim, in order. */
   readonly argumentList: string;
+  readonly spec: ActionSpec;
 }
 
 export interface FaceModel {
@@ -43,7 +44,10 @@ export interface FaceModel {
   readonly summary: string;
   readonly description: string;
   readonly actions: readonly ActionModel[];
-  readonly specs: Record<string, ActionSpec>;
+  /** Actions rendered inside the face file; empty when each has a file of its own. */
+  readonly inlineActions: readonly ActionModel[];
+  /** Actions rendered as lib/puppet/face/<face>/<action>.rb, so they can join another module's face. */
+  readonly separateActions: readonly ActionModel[];
 }
 
 export interface ClientModel {
@@ -59,7 +63,7 @@ function optionSummary(field: FieldDef): string {
   return notes.length === 0 ? field.summary : `${field.summary} (${notes.join('; ')})`;
 }
 
-function actionParts(face: FaceDef, action: ActionDef): { model: ActionModel; spec: ActionSpec } {
+function actionModel(face: FaceDef, action: ActionDef): ActionModel {
   const method = findMethod(action.method);
   if (!method) throw new Error(`${face.name} ${action.name}: unknown method ${action.method}`);
   for (const name of action.positional) {
@@ -70,9 +74,7 @@ function actionParts(face: FaceDef, action: ActionDef): { model: ActionModel; sp
     declaration: field.type === 'boolean' ? flagOf(name) : `${flagOf(name)} ${field.placeholder ?? name.toUpperCase()}`,
     summary: optionSummary(field),
   }));
-  const argumentList = action.positional.join(', ');
   return {
-    model: {
       name: action.name,
       summary: action.summary,
       description: action.description,
@@ -81,21 +83,20 @@ function actionParts(face: FaceDef, action: ActionDef): { model: ActionModel; sp
       examples: action.examples.map((line) => `  $ ${line}`).join('\n'),
       options,
       blockParams: [...action.positional, 'options'].join(', '),
-      argumentList,
-    },
-    spec: {
-      face: face.name,
-      action: action.name,
-      method: method.name,
-      positional: action.positional,
-      options: optionFields.map(([name, field]) => ({ field: name, flag: flagOf(name), type: field.type })),
-      render: action.render,
-    },
+      argumentList: action.positional.join(', '),
+      spec: {
+        face: face.name,
+        action: action.name,
+        method: method.name,
+        positional: action.positional,
+        options: optionFields.map(([name, field]) => ({ field: name, flag: flagOf(name), type: field.type })),
+        render: action.render,
+      },
   };
 }
 
 export function faceModel(face: FaceDef): FaceModel {
-  const parts = face.actions.map((action) => actionParts(face, action));
+  const actions = face.actions.map((action) => actionModel(face, action));
   return {
     name: face.name,
     className: face.name
@@ -105,8 +106,9 @@ export function faceModel(face: FaceDef): FaceModel {
     version: face.version,
     summary: face.summary,
     description: face.description,
-    actions: parts.map((part) => part.model),
-    specs: Object.fromEntries(parts.map((part) => [part.spec.action, part.spec])),
+    actions,
+    inlineActions: face.separateActionFiles ? [] : actions,
+    separateActions: face.separateActionFiles ? actions : [],
   };
 }
 

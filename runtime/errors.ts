@@ -81,3 +81,19 @@ export function asAutoamiError(error: unknown): AutoamiError {
   const message = error instanceof Error ? error.message : String(error);
   return new AutoamiError(ErrorCode.Internal, `internal error: ${message}`, { cause: error });
 }
+
+/** An EC2 call failed; `awsCode` is EC2's own error code (e.g. InvalidAMIID.NotFound). */
+export class Ec2Error extends AutoamiError {
+  readonly awsCode: string;
+  constructor(awsCode: string, message: string, options: { cause?: unknown; field?: string } = {}) {
+    super(ErrorCode.Ec2, message, { cause: options.cause, data: { aws_code: awsCode, ...(options.field ? { field: options.field } : {}) } });
+    this.awsCode = awsCode;
+  }
+}
+
+/** A wait on EC2 reached its deadline; the message names the resource and the state awaited. */
+export class Ec2WaitTimeout extends Ec2Error {
+  constructor(what: string, wanted: string, lastState: string, waitedMs: number) {
+    super('WaitTimeout', `timed out after ${Math.round(waitedMs / 1000)} s waiting for ${what} to be ${wanted} (last state: ${lastState})`);
+  }
+}

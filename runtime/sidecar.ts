@@ -5,7 +5,13 @@
 import { mkdir } from 'node:fs/promises';
 import type { Config } from './config.ts';
 import { Dispatcher, type Handlers } from './dispatcher.ts';
+import { bakeListHandler } from './bake-list.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { Ec2Regions } from './ec2/regions.ts';
 import { groupHandlers } from './groups.ts';
+import { imageHandlers, type Ec2Source } from './images.ts';
+import { launchHandler } from './launch.ts';
+import { randomId, type IdSource } from './random.ts';
 import type { Logger } from './log.ts';
 import { listen, type SocketServer } from './server.ts';
 import { openStore } from './store/open-store.ts';
@@ -13,19 +19,32 @@ import type { Store } from './store/store.ts';
 import { statusHandler } from './status.ts';
 import { VERSION } from './version.ts';
 
+/** Seams for tests; production uses the real clock, ids and EC2. */
+export interface SidecarOptions {
+  readonly clock?: Clock;
+  readonly ids?: IdSource;
+  readonly ec2?: Ec2Source;
+}
+
 export interface Sidecar {
   readonly store: Store;
   readonly server: SocketServer;
   stop(): Promise<void>;
 }
 
-export async function startSidecar(config: Config, log: Logger): Promise<Sidecar> {
+export async function startSidecar(config: Config, log: Logger, options: SidecarOptions = {}): Promise<Sidecar> {
   await mkdir(config.state_dir, { recursive: true, mode: 0o750 });
   const store = await openStore(config);
-  const startedAt = Date.now();
+  const clock = options.clock ?? systemClock;
+  const regions = options.ec2 ? undefined : new Ec2Regions(config.aws);
+  const ec2: Ec2Source = options.ec2 ?? regions!;
+  const startedAt = clock.now();
   const handlers: Handlers = {
     ...groupHandlers(store),
-    status: statusHandler({ store, config, startedAt }),
+    ...imageHandlers({ ec2, defaultRegion: config.aws.region, clock }),
+    'group.launch': launchHandler({ store, ec2, clock, ids: options.ids ?? randomId }),
+    'bake.list': bakeListHandler({ store, ec2 }),
+    status: statusHandler({ store, config, startedAt, ec2 }),
   };
   let server: SocketServer;
   try {
@@ -41,6 +60,7 @@ export async function startSidecar(config: Config, log: Logger): Promise<Sidecar
     stop() {
       stopping ??= (async () => {
         await server.close();
+        regions?.destroy();
         await store.close();
         log.info('stopped');
       })();

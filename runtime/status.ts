@@ -1,6 +1,7 @@
 import type { Config } from './config.ts';
 import { asAutoamiError } from './errors.ts';
 import { PROTOCOL_VERSION } from './interface/methods.ts';
+import type { Ec2Source } from './images.ts';
 import type { Store } from './store/store.ts';
 import { VERSION } from './version.ts';
 
@@ -13,9 +14,27 @@ export interface StatusReport {
   store_ok: boolean;
   store_error?: string;
   queue_depth: number;
+  ec2_region: string;
+  ec2_ok: boolean;
+  ec2_error?: string;
 }
 
-export function statusHandler(deps: { store: Store; config: Config; startedAt: number }) {
+// Status must answer promptly even when EC2 is unreachable and the SDK would keep retrying.
+const EC2_PROBE_MS = 5000;
+
+async function probeEc2(ec2: Ec2Source, region: string): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`no answer from EC2 in ${region} within ${EC2_PROBE_MS / 1000} s`), EC2_PROBE_MS);
+  });
+  try {
+    return await Promise.race([ec2.get(region).ping().then(() => undefined, (error: unknown) => asAutoamiError(error).message), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function statusHandler(deps: { store: Store; config: Config; startedAt: number; ec2: Ec2Source }) {
   return async (): Promise<StatusReport> => {
     const report: StatusReport = {
       version: VERSION,
@@ -24,9 +43,15 @@ export function statusHandler(deps: { store: Store; config: Config; startedAt: n
       socket: deps.config.socket,
       store: deps.store.backend,
       store_ok: true,
-      // Nothing is queued until the bake engine exists; the count is real, not a placeholder.
-      queue_depth: 0,
+      queue_depth: (await deps.store.listBakes({ active: true }).catch(() => [])).length,
+      ec2_region: deps.config.aws.region,
+      ec2_ok: true,
     };
+    const ec2Error = await probeEc2(deps.ec2, deps.config.aws.region);
+    if (ec2Error !== undefined) {
+      report.ec2_ok = false;
+      report.ec2_error = ec2Error;
+    }
     try {
       await deps.store.ping();
     } catch (error) {

@@ -8,6 +8,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import type { DatabaseConfig } from '../runtime/config.ts';
+import { startEc2Endpoint, type Ec2Endpoint } from './support/ec2-endpoint.ts';
 import { keyfile } from './support/group-params.ts';
 import { startMariadb } from './support/mariadb.ts';
 import { puppetEnv, type PuppetEnv } from './support/puppet.ts';
@@ -16,6 +17,7 @@ import { writeConfig } from './support/sidecar.ts';
 
 interface Context {
   puppet: PuppetEnv;
+  endpoint: Ec2Endpoint;
   sidecar: SidecarProcess;
   configFile: string;
   socket: string;
@@ -45,7 +47,8 @@ function faceSuite(label: string, database: () => Promise<DatabaseConfig | undef
 
   Face.before(async (context) => {
     const db = await database();
-    const { file, socket, dir } = writeConfig(db);
+    context.endpoint = await startEc2Endpoint();
+    const { file, socket, dir } = writeConfig(db, { aws: { region: 'us-east-1', endpoint: context.endpoint.url } });
     context.configFile = file;
     context.socket = socket;
     context.keyfile = keyfile();
@@ -60,8 +63,9 @@ function faceSuite(label: string, database: () => Promise<DatabaseConfig | undef
     };
   });
 
-  Face.after(async ({ sidecar }) => {
+  Face.after(async ({ sidecar, endpoint }) => {
     await sidecar.stop();
+    await endpoint.stop();
   });
 
   Face('should create the seed group from the verbatim command', async ({ puppet, keyfile }) => {
@@ -138,6 +142,8 @@ function faceSuite(label: string, database: () => Promise<DatabaseConfig | undef
     const status = JSON.parse(result.stdout) as Record<string, unknown>;
     assert.is(status.store, label);
     assert.is(status.store_ok, true);
+    assert.is(status.ec2_ok, true, String(status.ec2_error));
+    assert.is(status.queue_depth, 0);
   });
 
   Face('should stop on SIGTERM with exit code 0 and remove its socket', async ({ sidecar, socket }) => {

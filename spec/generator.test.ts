@@ -71,7 +71,7 @@ Model('should derive options from the method schema, never the action', () => {
   }
   assert.not.ok(declared.some((flag) => flag.startsWith('--name')), 'positional NAME is not an option');
   assert.is(newGroup.blockParams, 'name, options');
-  assert.equal(model.specs.new_group!.positional, ['name']);
+  assert.equal(newGroup.spec.positional, ['name']);
 });
 
 Model('should refuse an action whose positional is not a parameter', () => {

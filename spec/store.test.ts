@@ -5,52 +5,20 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import type { DatabaseConfig } from '../runtime/config.ts';
 import { ConflictError, StoreUnavailableError } from '../runtime/errors.ts';
-import { EmbeddedStore } from '../runtime/store/embedded-store.ts';
+import { EMBEDDED_SCHEMA_VERSION, EmbeddedStore } from '../runtime/store/embedded-store.ts';
 import { MIGRATIONS, migrate } from '../runtime/store/migrations.ts';
 import { MysqlStore } from '../runtime/store/mysql-store.ts';
-import type { GroupSettings, Store } from '../runtime/store/store.ts';
+import { ISO_MS, bakeContract, rejects, settings, using, type Backing } from './support/bake-contract.ts';
 import { startMariadb } from './support/mariadb.ts';
 import { tempDir } from './support/tmp.ts';
 
-/** One place to keep data; `make()` gives a new, unopened store over it. */
-interface Backing {
-  make(): Store;
-}
-
-const settings = (over: Partial<GroupSettings> = {}): GroupSettings => ({
-  name: 'wordpress', image: 'ami-0abc1234', type: 't3.micro', keyname: 'deploy', keyfile: '/etc/autoami/deploy.pem',
-  login: 'ec2-user', puppetserver: 'puppet.example.com', node_group: 'wordpress', enc_user: 'admin', enc_pass: 'secret',
-  enc_server: null, enc_port: 443, region: 'us-east-1', subnet: null, security_group: null, bootstrap: 'ssh', keep: 3,
-  ...over,
-});
-
 const NASTY = "'; DROP TABLE groups; --";
-const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-
-async function using<T>(store: Store, body: (store: Store) => Promise<T>): Promise<T> {
-  await store.open();
-  try {
-    return await body(store);
-  } finally {
-    await store.close();
-  }
-}
-
-async function rejects<E>(promise: Promise<unknown>, type: abstract new (...args: never[]) => E): Promise<E> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, type);
-    return error as E;
-  }
-  throw assert.unreachable('expected a rejection');
-}
 
 function contract(name: string, fresh: () => Promise<Backing>) {
   const test = suite(`store contract (${name})`);
@@ -124,6 +92,7 @@ function contract(name: string, fresh: () => Promise<Backing>) {
     await rejects(store.ping(), StoreUnavailableError);
   });
 
+  bakeContract(test, fresh);
   return test;
 }
 
@@ -132,14 +101,41 @@ function contract(name: string, fresh: () => Promise<Backing>) {
 const embeddedPath = (): string => join(tempDir(), 'state', 'store.json');
 const Embedded = contract('embedded', async () => {
   const path = embeddedPath();
-  return { make: () => new EmbeddedStore(path) };
+  return { make: () => new EmbeddedStore(path), shared: false };
 });
 
 Embedded('should create the state dir 0700 and write a schema_version', async () => {
   const path = embeddedPath();
   await using(new EmbeddedStore(path), (store) => store.createGroup(settings()));
   assert.is(statSync(join(path, '..')).mode & 0o777, 0o700);
-  assert.is(JSON.parse(readFileSync(path, 'utf8')).schema_version, 1);
+  assert.is(JSON.parse(readFileSync(path, 'utf8')).schema_version, EMBEDDED_SCHEMA_VERSION);
+});
+
+Embedded('should open a v1 file (groups only), keep its groups and write it back as the current version', async () => {
+  const path = embeddedPath();
+  const group = {
+    ...settings({ name: NASTY }), base_image: 'ami-0abc1234', created_at: '2024-05-01T10:00:00.000Z', updated_at: '2024-05-02T10:00:00.000Z',
+  };
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, `${JSON.stringify({ schema_version: 1, groups: [group] }, null, 2)}\n`);
+  await using(new EmbeddedStore(path), async (store) => {
+    assert.equal(await store.listGroups(), [group]);
+    assert.equal([await store.listBakes(), await store.listImages(NASTY)], [[], []]);
+    assert.is(JSON.parse(readFileSync(path, 'utf8')).schema_version, 1, 'opening alone rewrites nothing');
+    await store.createGroup(settings());
+  });
+  const written = JSON.parse(readFileSync(path, 'utf8'));
+  assert.equal([written.schema_version, written.bakes, written.images], [EMBEDDED_SCHEMA_VERSION, [], []]);
+  await using(new EmbeddedStore(path), async (store) => assert.equal(await store.getGroup(NASTY), group));
+});
+
+Embedded('should refuse a file whose bakes lack ids, leaving it untouched', async () => {
+  const path = embeddedPath();
+  mkdirSync(join(path, '..'), { recursive: true });
+  const text = '{"schema_version": 2, "groups": [], "bakes": [{"state": "queued"}], "images": []}';
+  writeFileSync(path, text);
+  assert.match((await rejects(new EmbeddedStore(path).open(), StoreUnavailableError)).message, 'holds a bake with no id');
+  assert.is(readFileSync(path, 'utf8'), text);
 });
 
 Embedded('should refuse a second store on the same file, naming the holding pid', async () => {
@@ -225,7 +221,7 @@ async function asRoot<T>(db: DatabaseConfig, sql: string): Promise<T> {
 const freshDb = async (): Promise<DatabaseConfig> => (await startMariadb()).createDatabase();
 const Mysql = contract('mysql', async () => {
   const db = await freshDb();
-  return { make: () => new MysqlStore(db) };
+  return { make: () => new MysqlStore(db), shared: true };
 });
 
 Mysql('should apply each migration once when stores open together, and again open cleanly', async () => {
@@ -239,6 +235,21 @@ Mysql('should apply each migration once when stores open together, and again ope
   const server = await startMariadb();
   const conn = await createConnection({ socketPath: server.socketPath, user: 'root', database: db.name });
   assert.equal(await migrate(conn).finally(() => conn.end()), []);
+});
+
+Mysql('should survive re-running every migration statement, as after a kill before its row was written', async () => {
+  const db = await freshDb();
+  await using(new MysqlStore(db), (store) => store.createBake({
+    id: 'b1', run_id: 'r1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-1', deadline: '2030-01-01T00:00:00.000Z',
+  }));
+  const server = await startMariadb();
+  const conn = await createConnection({ socketPath: server.socketPath, user: 'root', database: db.name });
+  try {
+    for (const migration of MIGRATIONS) for (const statement of migration.statements) await conn.query(statement);
+  } finally {
+    await conn.end();
+  }
+  await using(new MysqlStore(db), async (store) => assert.is((await store.getBake('b1'))?.state, 'queued'));
 });
 
 async function unavailable(db: DatabaseConfig, where: string): Promise<void> {

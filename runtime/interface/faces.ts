@@ -31,6 +31,11 @@ export interface FaceDef {
   readonly version: string;
   readonly summary: string;
   readonly description: string;
+  /**
+   * Render each action to lib/puppet/face/<face>/<action>.rb. Puppet loads those files for
+   * whichever module defines the face, which is how actions join another module's face.
+   */
+  readonly separateActionFiles: boolean;
   readonly actions: readonly ActionDef[];
 }
 
@@ -44,6 +49,7 @@ export const autoamiFace: FaceDef = {
     'Defines groups (roles), bakes a new AMI for a group when a Puppet run on a fresh ' +
     'instance of it makes changes, and shows what was baked. Every action talks to the ' +
     'autoami sidecar over its Unix socket.',
+  separateActionFiles: false,
   actions: [
     {
       name: 'new_group',
@@ -87,6 +93,27 @@ export const autoamiFace: FaceDef = {
       examples: ['puppet autoami groups', 'puppet autoami groups --render-as json'],
     },
     {
+      name: 'list',
+      summary: 'List the instances being baked now',
+      description:
+        'Shows every unfinished bake with its state and its instance as EC2 sees it now. An instance that EC2 no longer knows is shown as gone.',
+      method: 'bake.list',
+      positional: [],
+      render: {
+        kind: 'table',
+        columns: [
+          col('group', 'GROUP'),
+          col('state', 'STATE'),
+          col('instance_id', 'INSTANCE'),
+          col('instance_state', 'EC2 STATE'),
+          col('dns', 'DNS'),
+          col('updated_at', 'SINCE'),
+        ],
+        empty: 'Nothing is being baked.',
+      },
+      examples: ['puppet autoami list'],
+    },
+    {
       name: 'status',
       summary: 'Show the sidecar, store and queue health',
       description: 'Asks the sidecar for its version, store backend and health, and queue depth.',
@@ -98,4 +125,56 @@ export const autoamiFace: FaceDef = {
   ],
 };
 
-export const faces: readonly FaceDef[] = [autoamiFace];
+export const nodeAwsFace: FaceDef = {
+  name: 'node_aws',
+  // The version cloud provisioning modules gave this face: actions only merge into a face
+  // of the same version.
+  version: '0.0.1',
+  summary: 'View and manage Amazon AWS EC2 nodes',
+  description: "AMIs of the account, new AMIs from running instances, and instances launched from a group's latest AMI.",
+  separateActionFiles: true,
+  actions: [
+    {
+      name: 'images',
+      summary: 'List the AMIs owned by the account',
+      description: "Lists the account's AMIs, AutoAMI's among them, with name, state, architecture, visibility, root device type and description.",
+      method: 'image.list',
+      positional: [],
+      render: {
+        kind: 'table',
+        columns: [
+          col('id', 'AMI'),
+          col('name', 'NAME'),
+          col('state', 'STATE'),
+          col('architecture', 'ARCH'),
+          col('public', 'PUBLIC'),
+          col('root_device_type', 'ROOT'),
+          col('description', 'DESCRIPTION'),
+        ],
+        empty: 'The account owns no AMIs in this region.',
+      },
+      examples: ['puppet node_aws images', 'puppet node_aws images --region eu-west-1 --render-as json'],
+    },
+    {
+      name: 'new_ami',
+      summary: 'Create an AMI from a running EBS-backed instance',
+      description:
+        'Images the instance (by id or public DNS name) and prints the new AMI id. With --terminate it waits until the image is available, then terminates the instance.',
+      method: 'image.create',
+      positional: ['server'],
+      render: { kind: 'message', format: '%{image_id}' },
+      examples: ['puppet node_aws new_ami ec2-203-0-113-5.compute-1.amazonaws.com --description "wordpress 42" --manifest-version 42 --terminate'],
+    },
+    {
+      name: 'launch',
+      summary: "Launch one instance of a group from its latest AMI",
+      description: "Starts one instance from the group's current image with the group's type, key pair, subnet and security group, and waits until it runs.",
+      method: 'group.launch',
+      positional: ['name'],
+      render: { kind: 'message', format: 'Successfully launched instance at %{dns}' },
+      examples: ['puppet node_aws launch wordpress'],
+    },
+  ],
+};
+
+export const faces: readonly FaceDef[] = [autoamiFace, nodeAwsFace];

@@ -81,13 +81,52 @@ const groupList: MethodDef = {
   params: {},
 };
 
+const imageList: MethodDef = {
+  name: 'image.list',
+  summary: 'AMIs owned by the account',
+  params: { region: { ...region, summary: 'AWS region (default: the sidecar config aws.region)' } },
+};
+
+const imageCreate: MethodDef = {
+  name: 'image.create',
+  summary: 'Create an AMI from a running EBS-backed instance',
+  params: {
+    server: {
+      type: 'string',
+      summary: 'The instance: its id or public DNS name',
+      placeholder: 'SERVER',
+      required: true,
+      maxLength: 253,
+      pattern: /^(?:i-(?:[0-9a-f]{8}|[0-9a-f]{17})|[a-zA-Z0-9](?:[a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?)$/,
+      expected: 'an instance id (i-...) or a public DNS name',
+    },
+    description: { ...label('AMI description', 'TEXT', 255), required: true },
+    manifest_version: { ...label('Puppet code version baked into the image (tagged autoami:config-version)', 'V', 255), required: true },
+    terminate: { type: 'boolean', summary: 'Terminate the instance once the image is available', default: false },
+    no_reboot: { type: 'boolean', summary: 'Image without rebooting the instance (file systems may be inconsistent)', default: false },
+    region: { ...region, summary: 'AWS region (default: the sidecar config aws.region)' },
+  },
+};
+
+const groupLaunch: MethodDef = {
+  name: 'group.launch',
+  summary: "Launch one instance of a group from its latest AMI",
+  params: { name: groupName },
+};
+
+const bakeList: MethodDef = {
+  name: 'bake.list',
+  summary: 'Instances being baked now, reconciled with EC2',
+  params: {},
+};
+
 const status: MethodDef = {
   name: 'status',
   summary: 'Sidecar, store and queue health',
   params: {},
 };
 
-export const methods = [hello, groupCreate, groupDelete, groupList, status] as const;
+export const methods = [hello, groupCreate, groupDelete, groupList, status, imageList, imageCreate, groupLaunch, bakeList] as const;
 
 export type MethodName = (typeof methods)[number]['name'];
 

@@ -47,6 +47,56 @@ export const MIGRATIONS: readonly Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     ],
   },
+  // No foreign keys to `groups`: deleting a group keeps its bakes and lineage as history.
+  // Reports and resource lists are LONGTEXT, not JSON: MySQL's JSON type reorders keys and
+  // MariaDB's is LONGTEXT anyway, so text keeps both servers returning what was stored.
+  {
+    version: 2,
+    name: 'create bakes and images',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS \`bakes\` (
+        \`id\` VARCHAR(64) NOT NULL,
+        \`run_id\` VARCHAR(64) NOT NULL,
+        \`group_name\` VARCHAR(63) NOT NULL,
+        \`region\` VARCHAR(32) NOT NULL,
+        \`parent_image\` VARCHAR(255) NOT NULL,
+        \`state\` VARCHAR(32) NOT NULL,
+        \`outcome\` VARCHAR(32) NULL,
+        \`reason\` TEXT NULL,
+        \`instance_id\` VARCHAR(64) NULL,
+        \`certname\` VARCHAR(255) NULL,
+        \`image_id\` VARCHAR(255) NULL,
+        \`image_name\` VARCHAR(255) NULL,
+        \`report\` LONGTEXT NULL,
+        \`report_uuid\` VARCHAR(64) NULL COMMENT 'the report transaction_uuid',
+        \`deadline\` DATETIME(3) NOT NULL COMMENT 'UTC',
+        \`lease_owner\` VARCHAR(255) NULL,
+        \`lease_expires\` DATETIME(3) NULL COMMENT 'UTC',
+        \`created_at\` DATETIME(3) NOT NULL COMMENT 'UTC',
+        \`updated_at\` DATETIME(3) NOT NULL COMMENT 'UTC',
+        \`finished_at\` DATETIME(3) NULL COMMENT 'UTC',
+        PRIMARY KEY (\`id\`),
+        UNIQUE KEY \`bakes_certname\` (\`certname\`),
+        KEY \`bakes_state\` (\`state\`),
+        KEY \`bakes_group_created\` (\`group_name\`, \`created_at\`),
+        KEY \`bakes_run\` (\`run_id\`)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+      `CREATE TABLE IF NOT EXISTS \`images\` (
+        \`image_id\` VARCHAR(255) NOT NULL,
+        \`group_name\` VARCHAR(63) NOT NULL,
+        \`region\` VARCHAR(32) NOT NULL,
+        \`name\` VARCHAR(255) NOT NULL,
+        \`parent_image\` VARCHAR(255) NOT NULL,
+        \`bake_id\` VARCHAR(64) NULL,
+        \`config_version\` VARCHAR(255) NULL,
+        \`changed_resources\` LONGTEXT NOT NULL COMMENT 'JSON array of resource titles',
+        \`created_at\` DATETIME(3) NOT NULL COMMENT 'UTC',
+        \`deregistered_at\` DATETIME(3) NULL COMMENT 'UTC',
+        PRIMARY KEY (\`image_id\`),
+        KEY \`images_group_created\` (\`group_name\`, \`created_at\`)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+  },
 ];
 
 const SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS \`schema_migrations\` (

@@ -1,66 +1,28 @@
 /**
  * The store shared by several masters. Every statement goes through `execute` (server-side
  * prepared statements), so values never pass through SQL text, whatever the sql_mode.
+ * Leases and transitions are single conditional UPDATEs: the server decides who wins.
  */
-import { createPool, type Pool, type PoolOptions, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+import { createPool, type Pool, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import type { PoolConnection as CoreConnection } from 'mysql2';
 import type { DatabaseConfig } from '../config.ts';
-import { AutoamiError, ConflictError, StoreUnavailableError, ValidationError } from '../errors.ts';
+import { ConflictError, StoreUnavailableError } from '../errors.ts';
 import { migrate } from './migrations.ts';
-import { newGroup, type Group, type GroupSettings, type Store } from './store.ts';
+import { SESSION_SETUP, describe, isDuplicate, poolOptions, translate } from './mysql-connection.ts';
+import {
+  INSERT_BAKE, INSERT_GROUP, INSERT_IMAGE, SELECT_BAKES, SELECT_GROUPS, SELECT_IMAGES, groupValues, imageValues, newBakeValues,
+  rowToBake, rowToGroup, rowToImage, toDatetime,
+} from './mysql-rows.ts';
+import { checkState, newBake, nowUtc, pickImage, pickReport, transitionValues, utc } from './records.ts';
+import {
+  newGroup, type Bake, type BakeFilter, type BakeState, type BakeUpdate, type Group, type GroupSettings, type ImageRecord,
+  type NewBake, type ReportSummary, type Store,
+} from './store.ts';
 
-const COLUMNS = [
-  'name', 'image', 'base_image', 'type', 'keyname', 'keyfile', 'login', 'puppetserver', 'node_group', 'enc_user',
-  'enc_pass', 'enc_server', 'enc_port', 'region', 'subnet', 'security_group', 'bootstrap', 'keep', 'created_at', 'updated_at',
-] as const satisfies readonly (keyof Group)[];
-const COLUMN_LIST = COLUMNS.map((c) => `\`${c}\``).join(', ');
-const SELECT_GROUPS = `SELECT ${COLUMN_LIST} FROM \`groups\``;
-const INSERT_GROUP = `INSERT INTO \`groups\` (${COLUMN_LIST}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
+export { poolOptions } from './mysql-connection.ts';
 
-// Strict mode turns an over-long value into an error instead of silent truncation, and a
-// UTC session keeps any server-side time function in step with the UTC values we store.
-const SESSION_SETUP = "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES'), time_zone = '+00:00'";
-
-/** Codes that mean "cannot reach or log in to the database", not "this query is wrong". */
-const UNREACHABLE = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-  'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_ACCESS_DENIED_ERROR', 'ER_DBACCESS_DENIED_ERROR',
-  'ER_BAD_DB_ERROR', 'ER_CON_COUNT_ERROR', 'ER_TOO_MANY_USER_CONNECTIONS', 'ER_SERVER_SHUTDOWN', 'ER_HOST_IS_BLOCKED',
-  'ER_HOST_NOT_PRIVILEGED', 'ER_NOT_SUPPORTED_AUTH_MODE', 'ER_CONNECTION_KILLED', 'ER_NO_SUCH_USER',
-]);
-
-// DATETIME(3) arrives as "YYYY-MM-DD HH:MM:SS.mmm" (dateStrings) and holds UTC.
-const toIso = (value: unknown): string => new Date(`${String(value).replace(' ', 'T')}Z`).toISOString();
-const toDatetime = (iso: string): string => iso.replace('T', ' ').replace('Z', '');
-const nullable = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
-
-function rowToGroup(row: RowDataPacket): Group {
-  return {
-    name: String(row.name), image: String(row.image), base_image: String(row.base_image), type: String(row.type),
-    keyname: String(row.keyname), keyfile: String(row.keyfile), login: String(row.login),
-    puppetserver: String(row.puppetserver), node_group: String(row.node_group), enc_user: String(row.enc_user),
-    enc_pass: String(row.enc_pass), enc_server: nullable(row.enc_server), enc_port: Number(row.enc_port),
-    region: String(row.region), subnet: nullable(row.subnet), security_group: nullable(row.security_group),
-    bootstrap: String(row.bootstrap) as Group['bootstrap'], keep: Number(row.keep),
-    created_at: toIso(row.created_at), updated_at: toIso(row.updated_at),
-  };
-}
-
-export function poolOptions(db: DatabaseConfig): PoolOptions {
-  const where = db.socket_path === undefined ? { host: db.host ?? 'localhost', port: db.port } : { socketPath: db.socket_path };
-  return {
-    ...where,
-    user: db.user,
-    password: db.password,
-    database: db.name,
-    connectionLimit: db.pool_size,
-    timezone: 'Z',
-    dateStrings: true,
-    supportBigNumbers: true,
-    charset: 'utf8mb4_bin',
-    connectTimeout: 10_000,
-  };
-}
+type Value = string | number | null;
+const SET_GROUP_IMAGE = 'UPDATE `groups` SET `image` = ?, `updated_at` = ? WHERE `name` = ?';
 
 export class MysqlStore implements Store {
   readonly backend = 'mysql' as const;
@@ -85,28 +47,19 @@ export class MysqlStore implements Store {
       }
     } catch (error) {
       await pool.end().catch(() => undefined);
-      throw this.#translate(error);
+      throw translate(error, this.#db);
     }
     this.#pool = pool;
   }
 
   async createGroup(settings: GroupSettings): Promise<Group> {
-    const group = newGroup(settings, new Date().toISOString());
-    const values = COLUMNS.map((c) => (c === 'created_at' || c === 'updated_at' ? toDatetime(group[c]) : group[c]));
-    try {
-      await this.#pool_().execute(INSERT_GROUP, values);
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ER_DUP_ENTRY') {
-        throw new ConflictError('name', `group ${JSON.stringify(settings.name)} already exists`);
-      }
-      throw this.#translate(error);
-    }
+    const group = newGroup(settings, nowUtc());
+    await this.#run(INSERT_GROUP, groupValues(group), () => new ConflictError('name', `group ${JSON.stringify(group.name)} already exists`));
     return group;
   }
 
   async getGroup(name: string): Promise<Group | undefined> {
-    const rows = await this.#select(`${SELECT_GROUPS} WHERE \`name\` = ?`, [name]);
-    return rows[0] === undefined ? undefined : rowToGroup(rows[0]);
+    return (await this.#select(`${SELECT_GROUPS} WHERE \`name\` = ?`, [name])).map(rowToGroup)[0];
   }
 
   async listGroups(): Promise<Group[]> {
@@ -114,12 +67,104 @@ export class MysqlStore implements Store {
   }
 
   async deleteGroup(name: string): Promise<boolean> {
-    try {
-      const [result] = await this.#pool_().execute<ResultSetHeader>('DELETE FROM `groups` WHERE `name` = ?', [name]);
-      return result.affectedRows > 0;
-    } catch (error) {
-      throw this.#translate(error);
+    return (await this.#run('DELETE FROM `groups` WHERE `name` = ?', [name])) > 0;
+  }
+
+  async setGroupImage(name: string, image: string): Promise<boolean> {
+    return (await this.#run(SET_GROUP_IMAGE, [image, toDatetime(nowUtc()), name])) > 0;
+  }
+
+  async createBake(input: NewBake): Promise<Bake> {
+    const bake = newBake(input, nowUtc());
+    // certname is NULL on a new row, so the primary key is the only one that can clash.
+    await this.#run(INSERT_BAKE, newBakeValues(bake), () => new ConflictError('id', `bake ${JSON.stringify(bake.id)} already exists`));
+    return bake;
+  }
+
+  async getBake(id: string): Promise<Bake | undefined> {
+    return (await this.#select(`${SELECT_BAKES} WHERE \`id\` = ?`, [id])).map(rowToBake)[0];
+  }
+
+  async findBakeByCertname(certname: string): Promise<Bake | undefined> {
+    return (await this.#select(`${SELECT_BAKES} WHERE \`certname\` = ?`, [certname])).map(rowToBake)[0];
+  }
+
+  async listBakes(filter: BakeFilter = {}): Promise<Bake[]> {
+    const where = ['TRUE'];
+    const values: Value[] = [];
+    if (filter.active === true) where.push("`state` <> 'done'");
+    if (filter.group_name !== undefined) {
+      where.push('`group_name` = ?');
+      values.push(filter.group_name);
     }
+    if (filter.run_id !== undefined) {
+      where.push('`run_id` = ?');
+      values.push(filter.run_id);
+    }
+    return (await this.#select(`${SELECT_BAKES} WHERE ${where.join(' AND ')} ORDER BY \`created_at\`, \`id\``, values)).map(rowToBake);
+  }
+
+  async acquireLease(id: string, owner: string, expires: string, now: string): Promise<Bake | undefined> {
+    const sql = `UPDATE \`bakes\` SET \`lease_owner\` = ?, \`lease_expires\` = ?
+      WHERE \`id\` = ? AND (\`lease_owner\` IS NULL OR \`lease_owner\` = ? OR \`lease_expires\` < ?)`;
+    const taken = await this.#run(sql, [owner, toDatetime(utc('expires', expires)), id, owner, toDatetime(utc('now', now))]);
+    return taken > 0 ? this.getBake(id) : undefined;
+  }
+
+  async releaseLease(id: string, owner: string): Promise<void> {
+    await this.#run('UPDATE `bakes` SET `lease_owner` = NULL, `lease_expires` = NULL WHERE `id` = ? AND `lease_owner` = ?', [id, owner]);
+  }
+
+  async transition(id: string, owner: string, from: BakeState, update: BakeUpdate): Promise<Bake | undefined> {
+    checkState('from', from);
+    const now = toDatetime(nowUtc());
+    const sets = ['`state` = ?', '`updated_at` = ?'];
+    const values: Value[] = [update.state, now];
+    // Column names come from UPDATABLE, never from the caller's keys.
+    for (const [column, value] of Object.entries(transitionValues(update))) {
+      sets.push(`\`${column}\` = ?`);
+      values.push(column === 'deadline' ? toDatetime(value) : value);
+    }
+    if (update.state === 'done') {
+      sets.push('`finished_at` = ?', '`lease_owner` = NULL', '`lease_expires` = NULL');
+      values.push(now);
+    }
+    const sql = `UPDATE \`bakes\` SET ${sets.join(', ')} WHERE \`id\` = ? AND \`state\` = ? AND \`lease_owner\` = ?`;
+    const clash = () => new ConflictError('certname', `another bake already has certname ${JSON.stringify(update.certname)}`);
+    return (await this.#run(sql, [...values, id, from, owner], clash)) > 0 ? this.getBake(id) : undefined;
+  }
+
+  async recordReport(id: string, report: ReportSummary): Promise<boolean> {
+    const summary = pickReport(report);
+    const sql = 'UPDATE `bakes` SET `report` = ?, `report_uuid` = ?, `updated_at` = ? WHERE `id` = ? AND `report` IS NULL';
+    return (await this.#run(sql, [JSON.stringify(summary), summary.transaction_uuid, toDatetime(nowUtc()), id])) > 0;
+  }
+
+  async promote(input: ImageRecord): Promise<void> {
+    const image = pickImage(input);
+    const conn = await this.#pool_().getConnection().catch((error: unknown) => Promise.reject(translate(error, this.#db)));
+    try {
+      await conn.beginTransaction();
+      await conn.execute(SET_GROUP_IMAGE, [image.image_id, toDatetime(nowUtc()), image.group_name]);
+      await conn.execute(INSERT_IMAGE, imageValues(image));
+      await conn.commit();
+    } catch (error) {
+      await conn.rollback().catch(() => undefined);
+      throw translate(error, this.#db);
+    } finally {
+      conn.release();
+    }
+  }
+
+  async listImages(groupName: string): Promise<ImageRecord[]> {
+    const sql = `${SELECT_IMAGES} WHERE \`group_name\` = ? ORDER BY \`created_at\` DESC, \`image_id\` DESC`;
+    return (await this.#select(sql, [groupName])).map(rowToImage);
+  }
+
+  async markImageDeregistered(imageId: string, at: string): Promise<void> {
+    // The first time stands: a retried retention pass does not move it.
+    const sql = 'UPDATE `images` SET `deregistered_at` = ? WHERE `image_id` = ? AND `deregistered_at` IS NULL';
+    await this.#run(sql, [toDatetime(utc('at', at)), imageId]);
   }
 
   async ping(): Promise<void> {
@@ -132,41 +177,27 @@ export class MysqlStore implements Store {
     await pool?.end();
   }
 
-  async #select(sql: string, values: (string | number)[]): Promise<RowDataPacket[]> {
+  /** Rows matched (mysql2 sets FOUND_ROWS), so a no-op UPDATE of a matching row still counts. */
+  async #run(sql: string, values: Value[], onDuplicate?: () => ConflictError): Promise<number> {
+    try {
+      const [result] = await this.#pool_().execute<ResultSetHeader>(sql, values);
+      return result.affectedRows;
+    } catch (error) {
+      throw onDuplicate && isDuplicate(error) ? onDuplicate() : translate(error, this.#db);
+    }
+  }
+
+  async #select(sql: string, values: Value[]): Promise<RowDataPacket[]> {
     try {
       const [rows] = await this.#pool_().execute<RowDataPacket[]>(sql, values);
       return rows;
     } catch (error) {
-      throw this.#translate(error);
+      throw translate(error, this.#db);
     }
   }
 
   #pool_(): Pool {
-    if (!this.#pool) throw new StoreUnavailableError(`MySQL store ${this.#where()} is not open`);
+    if (!this.#pool) throw new StoreUnavailableError(`MySQL store ${describe(this.#db)} is not open`);
     return this.#pool;
-  }
-
-  #where(): string {
-    const db = this.#db;
-    return `${db.socket_path ?? `${db.host ?? 'localhost'}:${db.port}`} (database ${db.name}, user ${db.user})`;
-  }
-
-  #translate(error: unknown): unknown {
-    if (error instanceof AutoamiError || !(error instanceof Error)) return error;
-    const { code, fatal } = error as Error & { code?: string; fatal?: boolean };
-    if (code === 'ER_DATA_TOO_LONG') {
-      const column = /column '([a-z_]+)'/.exec(error.message)?.[1] ?? '(unknown)';
-      return new ValidationError(column, 'is longer than the store allows', error);
-    }
-    if ((code !== undefined && UNREACHABLE.has(code)) || fatal === true || error.message === 'Pool is closed.') {
-      return new StoreUnavailableError(`MySQL at ${this.#where()}: ${this.#scrub(`${code ?? 'error'}: ${error.message}`)}`, error);
-    }
-    return error;
-  }
-
-  /** Belt and braces: no driver message should hold the password, but none may leak it. */
-  #scrub(text: string): string {
-    const password = this.#db.password;
-    return password.length === 0 ? text : text.split(password).join('***');
   }
 }

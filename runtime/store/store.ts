@@ -32,6 +32,92 @@ export interface Group extends GroupSettings {
   readonly updated_at: string;
 }
 
+/** DESIGN §6: a bake moves forward through these; `done` carries an outcome. */
+export const BAKE_STATES = [
+  'queued', 'launching', 'booting', 'bootstrapping', 'awaiting_report', 'imaging', 'image_pending', 'promoted', 'cleaning', 'done',
+] as const;
+export type BakeState = (typeof BAKE_STATES)[number];
+
+export const BAKE_OUTCOMES = ['baked', 'unchanged', 'failed_run', 'timed_out', 'failed'] as const;
+export type BakeOutcome = (typeof BAKE_OUTCOMES)[number];
+
+/** What AutoAMI keeps of a Puppet report (DESIGN §6, report judgement). */
+export interface ReportSummary {
+  readonly host: string;
+  readonly transaction_uuid: string;
+  readonly configuration_version: string | null;
+  readonly status: string;
+  readonly environment: string | null;
+  readonly time: string | null;
+  readonly changed: number;
+  readonly failed: number;
+  readonly failed_to_restart: number;
+  readonly corrective_change: number;
+  readonly changed_resources: readonly string[];
+  readonly failed_resources: readonly string[];
+}
+
+export interface NewBake {
+  /** Also the RunInstances ClientToken, so a retried launch never starts a second instance. */
+  readonly id: string;
+  readonly run_id: string;
+  readonly group_name: string;
+  readonly region: string;
+  readonly parent_image: string;
+  /** ISO-8601 UTC; the current state's deadline. */
+  readonly deadline: string;
+}
+
+export interface Bake extends NewBake {
+  readonly state: BakeState;
+  readonly outcome: BakeOutcome | null;
+  readonly reason: string | null;
+  readonly instance_id: string | null;
+  readonly certname: string | null;
+  readonly image_id: string | null;
+  readonly image_name: string | null;
+  readonly report: ReportSummary | null;
+  readonly lease_owner: string | null;
+  readonly lease_expires: string | null;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly finished_at: string | null;
+}
+
+/** Fields a transition may set besides the state itself. */
+export interface BakeUpdate {
+  readonly state: BakeState;
+  readonly outcome?: BakeOutcome;
+  readonly reason?: string;
+  readonly instance_id?: string;
+  readonly certname?: string;
+  readonly image_id?: string;
+  readonly image_name?: string;
+  readonly deadline?: string;
+}
+
+export interface BakeFilter {
+  /** Only bakes not yet `done`. */
+  readonly active?: boolean;
+  readonly group_name?: string;
+  readonly run_id?: string;
+}
+
+/** One row of a group's image lineage. */
+export interface ImageRecord {
+  readonly image_id: string;
+  readonly group_name: string;
+  readonly region: string;
+  readonly name: string;
+  readonly parent_image: string;
+  readonly bake_id: string | null;
+  readonly config_version: string | null;
+  readonly changed_resources: readonly string[];
+  readonly created_at: string;
+  /** Set when retention deregistered it. */
+  readonly deregistered_at: string | null;
+}
+
 export type StoreBackend = 'mysql' | 'embedded';
 
 export interface Store {
@@ -44,6 +130,36 @@ export interface Store {
   listGroups(): Promise<Group[]>;
   /** True when a group was removed. */
   deleteGroup(name: string): Promise<boolean>;
+  /** Points the group at `image` (rollback, promotion); false when the group is gone. */
+  setGroupImage(name: string, image: string): Promise<boolean>;
+
+  /** A new bake in state `queued`. Throws ConflictError(field 'id') on a reused id. */
+  createBake(bake: NewBake): Promise<Bake>;
+  getBake(id: string): Promise<Bake | undefined>;
+  findBakeByCertname(certname: string): Promise<Bake | undefined>;
+  /** Oldest first. */
+  listBakes(filter?: BakeFilter): Promise<Bake[]>;
+  /**
+   * Take (or renew) the lease on a bake that is unleased, leased by `owner`, or whose lease
+   * expired before `now`: a conditional update, so two sidecars never both hold it.
+   */
+  acquireLease(id: string, owner: string, expires: string, now: string): Promise<Bake | undefined>;
+  releaseLease(id: string, owner: string): Promise<void>;
+  /**
+   * Move a bake from `from` to `update.state`, only while `owner` holds its lease and it is
+   * still in `from`; undefined when that no longer holds (another sidecar moved it).
+   * Reaching `done` sets finished_at and clears the lease.
+   */
+  transition(id: string, owner: string, from: BakeState, update: BakeUpdate): Promise<Bake | undefined>;
+  /** Keep the bake's report; false (and nothing written) when it already has one. */
+  recordReport(id: string, report: ReportSummary): Promise<boolean>;
+
+  /** Atomically point the group at a new image and add its lineage row. */
+  promote(image: ImageRecord): Promise<void>;
+  /** A group's lineage, newest first. */
+  listImages(groupName: string): Promise<ImageRecord[]>;
+  markImageDeregistered(imageId: string, at: string): Promise<void>;
+
   /** Throws StoreUnavailableError when the backend cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;

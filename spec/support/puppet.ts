@@ -33,7 +33,8 @@ export function requirePuppet(): void {
 // ANSI colour codes Puppet adds to console errors.
 const colour = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 
-export function puppetEnv(baseEnv: Record<string, string> = {}): PuppetEnv {
+/** `modulesBefore`: module directories searched ahead of module/, as another installed module would be. */
+export function puppetEnv(baseEnv: Record<string, string> = {}, modulesBefore: readonly string[] = []): PuppetEnv {
   requirePuppet();
   const root = tempDir('pp');
   const modulepath = join(root, 'modules');
@@ -46,7 +47,7 @@ export function puppetEnv(baseEnv: Record<string, string> = {}): PuppetEnv {
     confdir,
     vardir,
     run(args, env = {}) {
-      const argv = [...args, '--modulepath', modulepath, '--confdir', confdir, '--vardir', vardir];
+      const argv = [...args, '--modulepath', [...modulesBefore, modulepath].join(':'), '--confdir', confdir, '--vardir', vardir];
       const child = spawn('puppet', argv, { env: { ...process.env, ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';

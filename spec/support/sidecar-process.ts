@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { AWS_TEST_ENV } from './aws-env.ts';
 
 const BIN = fileURLToPath(new URL('../../runtime/bin/autoami.js', import.meta.url));
 
@@ -21,7 +22,8 @@ function accepting(path: string): Promise<boolean> {
 }
 
 export async function spawnSidecar(configFile: string, socketPath: string, timeoutMs = 20_000): Promise<SidecarProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...process.env, ...AWS_TEST_ENV };
+  const child = spawn(process.execPath, [BIN, 'serve', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));

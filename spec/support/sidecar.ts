@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig, type DatabaseConfig } from '../../runtime/config.ts';
 import { silentLogger } from '../../runtime/log.ts';
-import { startSidecar, type Sidecar } from '../../runtime/sidecar.ts';
+import { startSidecar, type Sidecar, type SidecarOptions } from '../../runtime/sidecar.ts';
 import { tempDir } from './tmp.ts';
 
 export interface TestSidecar extends Sidecar {
@@ -17,7 +17,8 @@ export interface TestSidecar extends Sidecar {
 export function writeConfig(database?: DatabaseConfig, extra: Record<string, unknown> = {}): { dir: string; file: string; socket: string } {
   const dir = tempDir();
   const socket = join(dir, 'run', 'autoami.sock');
-  const config: Record<string, unknown> = { socket, state_dir: join(dir, 'state'), ...extra };
+  // A closed loopback port unless a test brings its EC2 endpoint: no test may reach real AWS.
+  const config: Record<string, unknown> = { socket, state_dir: join(dir, 'state'), aws: { region: 'us-east-1', endpoint: 'http://127.0.0.1:1' }, ...extra };
   if (database) {
     const { host, port, socket_path, user, password, name } = database;
     config.database = socket_path ? { socket_path, user, password, name } : { host, port, user, password, name };
@@ -27,8 +28,8 @@ export function writeConfig(database?: DatabaseConfig, extra: Record<string, unk
   return { dir, file, socket };
 }
 
-export async function startTestSidecar(database?: DatabaseConfig): Promise<TestSidecar> {
-  const { dir, file, socket } = writeConfig(database);
-  const sidecar = await startSidecar(await loadConfig(file), silentLogger);
+export async function startTestSidecar(database?: DatabaseConfig, extra: Record<string, unknown> = {}, options: SidecarOptions = {}): Promise<TestSidecar> {
+  const { dir, file, socket } = writeConfig(database, extra);
+  const sidecar = await startSidecar(await loadConfig(file), silentLogger, options);
   return Object.assign(sidecar, { dir, configFile: file, socketPath: socket });
 }

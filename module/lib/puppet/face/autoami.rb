@@ -2,10 +2,6 @@
 require 'puppet/face'
 require 'puppet_x/autoami/client'
 
-autoami_specs = JSON.parse(<<~'SPEC')
-  {"new_group":{"face":"autoami","action":"new_group","method":"group.create","positional":["name"],"options":[{"field":"image","flag":"--image","type":"string"},{"field":"type","flag":"--type","type":"string"},{"field":"keyname","flag":"--keyname","type":"string"},{"field":"keyfile","flag":"--keyfile","type":"string"},{"field":"login","flag":"--login","type":"string"},{"field":"puppetserver","flag":"--puppetserver","type":"string"},{"field":"node_group","flag":"--node-group","type":"string"},{"field":"enc_user","flag":"--enc-user","type":"string"},{"field":"enc_pass","flag":"--enc-pass","type":"string"},{"field":"enc_server","flag":"--enc-server","type":"string"},{"field":"enc_port","flag":"--enc-port","type":"integer"},{"field":"region","flag":"--region","type":"string"},{"field":"subnet","flag":"--subnet","type":"string"},{"field":"security_group","flag":"--security-group","type":"string"},{"field":"bootstrap","flag":"--bootstrap","type":"string"},{"field":"keep","flag":"--keep","type":"integer"}],"render":{"kind":"message","format":"Created group %{name} from %{image}"}},"delete_group":{"face":"autoami","action":"delete_group","method":"group.delete","positional":["name"],"options":[],"render":{"kind":"message","format":"Deleted group %{name}"}},"groups":{"face":"autoami","action":"groups","method":"group.list","positional":[],"options":[],"render":{"kind":"table","columns":[{"key":"name","heading":"GROUP"},{"key":"image","heading":"IMAGE"},{"key":"type","heading":"TYPE"},{"key":"region","heading":"REGION"},{"key":"bootstrap","heading":"BOOTSTRAP"},{"key":"node_group","heading":"NODE GROUP"},{"key":"puppetserver","heading":"PUPPET SERVER"}],"empty":"No groups defined. Add one with: puppet autoami new_group ..."}},"status":{"face":"autoami","action":"status","method":"status","positional":[],"options":[],"render":{"kind":"record"}}}
-SPEC
-
 Puppet::Face.define(:autoami, '0.1.0') do
   summary 'Bake EBS-backed AMIs when a role\'s Puppet configuration changes'
   description 'Defines groups (roles), bakes a new AMI for a group when a Puppet run on a fresh instance of it makes changes, and shows what was baked. Every action talks to the autoami sidecar over its Unix socket.'
@@ -13,11 +9,14 @@ Puppet::Face.define(:autoami, '0.1.0') do
   license 'Apache-2.0'
 
   action :new_group do
+    spec = JSON.parse(<<~'SPEC')
+      {"face":"autoami","action":"new_group","method":"group.create","positional":["name"],"options":[{"field":"image","flag":"--image","type":"string"},{"field":"type","flag":"--type","type":"string"},{"field":"keyname","flag":"--keyname","type":"string"},{"field":"keyfile","flag":"--keyfile","type":"string"},{"field":"login","flag":"--login","type":"string"},{"field":"puppetserver","flag":"--puppetserver","type":"string"},{"field":"node_group","flag":"--node-group","type":"string"},{"field":"enc_user","flag":"--enc-user","type":"string"},{"field":"enc_pass","flag":"--enc-pass","type":"string"},{"field":"enc_server","flag":"--enc-server","type":"string"},{"field":"enc_port","flag":"--enc-port","type":"integer"},{"field":"region","flag":"--region","type":"string"},{"field":"subnet","flag":"--subnet","type":"string"},{"field":"security_group","flag":"--security-group","type":"string"},{"field":"bootstrap","flag":"--bootstrap","type":"string"},{"field":"keep","flag":"--keep","type":"integer"}],"render":{"kind":"message","format":"Created group %{name} from %{image}"}}
+    SPEC
     summary 'Define a group (role) to bake'
     description 'Stores a group: the AMI to start from, how to launch and reach the instance, and where it is classified.'
     arguments 'NAME'
     examples <<~'EXAMPLES'
-  $ puppet autoami new_group --enc-user admin --enc-pass secret --image ami-0abc1234 --keyfile /etc/autoami/deploy.pem --keyname deploy --login ec2-user --node-group wordpress --puppetserver puppet.example.com --type t3.micro wordpress
+    $ puppet autoami new_group --enc-user admin --enc-pass secret --image ami-0abc1234 --keyfile /etc/autoami/deploy.pem --keyname deploy --login ec2-user --node-group wordpress --puppetserver puppet.example.com --type t3.micro wordpress
     EXAMPLES
 
     option '--image AMI' do
@@ -85,61 +84,89 @@ Puppet::Face.define(:autoami, '0.1.0') do
     end
 
     when_invoked do |name, options|
-      PuppetX::Autoami::Action.new(autoami_specs.fetch('new_group')).invoke([name], options)
+      PuppetX::Autoami::Action.new(spec).invoke([name], options)
     end
 
     when_rendering :console do |result|
-      PuppetX::Autoami::Action.new(autoami_specs.fetch('new_group')).render(result)
+      PuppetX::Autoami::Action.new(spec).render(result)
     end
   end
 
   action :delete_group do
+    spec = JSON.parse(<<~'SPEC')
+      {"face":"autoami","action":"delete_group","method":"group.delete","positional":["name"],"options":[],"render":{"kind":"message","format":"Deleted group %{name}"}}
+    SPEC
     summary 'Remove a group (its AMIs stay)'
     description 'Removes the group definition. AMIs already baked for it are left in the account.'
     arguments 'NAME'
     examples <<~'EXAMPLES'
-  $ puppet autoami delete_group wordpress
+    $ puppet autoami delete_group wordpress
     EXAMPLES
 
     when_invoked do |name, options|
-      PuppetX::Autoami::Action.new(autoami_specs.fetch('delete_group')).invoke([name], options)
+      PuppetX::Autoami::Action.new(spec).invoke([name], options)
     end
 
     when_rendering :console do |result|
-      PuppetX::Autoami::Action.new(autoami_specs.fetch('delete_group')).render(result)
+      PuppetX::Autoami::Action.new(spec).render(result)
     end
   end
 
   action :groups do
+    spec = JSON.parse(<<~'SPEC')
+      {"face":"autoami","action":"groups","method":"group.list","positional":[],"options":[],"render":{"kind":"table","columns":[{"key":"name","heading":"GROUP"},{"key":"image","heading":"IMAGE"},{"key":"type","heading":"TYPE"},{"key":"region","heading":"REGION"},{"key":"bootstrap","heading":"BOOTSTRAP"},{"key":"node_group","heading":"NODE GROUP"},{"key":"puppetserver","heading":"PUPPET SERVER"}],"empty":"No groups defined. Add one with: puppet autoami new_group ..."}}
+    SPEC
     summary 'List every group and its current image'
     description 'Lists the groups with their settings and current image; secrets are shown as [redacted].'
     examples <<~'EXAMPLES'
-  $ puppet autoami groups
-  $ puppet autoami groups --render-as json
+    $ puppet autoami groups
+    $ puppet autoami groups --render-as json
     EXAMPLES
 
     when_invoked do |options|
-      PuppetX::Autoami::Action.new(autoami_specs.fetch('groups')).invoke([], options)
+      PuppetX::Autoami::Action.new(spec).invoke([], options)
     end
 
     when_rendering :console do |result|
-      PuppetX::Autoami::Action.new(autoami_specs.fetch('groups')).render(result)
+      PuppetX::Autoami::Action.new(spec).render(result)
+    end
+  end
+
+  action :list do
+    spec = JSON.parse(<<~'SPEC')
+      {"face":"autoami","action":"list","method":"bake.list","positional":[],"options":[],"render":{"kind":"table","columns":[{"key":"group","heading":"GROUP"},{"key":"state","heading":"STATE"},{"key":"instance_id","heading":"INSTANCE"},{"key":"instance_state","heading":"EC2 STATE"},{"key":"dns","heading":"DNS"},{"key":"updated_at","heading":"SINCE"}],"empty":"Nothing is being baked."}}
+    SPEC
+    summary 'List the instances being baked now'
+    description 'Shows every unfinished bake with its state and its instance as EC2 sees it now. An instance that EC2 no longer knows is shown as gone.'
+    examples <<~'EXAMPLES'
+    $ puppet autoami list
+    EXAMPLES
+
+    when_invoked do |options|
+      PuppetX::Autoami::Action.new(spec).invoke([], options)
+    end
+
+    when_rendering :console do |result|
+      PuppetX::Autoami::Action.new(spec).render(result)
     end
   end
 
   action :status do
+    spec = JSON.parse(<<~'SPEC')
+      {"face":"autoami","action":"status","method":"status","positional":[],"options":[],"render":{"kind":"record"}}
+    SPEC
     summary 'Show the sidecar, store and queue health'
     description 'Asks the sidecar for its version, store backend and health, and queue depth.'
     examples <<~'EXAMPLES'
-  $ puppet autoami status
+    $ puppet autoami status
     EXAMPLES
 
     when_invoked do |options|
-      PuppetX::Autoami::Action.new(autoami_specs.fetch('status')).invoke([], options)
+      PuppetX::Autoami::Action.new(spec).invoke([], options)
     end
 
     when_rendering :console do |result|
-      PuppetX::Autoami::Action.new(autoami_specs.fetch('status')).render(result)
+      PuppetX::Autoami::Action.new(spec).render(result)
     end
   end
 end

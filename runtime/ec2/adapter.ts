@@ -1,0 +1,216 @@
+/**
+ * The Ec2 interface over @aws-sdk/client-ec2. Every SDK failure leaves here as an Ec2Error
+ * (runtime/ec2/failures.ts); every wait goes through one shared poller per resource kind.
+ */
+import {
+  CreateImageCommand,
+  DeleteSnapshotCommand,
+  DeregisterImageCommand,
+  DescribeRegionsCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+  type EC2Client,
+  type RunInstancesCommandInput,
+} from '@aws-sdk/client-ec2';
+import type { Clock } from '../clock.ts';
+import { Ec2Error } from '../errors.ts';
+import type { Sleep } from '../sleep.ts';
+import { Ec2Calls, type Call } from './calls.ts';
+import { endpointLabel } from './client.ts';
+import { chunked, DEFAULT_POLL_INTERVAL_MS, Poller } from './poller.ts';
+import { tagList, toInstanceInfo } from './records.ts';
+import { imageDeadEnd, instanceDeadEnd, LIVE_INSTANCE_STATES } from './states.ts';
+import type { Ec2, ImageInfo, ImageSpec, InstanceInfo, LaunchSpec, Tags, WaitOptions } from './types.ts';
+
+export interface Ec2AdapterOptions {
+  readonly client: EC2Client;
+  readonly region: string;
+  /** Only for messages ("cannot reach EC2 in … at …"); default the regional AWS endpoint. */
+  readonly endpoint?: string;
+  readonly clock?: Clock;
+  readonly sleep?: Sleep;
+  /** Default 2 s; tests use ~20 ms. */
+  readonly pollIntervalMs?: number;
+  /** DescribeImages page size for listOwnImages, 5..1000. */
+  readonly pageSize?: number;
+}
+
+const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+const IMAGE_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
+/** Filter values take `*` and `?` as wildcards; a name or DNS name must match only itself. */
+const literal = (value: string): string => value.replace(/[\\*?]/g, '\\$&');
+
+const isCode = (error: unknown, code: string): error is Ec2Error => error instanceof Ec2Error && error.awsCode === code;
+
+export class Ec2Adapter implements Ec2 {
+  readonly region: string;
+  private readonly calls: Ec2Calls;
+  private readonly sleep: Sleep;
+  private readonly pollIntervalMs: number;
+  private readonly pageSize: number;
+  private readonly instancePoller: Poller<InstanceInfo>;
+  private readonly imagePoller: Poller<ImageInfo>;
+
+  constructor(options: Ec2AdapterOptions) {
+    this.region = options.region;
+    this.calls = new Ec2Calls(options.client, options.region, endpointLabel({ endpoint: options.endpoint }, options.region));
+    this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    this.pageSize = options.pageSize ?? 1000;
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()));
+    const shared = { intervalMs: this.pollIntervalMs, sleep: this.sleep, ...(options.clock && { clock: options.clock }) };
+    this.instancePoller = new Poller({
+      ...shared,
+      noun: 'instance',
+      describe: (ids) => this.calls.instances([{ Name: 'instance-id', Values: ids }]),
+      stateOf: (i) => i.state,
+      deadEnd: instanceDeadEnd,
+    });
+    this.imagePoller = new Poller({
+      ...shared,
+      noun: 'image',
+      describe: (ids) => this.calls.images({ Filters: [{ Name: 'image-id', Values: ids }] }),
+      stateOf: (i) => i.state,
+      deadEnd: imageDeadEnd,
+    });
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.calls.call({ action: 'DescribeRegions' }, (c) => c.send(new DescribeRegionsCommand({ RegionNames: [this.region] })));
+    } catch (error) {
+      if (!isCode(error, 'InvalidParameterValue')) throw error;
+      const message = `aws.region: EC2 at ${this.calls.endpoint} does not know region ${this.region}`;
+      throw new Ec2Error('InvalidParameterValue', message, { cause: error, field: 'aws.region' });
+    }
+  }
+
+  async launch(spec: LaunchSpec): Promise<InstanceInfo> {
+    const tags = tagList(spec.tags);
+    const input: RunInstancesCommandInput = {
+      ImageId: spec.image,
+      InstanceType: spec.type as RunInstancesCommandInput['InstanceType'],
+      MinCount: 1,
+      MaxCount: 1,
+      // EC2 answers a repeated token with the first launch, so a resumed bake never launches twice.
+      ClientToken: spec.clientToken,
+      MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
+    };
+    if (spec.keyname) input.KeyName = spec.keyname;
+    if (spec.subnet) input.SubnetId = spec.subnet;
+    // Ids work in any VPC; a bare name only in the default VPC, which is all a name can mean.
+    if (spec.securityGroup) input[spec.securityGroup.startsWith('sg-') ? 'SecurityGroupIds' : 'SecurityGroups'] = [spec.securityGroup];
+    if (spec.userData !== null) input.UserData = Buffer.from(spec.userData, 'utf8').toString('base64');
+    if (tags.length) input.TagSpecifications = [{ ResourceType: 'instance', Tags: tags }, { ResourceType: 'volume', Tags: tags }];
+    const context: Call = {
+      action: 'RunInstances',
+      image: spec.image,
+      instanceType: spec.type,
+      keyname: spec.keyname,
+      ...(spec.subnet && { subnet: spec.subnet }),
+      ...(spec.securityGroup && { securityGroup: spec.securityGroup }),
+    };
+    const out = await this.calls.call(context, (c) => c.send(new RunInstancesCommand(input)));
+    const instance = out.Instances?.[0];
+    if (!instance?.InstanceId) throw new Ec2Error('InvalidResponse', `RunInstances in ${this.region} answered without an instance`);
+    return toInstanceInfo(instance);
+  }
+
+  async findInstance(server: string): Promise<InstanceInfo | undefined> {
+    const by = server.startsWith('i-') ? 'instance-id' : IPV4.test(server) ? 'ip-address' : 'dns-name';
+    const found = await this.calls.instances([
+      { Name: by, Values: [literal(server)] },
+      { Name: 'instance-state-name', Values: LIVE_INSTANCE_STATES },
+    ]);
+    return found.values().next().value;
+  }
+
+  async describeInstances(ids: readonly string[]): Promise<Map<string, InstanceInfo>> {
+    const parts = await Promise.all(chunked(ids).map((chunk) => this.calls.instances([{ Name: 'instance-id', Values: chunk }])));
+    return new Map(parts.flatMap((part) => [...part]));
+  }
+
+  waitForInstance(id: string, states: readonly string[], options: WaitOptions): Promise<InstanceInfo> {
+    // A malformed id would never match the filter and only fail at the deadline.
+    if (!INSTANCE_ID.test(id)) return Promise.reject(this.calls.failure('InvalidInstanceID.Malformed', id, { action: 'DescribeInstances', instance: id }));
+    return this.instancePoller.wait(id, states, options);
+  }
+
+  async terminate(ids: readonly string[]): Promise<void> {
+    for (const chunk of chunked(ids)) {
+      const context = { action: 'TerminateInstances', instance: chunk.join(', ') };
+      await this.calls.call(context, (c) => c.send(new TerminateInstancesCommand({ InstanceIds: chunk })));
+    }
+  }
+
+  async createImage(spec: ImageSpec): Promise<string> {
+    const tags = tagList(spec.tags);
+    const command = new CreateImageCommand({
+      InstanceId: spec.instanceId,
+      Name: spec.name,
+      ...(spec.description && { Description: spec.description }),
+      NoReboot: spec.noReboot,
+      ...(tags.length && { TagSpecifications: [{ ResourceType: 'image', Tags: tags }, { ResourceType: 'snapshot', Tags: tags }] }),
+    });
+    try {
+      const out = await this.calls.call({ action: 'CreateImage', instance: spec.instanceId }, (c) => c.send(command));
+      if (!out.ImageId) throw new Ec2Error('InvalidResponse', `CreateImage in ${this.region} answered without an image id`);
+      return out.ImageId;
+    } catch (error) {
+      if (!isCode(error, 'InvalidAMIName.Duplicate')) throw error;
+      return this.imageIdNamed(spec.name, error);
+    }
+  }
+
+  /** A retried create: the name is taken, by our own earlier call unless the caller reuses names. */
+  private async imageIdNamed(name: string, duplicate: Ec2Error): Promise<string> {
+    // DescribeImages may lag behind CreateImage; the duplicate error proves the image exists.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const image = await this.findImageByName(name);
+      if (image) return image.id;
+      await this.sleep(this.pollIntervalMs);
+    }
+    const message = `image name ${JSON.stringify(name)} is taken in ${this.region}, but no image of this account shows it`;
+    throw new Ec2Error('InvalidAMIName.Duplicate', message, { cause: duplicate, field: 'name' });
+  }
+
+  async findImageByName(name: string): Promise<ImageInfo | undefined> {
+    const found = await this.calls.images({ Owners: ['self'], Filters: [{ Name: 'name', Values: [literal(name)] }] });
+    return [...found.values()].find((image) => image.state !== 'deregistered');
+  }
+
+  async describeImages(ids: readonly string[]): Promise<Map<string, ImageInfo>> {
+    const parts = await Promise.all(chunked(ids).map((chunk) => this.calls.images({ Filters: [{ Name: 'image-id', Values: chunk }] })));
+    return new Map(parts.flatMap((part) => [...part]));
+  }
+
+  waitForImage(id: string, options: WaitOptions): Promise<ImageInfo> {
+    if (!IMAGE_ID.test(id)) return Promise.reject(this.calls.failure('InvalidAMIID.Malformed', id, { action: 'DescribeImages', image: id }));
+    return this.imagePoller.wait(id, ['available'], options);
+  }
+
+  async listOwnImages(tagFilter: Tags = {}): Promise<ImageInfo[]> {
+    const Filters = Object.entries(tagFilter).map(([key, value]) => ({ Name: `tag:${key}`, Values: [literal(value)] }));
+    const found = await this.calls.images({ Owners: ['self'], ...(Filters.length && { Filters }), MaxResults: this.pageSize });
+    return [...found.values()];
+  }
+
+  async deregisterImage(id: string): Promise<{ imageId: string; snapshotIds: string[] }> {
+    const context = { action: 'DescribeImages', image: id };
+    // By id, not filter: an image that is not there is an error here, with EC2's own code.
+    const image = (await this.calls.images({ ImageIds: [id] }, context)).get(id);
+    if (!image) throw this.calls.failure('InvalidAMIID.NotFound', `The image id '[${id}]' does not exist`, context);
+    const snapshotIds = [...image.snapshotIds];
+    await this.calls.call({ action: 'DeregisterImage', image: id }, (c) => c.send(new DeregisterImageCommand({ ImageId: id })));
+    for (const snapshot of snapshotIds) {
+      try {
+        await this.calls.call({ action: 'DeleteSnapshot', snapshot }, (c) => c.send(new DeleteSnapshotCommand({ SnapshotId: snapshot })));
+      } catch (error) {
+        // Already gone (an earlier, interrupted deregister) is what we wanted anyway.
+        if (!isCode(error, 'InvalidSnapshot.NotFound')) throw error;
+      }
+    }
+    return { imageId: id, snapshotIds };
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * `puppet node_aws images` and `new_ami`: the account's AMIs, and an AMI from a running
+ * instance. Waiting happens here, with progress lines, so the face stays a thin shim.
+ */
+import type { Clock } from './clock.ts';
+import type { CallContext } from './dispatcher.ts';
+import { ValidationError } from './errors.ts';
+import type { Ec2, ImageInfo } from './ec2/types.ts';
+import { amiName } from './ami-name.ts';
+import type { Params } from './interface/schema.ts';
+import { TAG } from './tags.ts';
+
+export interface Ec2Source {
+  get(region: string): Ec2;
+}
+
+export interface ImageRow {
+  id: string;
+  name: string;
+  state: string;
+  architecture: string | null;
+  description: string | null;
+  public: boolean;
+  root_device_type: string | null;
+  creation_date: string | null;
+}
+
+const IMAGE_WAIT_MS = 60 * 60_000;
+const TERMINATE_WAIT_MS = 10 * 60_000;
+
+export function imageRow(image: ImageInfo): ImageRow {
+  return {
+    id: image.id,
+    name: image.name,
+    state: image.state,
+    architecture: image.architecture,
+    description: image.description,
+    public: image.public,
+    root_device_type: image.rootDeviceType,
+    creation_date: image.creationDate,
+  };
+}
+
+export function imageHandlers(deps: { ec2: Ec2Source; defaultRegion: string; clock: Clock }) {
+  const regionOf = (params: Params) => (params.region as string | undefined) ?? deps.defaultRegion;
+  return {
+    async 'image.list'(params: Params): Promise<ImageRow[]> {
+      const images = await deps.ec2.get(regionOf(params)).listOwnImages();
+      return images.map(imageRow).sort((a, b) => (b.creation_date ?? '').localeCompare(a.creation_date ?? '') || a.id.localeCompare(b.id));
+    },
+
+    async 'image.create'(params: Params, context: CallContext) {
+      const region = regionOf(params);
+      const ec2 = deps.ec2.get(region);
+      const server = params.server as string;
+      const instance = await ec2.findInstance(server);
+      if (!instance) throw new ValidationError('server', `no running or stopped instance with id or public DNS name ${JSON.stringify(server)} in ${region}`);
+      if (instance.rootDeviceType && instance.rootDeviceType !== 'ebs') {
+        throw new ValidationError('server', `${instance.id} is ${instance.rootDeviceType}-backed; only EBS-backed instances can be imaged`);
+      }
+      const group = instance.tags[TAG.group];
+      const name = amiName(group ?? instance.id, deps.clock.now());
+      const version = params.manifest_version as string;
+      const tags: Record<string, string> = { [TAG.name]: name, [TAG.parentImage]: instance.imageId, [TAG.configVersion]: version };
+      if (group) tags[TAG.group] = group;
+      context.progress({ line: `Imaging ${instance.id} as ${name}` });
+      const imageId = await ec2.createImage({
+        instanceId: instance.id,
+        name,
+        description: params.description as string,
+        noReboot: params.no_reboot as boolean,
+        tags,
+      });
+      let state = 'pending';
+      if (params.terminate) {
+        const image = await ec2.waitForImage(imageId, {
+          deadline: deps.clock.now() + IMAGE_WAIT_MS,
+          onState: (next) => context.progress({ line: `${imageId} is ${next}` }),
+        });
+        state = image.state;
+        await ec2.terminate([instance.id]);
+        await ec2.waitForInstance(instance.id, ['terminated'], { deadline: deps.clock.now() + TERMINATE_WAIT_MS });
+        context.progress({ line: `Terminated ${instance.id}` });
+      }
+      return { image_id: imageId, name, instance_id: instance.id, state, terminated: params.terminate as boolean };
+    },
+  };
+}

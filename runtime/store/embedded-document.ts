@@ -1,0 +1,125 @@
+/**
+ * The embedded store's file: what it holds, how an older layout is brought up to date,
+ * and the checks that refuse a damaged file rather than guess at it.
+ */
+import { readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { StoreUnavailableError } from '../errors.ts';
+import { tempName, withFile, writeSynced } from './embedded-lock.ts';
+import { bakeOrder, byCodePoint, imageOrder } from './records.ts';
+import type { Bake, Group, ImageRecord } from './store.ts';
+
+/** Bump with an entry in UPGRADES when the file layout changes. */
+export const EMBEDDED_SCHEMA_VERSION = 2;
+
+type Raw = Record<string, unknown>;
+// UPGRADES[i] turns a document at schema_version i+1 into one at i+2.
+const UPGRADES: readonly ((doc: Raw) => Raw)[] = [
+  // 2: bakes and image lineage join the groups.
+  (doc) => ({ ...doc, schema_version: 2, bakes: [], images: [] }),
+];
+
+/** In memory, keyed for lookup; records are frozen, so a changed one is a new object. */
+export interface Doc {
+  readonly groups: Map<string, Group>;
+  readonly bakes: Map<string, Bake>;
+  readonly images: Map<string, ImageRecord>;
+}
+
+/** Frozen all the way down, so a caller changing a returned record cannot change the store. */
+export function freeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) freeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export const emptyDoc = (): Doc => ({ groups: new Map(), bakes: new Map(), images: new Map() });
+
+export const copyDoc = (doc: Doc): Doc => ({ groups: new Map(doc.groups), bakes: new Map(doc.bakes), images: new Map(doc.images) });
+
+function sameMap<V>(a: Map<string, V>, b: Map<string, V>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [key, value] of a) if (b.get(key) !== value) return false;
+  return true;
+}
+
+/** True when a change left every record as it was, so there is nothing to write. */
+export const sameDoc = (a: Doc, b: Doc): boolean => sameMap(a.groups, b.groups) && sameMap(a.bakes, b.bakes) && sameMap(a.images, b.images);
+
+function serialize(doc: Doc): string {
+  const file = {
+    schema_version: EMBEDDED_SCHEMA_VERSION,
+    groups: [...doc.groups.values()].sort((a, b) => byCodePoint(a.name, b.name)),
+    bakes: [...doc.bakes.values()].sort(bakeOrder),
+    images: [...doc.images.values()].sort(imageOrder),
+  };
+  return `${JSON.stringify(file, null, 2)}\n`;
+}
+
+/** Written whole under a temp name, then renamed over: a kill leaves the old file or the new. */
+export async function save(path: string, doc: Doc): Promise<void> {
+  const temp = tempName(path);
+  try {
+    await writeSynced(temp, serialize(doc));
+    await rename(temp, path);
+    await withFile(dirname(path), 'r', (handle) => handle.sync());
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw new StoreUnavailableError(`cannot write ${path}: ${(error as Error).message}`, error);
+  }
+}
+
+// Temp files are only ever written under the lock, so any found now are from a crash.
+export async function removeLeftovers(path: string): Promise<void> {
+  const prefix = `${basename(path)}.tmp-`;
+  for (const entry of await readdir(dirname(path))) {
+    if (entry.startsWith(prefix)) await unlink(join(dirname(path), entry)).catch(() => undefined);
+  }
+}
+
+function corrupt(path: string, why: string, cause?: unknown): StoreUnavailableError {
+  return new StoreUnavailableError(`${path} ${why}; it was left untouched: repair it or move it aside`, cause);
+}
+
+function keyed<T extends object>(path: string, list: unknown, what: string, key: keyof T & string): Map<string, T> {
+  if (!Array.isArray(list)) throw corrupt(path, `has no ${what}s array`);
+  const map = new Map<string, T>();
+  for (const item of list as unknown[]) {
+    const id = (item as Record<string, unknown> | null)?.[key];
+    if (typeof id !== 'string') throw corrupt(path, `holds a ${what} with no ${key}`);
+    map.set(id, freeze(item as T));
+  }
+  return map;
+}
+
+export async function load(path: string): Promise<Doc> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyDoc();
+    throw new StoreUnavailableError(`cannot read ${path}: ${(error as Error).message}`, error);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw corrupt(path, `is not valid JSON (${(error as Error).message})`, error);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw corrupt(path, 'does not hold a JSON object');
+  let raw = parsed as Raw;
+  const version = raw.schema_version;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) throw corrupt(path, 'has no valid schema_version');
+  if (version > EMBEDDED_SCHEMA_VERSION) {
+    throw corrupt(path, `has schema_version ${version}, newer than this autoami knows (${EMBEDDED_SCHEMA_VERSION})`);
+  }
+  // Upgraded in memory only; the file takes the new layout with the next write.
+  for (const upgrade of UPGRADES.slice(version - 1)) raw = upgrade(raw);
+  return {
+    groups: keyed<Group>(path, raw.groups, 'group', 'name'),
+    bakes: keyed<Bake>(path, raw.bakes, 'bake', 'id'),
+    images: keyed<ImageRecord>(path, raw.images, 'image', 'image_id'),
+  };
+}

@@ -1,0 +1,266 @@
+/**
+ * The bake and lineage half of the store contract (DESIGN §6, §7), registered onto the one
+ * contract suite in spec/store.test.ts so both backends answer the very same tests.
+ */
+import type { Test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ConflictError, ValidationError } from '../../runtime/errors.ts';
+import type { GroupSettings, ImageRecord, NewBake, ReportSummary, Store } from '../../runtime/store/store.ts';
+
+/** One place to keep data; `make()` gives a new, unopened store over it. */
+export interface Backing {
+  make(): Store;
+  /** Whether two stores may be open on it at once, as two masters on one MySQL. */
+  readonly shared: boolean;
+}
+
+export const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+export const settings = (over: Partial<GroupSettings> = {}): GroupSettings => ({
+  name: 'wordpress', image: 'ami-0abc1234', type: 't3.micro', keyname: 'deploy', keyfile: '/etc/autoami/deploy.pem',
+  login: 'ec2-user', puppetserver: 'puppet.example.com', node_group: 'wordpress', enc_user: 'admin', enc_pass: 'secret',
+  enc_server: null, enc_port: 443, region: 'us-east-1', subnet: null, security_group: null, bootstrap: 'ssh', keep: 3,
+  ...over,
+});
+
+export async function using<T>(store: Store, body: (store: Store) => Promise<T>): Promise<T> {
+  await store.open();
+  try {
+    return await body(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export async function rejects<E>(promise: Promise<unknown>, type: abstract new (...args: never[]) => E): Promise<E> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.instance(error, type);
+    return error as E;
+  }
+  throw assert.unreachable('expected a rejection');
+}
+
+/** Fixed times, so lease expiry is decided by the test and not by the clock. */
+const at = (seconds: number): string => new Date(Date.UTC(2030, 0, 1) + seconds * 1000).toISOString();
+
+const bake = (id: string, over: Partial<NewBake> = {}): NewBake => ({
+  id, run_id: 'run-1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-0abc1234', deadline: at(3600), ...over,
+});
+
+const report = (over: Partial<ReportSummary> = {}): ReportSummary => ({
+  host: 'wordpress-i-0abc.autoami', transaction_uuid: 'a1b2c3d4-0000-4000-8000-000000000001', configuration_version: '1700000000',
+  status: 'changed', environment: 'production', time: '2030-01-01T00:05:00.123Z', changed: 3, failed: 0, failed_to_restart: 0,
+  corrective_change: 1, changed_resources: ['Package[nginx]', `File[/etc/it's "quoted" \\ 🔑]`, 'Service[nginx]'], failed_resources: [],
+  ...over,
+});
+
+const image = (id: string, seconds: number, over: Partial<ImageRecord> = {}): ImageRecord => ({
+  image_id: id, group_name: 'wordpress', region: 'us-east-1', name: `autoami-wordpress-${seconds}`, parent_image: 'ami-0abc1234',
+  bake_id: 'b1', config_version: '1700000000', changed_resources: ['Package[nginx]', "File['x']"], created_at: at(seconds),
+  deregistered_at: null, ...over,
+});
+
+/** A new bake, queued and leased by `owner` until at(60). */
+async function leased(store: Store, id: string, owner = 'm1'): Promise<void> {
+  await store.createBake(bake(id));
+  assert.ok(await store.acquireLease(id, owner, at(60), at(0)));
+}
+
+export function bakeContract(test: Test, fresh: () => Promise<Backing>): void {
+  const withStore = async (body: (store: Store) => Promise<void>) => using((await fresh()).make(), body);
+
+  test('should create a bake queued, without outcome or report, with UTC times, and keep it', async () => {
+    const backing = await fresh();
+    const created = await using(backing.make(), (store) => store.createBake(bake('b1', { deadline: '2030-01-01T03:00:00+02:00' })));
+    assert.equal(created, {
+      ...bake('b1'), deadline: '2030-01-01T01:00:00.000Z', state: 'queued', outcome: null, reason: null, instance_id: null,
+      certname: null, image_id: null, image_name: null, report: null, lease_owner: null, lease_expires: null,
+      created_at: created.created_at, updated_at: created.created_at, finished_at: null,
+    });
+    assert.match(created.created_at, ISO_MS);
+    await using(backing.make(), async (store) => {
+      assert.equal(await store.getBake('b1'), created);
+      assert.is(await store.getBake('nope'), undefined);
+    });
+  });
+
+  test('should refuse a reused bake id with ConflictError on id, and a zoneless deadline', async () => {
+    await withStore(async (store) => {
+      const first = await store.createBake(bake('b1'));
+      assert.equal((await rejects(store.createBake(bake('b1', { run_id: 'run-2' })), ConflictError)).data, { field: 'id' });
+      assert.equal((await rejects(store.createBake(bake('b2', { deadline: '2030-01-01 00:00' })), ValidationError)).field, 'deadline');
+      assert.equal(await store.listBakes(), [first]);
+    });
+  });
+
+  test('should list bakes oldest first, filtered by active, group and run', async () => {
+    await withStore(async (store) => {
+      await store.createBake(bake('b1'));
+      await store.createBake(bake('b2', { group_name: 'db' }));
+      await leased(store, 'b3');
+      await store.createBake(bake('b4', { run_id: 'run-2' }));
+      assert.ok(await store.transition('b3', 'm1', 'queued', { state: 'done', outcome: 'unchanged' }));
+      const ids = async (filter?: Parameters<Store['listBakes']>[0]) => (await store.listBakes(filter)).map((b) => b.id);
+      assert.equal(await ids(), ['b1', 'b2', 'b3', 'b4']);
+      assert.equal(await ids({ active: true }), ['b1', 'b2', 'b4']);
+      assert.equal(await ids({ active: false }), ['b1', 'b2', 'b3', 'b4']);
+      assert.equal(await ids({ group_name: 'wordpress' }), ['b1', 'b3', 'b4']);
+      assert.equal(await ids({ run_id: 'run-1', group_name: 'wordpress', active: true }), ['b1']);
+      assert.equal(await ids({ group_name: "'; --" }), []);
+    });
+  });
+
+  test('should find a bake by certname, and refuse a certname another bake has', async () => {
+    await withStore(async (store) => {
+      await leased(store, 'b1');
+      await leased(store, 'b2');
+      const certname = 'wordpress-i-0abc.autoami';
+      const moved = await store.transition('b1', 'm1', 'queued', { state: 'launching', instance_id: 'i-0abc', certname });
+      assert.equal(await store.findBakeByCertname(certname), moved);
+      assert.is(await store.findBakeByCertname('other.autoami'), undefined);
+      const before = await store.getBake('b2');
+      const clash = store.transition('b2', 'm1', 'queued', { state: 'launching', certname });
+      assert.equal((await rejects(clash, ConflictError)).data, { field: 'certname' });
+      assert.equal(await store.getBake('b2'), before);
+    });
+  });
+
+  test('should take a free lease, refuse a held one, take over an expired one and let the owner renew', async () => {
+    await withStore(async (store) => {
+      await store.createBake(bake('b1'));
+      assert.is(await store.acquireLease('nope', 'm1', at(60), at(0)), undefined);
+      const taken = await store.acquireLease('b1', 'm1', '2030-01-01T00:01:00Z', at(0));
+      assert.equal([taken?.lease_owner, taken?.lease_expires], ['m1', at(60)]);
+      assert.is(await store.acquireLease('b1', 'm2', at(90), at(30)), undefined);
+      assert.is(await store.acquireLease('b1', 'm2', at(90), at(60)), undefined, 'expiry equal to now is not yet past');
+      assert.equal(await store.getBake('b1'), taken);
+      const renewed = await store.acquireLease('b1', 'm1', at(120), at(50));
+      assert.equal([renewed?.lease_owner, renewed?.lease_expires], ['m1', at(120)]);
+      const over = await store.acquireLease('b1', 'm2', at(200), at(121));
+      assert.equal([over?.lease_owner, over?.lease_expires], ['m2', at(200)]);
+      assert.is(await store.acquireLease('b1', 'm1', at(300), at(130)), undefined);
+    });
+  });
+
+  test('should release a lease only for its owner', async () => {
+    await withStore(async (store) => {
+      await leased(store, 'b1');
+      await store.releaseLease('b1', 'm2');
+      assert.is((await store.getBake('b1'))?.lease_owner, 'm1');
+      await store.releaseLease('b1', 'm1');
+      assert.equal([(await store.getBake('b1'))?.lease_owner, (await store.getBake('b1'))?.lease_expires], [null, null]);
+      assert.is((await store.acquireLease('b1', 'm2', at(60), at(0)))?.lease_owner, 'm2');
+    });
+  });
+
+  test('should refuse a transition from the wrong state or by a non-owner, changing nothing', async () => {
+    await withStore(async (store) => {
+      await store.createBake(bake('b0'));
+      assert.is(await store.transition('b0', 'm1', 'queued', { state: 'launching' }), undefined, 'no lease held');
+      await leased(store, 'b1');
+      const before = await store.getBake('b1');
+      assert.is(await store.transition('b1', 'm1', 'booting', { state: 'bootstrapping', reason: 'x' }), undefined);
+      assert.is(await store.transition('b1', 'm2', 'queued', { state: 'launching', reason: 'x' }), undefined);
+      assert.is(await store.transition('nope', 'm1', 'queued', { state: 'launching' }), undefined);
+      assert.equal(await store.getBake('b1'), before);
+      await rejects(store.transition('b1', 'm1', 'queued', { state: 'baking' as never }), ValidationError);
+    });
+  });
+
+  test('should move a bake, set only the given fields, and finish it at done without a lease', async () => {
+    await withStore(async (store) => {
+      await leased(store, 'b1');
+      const before = (await store.getBake('b1'))!;
+      const launched = (await store.transition('b1', 'm1', 'queued', { state: 'launching', instance_id: 'i-0abc', deadline: at(600) }))!;
+      assert.equal(launched, { ...before, state: 'launching', instance_id: 'i-0abc', deadline: at(600), updated_at: launched.updated_at });
+      assert.equal(await store.getBake('b1'), launched);
+      assert.ok(launched.updated_at >= before.updated_at);
+      const done = await store.transition('b1', 'm1', 'launching', { state: 'done', outcome: 'failed', reason: "EC2 said 'no'" });
+      assert.equal([done?.state, done?.outcome, done?.reason, done?.instance_id], ['done', 'failed', "EC2 said 'no'", 'i-0abc']);
+      assert.equal([done?.lease_owner, done?.lease_expires], [null, null]);
+      assert.match(done?.finished_at ?? '', ISO_MS);
+      assert.is(await store.transition('b1', 'm1', 'done', { state: 'cleaning' }), undefined);
+    });
+  });
+
+  test('should let exactly one of two racing masters take a lease', async () => {
+    const backing = await fresh();
+    await using(backing.make(), async (one) => {
+      // The embedded file admits one sidecar, so there the race is two callers of one store.
+      const other = backing.shared ? backing.make() : one;
+      if (other !== one) await other.open();
+      try {
+        for (let i = 0; i < 10; i++) {
+          await one.createBake(bake(`race-${i}`));
+          const results = await Promise.all([
+            one.acquireLease(`race-${i}`, 'm1', at(60), at(0)),
+            other.acquireLease(`race-${i}`, 'm2', at(60), at(0)),
+          ]);
+          const winners = results.filter((r) => r !== undefined);
+          assert.is(winners.length, 1, `race ${i}: ${JSON.stringify(results.map((r) => r?.lease_owner))}`);
+          assert.is((await one.getBake(`race-${i}`))?.lease_owner, winners[0]?.lease_owner);
+        }
+      } finally {
+        if (other !== one) await other.close();
+      }
+    });
+  });
+
+  test('should record a report once, keeping the first', async () => {
+    const backing = await fresh();
+    await using(backing.make(), async (store) => {
+      await store.createBake(bake('b1'));
+      assert.is(await store.recordReport('b1', report()), true);
+      assert.is(await store.recordReport('b1', report({ transaction_uuid: 'second', status: 'failed', failed: 2 })), false);
+      assert.is(await store.recordReport('nope', report()), false);
+    });
+    await using(backing.make(), async (store) => assert.equal((await store.getBake('b1'))?.report, report()));
+  });
+
+  test('should promote: point the group at the image and add lineage, harmlessly twice', async () => {
+    await withStore(async (store) => {
+      const group = await store.createGroup(settings());
+      await store.promote(image('ami-0new', 10));
+      await store.promote(image('ami-0new', 20, { name: 'retried' }));
+      const after = await store.getGroup('wordpress');
+      assert.equal([after?.image, after?.base_image], ['ami-0new', group.base_image]);
+      assert.equal(await store.listImages('wordpress'), [image('ami-0new', 10)]);
+    });
+  });
+
+  test('should list a group lineage newest first and keep it after the group is deleted', async () => {
+    await withStore(async (store) => {
+      await store.createGroup(settings());
+      for (const [id, t] of [['ami-1', 0], ['ami-3', 20], ['ami-2', 10]] as const) await store.promote(image(id, t));
+      await store.promote(image('ami-db', 30, { group_name: 'db' }));
+      await store.deleteGroup('wordpress');
+      assert.equal((await store.listImages('wordpress')).map((i) => i.image_id), ['ami-3', 'ami-2', 'ami-1']);
+      assert.equal(await store.listImages('none'), []);
+      assert.is(await store.getGroup('db'), undefined, 'promote never creates a group');
+    });
+  });
+
+  test('should mark an image deregistered once, keeping the first time', async () => {
+    await withStore(async (store) => {
+      await store.promote(image('ami-1', 0));
+      await store.markImageDeregistered('ami-1', '2030-02-01T00:00:00Z');
+      await store.markImageDeregistered('ami-1', '2030-03-01T00:00:00.000Z');
+      await store.markImageDeregistered('ami-none', '2030-03-01T00:00:00.000Z');
+      assert.equal(await store.listImages('wordpress'), [image('ami-1', 0, { deregistered_at: '2030-02-01T00:00:00.000Z' })]);
+    });
+  });
+
+  test('should set a group image, and answer false for an unknown group', async () => {
+    await withStore(async (store) => {
+      await store.createGroup(settings());
+      assert.is(await store.setGroupImage('wordpress', 'ami-0back'), true);
+      assert.is(await store.setGroupImage('wordpress', 'ami-0back'), true);
+      const group = await store.getGroup('wordpress');
+      assert.equal([group?.image, group?.base_image], ['ami-0back', 'ami-0abc1234']);
+      assert.is(await store.setGroupImage('nope', 'ami-0back'), false);
+      assert.is(await store.getGroup('nope'), undefined);
+    });
+  });
+}
