@@ -19,6 +19,8 @@ export interface ActionSpec {
   readonly method: string;
   readonly positional: readonly string[];
   readonly options: readonly { field: string; flag: string; type: FieldDef['type'] }[];
+  /** Params read from Puppet settings (Puppet owns their flags). */
+  readonly settings: readonly { field: string; setting: string }[];
   readonly render: ActionDef['render'];
 }
 
@@ -52,6 +54,8 @@ export interface FaceModel {
 
 export interface ClientModel {
   readonly protocol: number;
+  /** Seconds the report processor gives the sidecar before spooling: the master must not wait. */
+  readonly submitTimeout: number;
 }
 
 export const flagOf = (field: string): string => `--${field.replace(/_/g, '-')}`;
@@ -69,7 +73,9 @@ function actionModel(face: FaceDef, action: ActionDef): ActionModel {
   for (const name of action.positional) {
     if (!method.params[name]) throw new Error(`${face.name} ${action.name}: positional ${name} is not a parameter of ${method.name}`);
   }
-  const optionFields = Object.entries(method.params).filter(([name]) => !action.positional.includes(name));
+  const params = Object.entries(method.params).filter(([name]) => !action.positional.includes(name));
+  const optionFields = params.filter(([, field]) => field.puppetSetting === undefined);
+  const settingFields = params.filter(([, field]) => field.puppetSetting !== undefined);
   const options = optionFields.map(([name, field]) => ({
     declaration: field.type === 'boolean' ? flagOf(name) : `${flagOf(name)} ${field.placeholder ?? name.toUpperCase()}`,
     summary: optionSummary(field),
@@ -90,6 +96,7 @@ function actionModel(face: FaceDef, action: ActionDef): ActionModel {
         method: method.name,
         positional: action.positional,
         options: optionFields.map(([name, field]) => ({ field: name, flag: flagOf(name), type: field.type })),
+        settings: settingFields.map(([name, field]) => ({ field: name, setting: field.puppetSetting! })),
         render: action.render,
       },
   };
@@ -113,5 +120,5 @@ export function faceModel(face: FaceDef): FaceModel {
 }
 
 export function models(faces: readonly FaceDef[] = allFaces): { faces: FaceModel[]; client: ClientModel } {
-  return { faces: faces.map(faceModel), client: { protocol: PROTOCOL_VERSION } };
+  return { faces: faces.map(faceModel), client: { protocol: PROTOCOL_VERSION, submitTimeout: 2 } };
 }

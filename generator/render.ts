@@ -68,6 +68,11 @@ export function renderModule(): RenderedFile[] {
     }
   }
   files.push({ path: 'lib/puppet_x/autoami/client.rb', content: clientTemplate(withHeader('client.rb.hbs', client)) });
+  files.push({ path: 'lib/puppet/reports/autoami.rb', content: compile(handlebars, 'report.rb.hbs')(withHeader('report.rb.hbs', client)) });
+  files.push({
+    path: 'lib/puppet_x/autoami/report.rb',
+    content: compile(handlebars, 'report-support.rb.hbs')(withHeader('report-support.rb.hbs', client)),
+  });
   // Partials indent their blank lines too; trailing blanks are noise in diffs and linters.
   return files.map((file) => ({ ...file, content: file.content.replace(/[ \t]+$/gm, '') }));
 }

@@ -2,6 +2,7 @@
  * `autoami serve | migrate | version`. Failures print one line naming what was wrong and
  * exit 2, so service managers and operators see the cause at once.
  */
+import { autosignCommand } from './autosign.ts';
 import { configPath, loadConfig } from './config.ts';
 import { AutoamiError } from './errors.ts';
 import { createLogger } from './log.ts';
@@ -11,12 +12,14 @@ import { VERSION } from './version.ts';
 
 const USAGE = `usage: autoami serve [--config FILE]
        autoami migrate [--config FILE]
+       autoami autosign CERTNAME [--config FILE]   (puppet.conf autosign; CSR on stdin)
        autoami version
 The config file defaults to $AUTOAMI_CONFIG, then /etc/puppetlabs/puppet/autoami.yaml.`;
 
-function parseArgs(argv: string[]): { command: string | undefined; config: string | undefined } {
+function parseArgs(argv: string[]): { command: string | undefined; config: string | undefined; positional: string[] } {
   const [command, ...rest] = argv;
   let config: string | undefined;
+  const positional: string[] = [];
   for (let index = 0; index < rest.length; index++) {
     const arg = rest[index]!;
     if (arg === '--config') {
@@ -24,11 +27,13 @@ function parseArgs(argv: string[]): { command: string | undefined; config: strin
       if (config === undefined) throw new AutoamiError(-32602, '--config needs a file name');
     } else if (arg.startsWith('--config=')) {
       config = arg.slice('--config='.length);
+    } else if (command === 'autosign' && !arg.startsWith('-') && positional.length === 0) {
+      positional.push(arg);
     } else {
       throw new AutoamiError(-32602, `unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
     }
   }
-  return { command, config };
+  return { command, config, positional };
 }
 
 async function serve(file: string): Promise<void> {
@@ -50,7 +55,7 @@ async function serve(file: string): Promise<void> {
 
 export async function main(argv: string[]): Promise<void> {
   try {
-    const { command, config } = parseArgs(argv);
+    const { command, config, positional } = parseArgs(argv);
     switch (command) {
       case 'serve':
         return await serve(configPath(config));
@@ -60,6 +65,9 @@ export async function main(argv: string[]): Promise<void> {
         process.stdout.write(`schema up to date (${store.backend} store)\n`);
         return;
       }
+      case 'autosign':
+        process.exitCode = await autosignCommand(configPath(config), positional[0]);
+        return;
       case 'version':
         process.stdout.write(`${VERSION}\n`);
         return;

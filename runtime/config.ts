@@ -30,8 +30,16 @@ export interface Config {
     readonly hostcert: string | undefined;
     readonly hostprivkey: string | undefined;
     readonly localcacert: string | undefined;
+    /** `pe` pins bake nodes through the PE classifier; `none` leaves it to the pp_role trusted fact. */
+    readonly classifier: 'pe' | 'none';
   };
-  readonly bake: { readonly report_timeout_ms: number; readonly concurrency: number };
+  readonly bake: {
+    readonly report_timeout_ms: number;
+    readonly concurrency: number;
+    readonly ssh_port: number;
+    readonly poll_interval_ms: number;
+    readonly lease_ms: number;
+  };
 }
 
 export const DEFAULT_CONFIG_FILE = '/etc/puppetlabs/puppet/autoami.yaml';
@@ -128,9 +136,11 @@ export async function parseConfig(text: string, file: string): Promise<Config> {
   if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) throw new ConfigError('aws.endpoint', `expected an http(s) URL, got ${JSON.stringify(endpoint)}`);
   const region = str(aws, 'region', 'aws.region') ?? 'us-east-1';
   if (!/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/.test(region)) throw new ConfigError('aws.region', `${JSON.stringify(region)} is not an AWS region`);
-  const puppet = section(top, 'puppet', ['server', 'port', 'hostcert', 'hostprivkey', 'localcacert']);
-  const bake = section(top, 'bake', ['report_timeout', 'concurrency']);
-  const timeout = bake?.report_timeout;
+  const puppet = section(top, 'puppet', ['server', 'port', 'hostcert', 'hostprivkey', 'localcacert', 'classifier']);
+  const bake = section(top, 'bake', ['report_timeout', 'concurrency', 'ssh_port', 'poll_interval', 'lease']);
+  const classifier = str(puppet, 'classifier', 'puppet.classifier') ?? 'pe';
+  if (classifier !== 'pe' && classifier !== 'none') throw new ConfigError('puppet.classifier', `expected pe or none, got ${JSON.stringify(classifier)}`);
+  const duration = (key: string, fallback: number) => (bake?.[key] === undefined ? fallback : parseDuration(bake[key], `bake.${key}`));
   const stateDir = absolute(top, 'state_dir', 'state_dir') ?? '/var/lib/autoami';
   return {
     file,
@@ -144,10 +154,14 @@ export async function parseConfig(text: string, file: string): Promise<Config> {
       hostcert: absolute(puppet, 'hostcert', 'puppet.hostcert'),
       hostprivkey: absolute(puppet, 'hostprivkey', 'puppet.hostprivkey'),
       localcacert: absolute(puppet, 'localcacert', 'puppet.localcacert'),
+      classifier,
     },
     bake: {
-      report_timeout_ms: timeout === undefined ? 45 * 60_000 : parseDuration(timeout, 'bake.report_timeout'),
+      report_timeout_ms: duration('report_timeout', 45 * 60_000),
       concurrency: int(bake, 'concurrency', 'bake.concurrency', 16, 1, 1024),
+      ssh_port: int(bake, 'ssh_port', 'bake.ssh_port', 22, 1, 65535),
+      poll_interval_ms: duration('poll_interval', 2000),
+      lease_ms: duration('lease', 60_000),
     },
   };
 }

@@ -17,6 +17,7 @@ export const ErrorCode = {
   Config: -32010,
   StoreUnavailable: -32020,
   Ec2: -32030,
+  PuppetApi: -32040,
   ShuttingDown: -32050,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -95,5 +96,15 @@ export class Ec2Error extends AutoamiError {
 export class Ec2WaitTimeout extends Ec2Error {
   constructor(what: string, wanted: string, lastState: string, waitedMs: number) {
     super('WaitTimeout', `timed out after ${Math.round(waitedMs / 1000)} s waiting for ${what} to be ${wanted} (last state: ${lastState})`);
+  }
+}
+
+/** A Puppet Server CA or PE console call failed; the message names the URL and status, never a secret. */
+export class PuppetApiError extends AutoamiError {
+  readonly status: number | null;
+  constructor(message: string, options: { status?: number | null; url?: string; field?: string; cause?: unknown } = {}) {
+    const { status = null, url, field } = options;
+    super(ErrorCode.PuppetApi, message, { cause: options.cause, data: { status, ...(url ? { url } : {}), ...(field ? { field } : {}) } });
+    this.status = status;
   }
 }

@@ -10,6 +10,8 @@ import { LineSplitter, errorLine, notificationLine, parseLine, resultLine } from
 import type { Dispatcher, Session } from './dispatcher.ts';
 import type { Logger } from './log.ts';
 
+const HEARTBEAT_MS = 20_000;
+
 export interface SocketServer {
   readonly path: string;
   /** Stop accepting, answer what is in flight, then close every connection. */
@@ -60,6 +62,9 @@ export async function listen(path: string, dispatcher: Dispatcher, log: Logger):
       if (!parsed.ok) return write(errorLine(parsed.id, parsed.error));
       const { request } = parsed;
       if (draining) return write(errorLine(request.id, new AutoamiError(ErrorCode.ShuttingDown, 'the sidecar is shutting down; retry shortly')));
+      // Long calls (a bake under --wait, an image) send a heartbeat so clients can keep a short read timeout.
+      const heartbeat = setInterval(() => write(notificationLine('progress', { id: request.id, heartbeat: true })), HEARTBEAT_MS);
+      heartbeat.unref();
       const call = dispatcher
         .dispatch(request, session, (params) => write(notificationLine('progress', { id: request.id, ...params })))
         .then(
@@ -72,7 +77,10 @@ export async function listen(path: string, dispatcher: Dispatcher, log: Logger):
             if (!request.notification) write(errorLine(request.id, failure));
           },
         )
-        .finally(() => inFlight.delete(call));
+        .finally(() => {
+          clearInterval(heartbeat);
+          inFlight.delete(call);
+        });
       inFlight.add(call);
     };
     const splitter = new LineSplitter(handle, () =>

@@ -12,6 +12,13 @@ import { groupHandlers } from './groups.ts';
 import { imageHandlers, type Ec2Source } from './images.ts';
 import { launchHandler } from './launch.ts';
 import { randomId, type IdSource } from './random.ts';
+import { realSleep, type Sleep } from './sleep.ts';
+import { runHandler } from './bake/run.ts';
+import { wireBakes, type BakeWiring } from './bake/wiring.ts';
+import { csrCheckHandler } from './autosign.ts';
+import { historyHandlers } from './history.ts';
+import { submitReport } from './reports.ts';
+import type { CertificateAuthority, Classifier } from './puppet/types.ts';
 import type { Logger } from './log.ts';
 import { listen, type SocketServer } from './server.ts';
 import { openStore } from './store/open-store.ts';
@@ -24,10 +31,14 @@ export interface SidecarOptions {
   readonly clock?: Clock;
   readonly ids?: IdSource;
   readonly ec2?: Ec2Source;
+  readonly sleep?: Sleep;
+  readonly ca?: CertificateAuthority | null;
+  readonly classifier?: Classifier;
 }
 
 export interface Sidecar {
   readonly store: Store;
+  readonly bakes: BakeWiring;
   readonly server: SocketServer;
   stop(): Promise<void>;
 }
@@ -39,10 +50,16 @@ export async function startSidecar(config: Config, log: Logger, options: Sidecar
   const regions = options.ec2 ? undefined : new Ec2Regions(config.aws);
   const ec2: Ec2Source = options.ec2 ?? regions!;
   const startedAt = clock.now();
+  const ids = options.ids ?? randomId;
+  const bakes = wireBakes(config, store, log, { clock, sleep: options.sleep ?? realSleep, ids, ec2, ca: options.ca, classifier: options.classifier });
   const handlers: Handlers = {
     ...groupHandlers(store),
     ...imageHandlers({ ec2, defaultRegion: config.aws.region, clock }),
-    'group.launch': launchHandler({ store, ec2, clock, ids: options.ids ?? randomId }),
+    'group.launch': launchHandler({ store, ec2, clock, ids }),
+    'bake.run': runHandler(bakes.env, bakes.engine, ids),
+    ...historyHandlers(store),
+    'csr.check': csrCheckHandler(store),
+    'report.submit': (params) => submitReport({ store, onRecorded: (id) => bakes.engine.wake(id) }, params),
     'bake.list': bakeListHandler({ store, ec2 }),
     status: statusHandler({ store, config, startedAt, ec2 }),
   };
@@ -53,13 +70,17 @@ export async function startSidecar(config: Config, log: Logger, options: Sidecar
     await store.close();
     throw error;
   }
+  await bakes.replay();
+  bakes.engine.start();
   let stopping: Promise<void> | undefined;
   return {
     store,
+    bakes,
     server,
     stop() {
       stopping ??= (async () => {
         await server.close();
+        await bakes.stop();
         regions?.destroy();
         await store.close();
         log.info('stopped');

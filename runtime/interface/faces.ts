@@ -11,7 +11,15 @@ export interface Column {
 }
 
 export type Render =
-  | { readonly kind: 'table'; readonly columns: readonly Column[]; readonly empty: string }
+  | {
+      readonly kind: 'table';
+      readonly columns: readonly Column[];
+      readonly empty: string;
+      /** The rows are under this key of the result, not the result itself. */
+      readonly rowsKey?: string;
+      /** A true value under this key of the result makes the command exit 1 after printing. */
+      readonly failKey?: string;
+    }
   | { readonly kind: 'record' }
   /** Ruby `format` string over the result's keys, e.g. `Group %{name} created`. */
   | { readonly kind: 'message'; readonly format: string };
@@ -91,6 +99,62 @@ export const autoamiFace: FaceDef = {
         empty: 'No groups defined. Add one with: puppet autoami new_group ...',
       },
       examples: ['puppet autoami groups', 'puppet autoami groups --render-as json'],
+    },
+    {
+      name: 'run',
+      summary: 'Bake every group (or the named ones) in parallel',
+      description:
+        "Launches one instance per group from its latest AMI and lets the Puppet agent run once on it. A run that changes something " +
+        'becomes the group\'s new AMI; no change, no AMI. With --wait it prints each state change and a final table, and exits ' +
+        "non-zero when any bake failed. Puppet's own --noop says what would be launched and launches nothing. A group that is " +
+        'still baking is not started twice.',
+      method: 'bake.run',
+      positional: [],
+      render: {
+        kind: 'table',
+        rowsKey: 'bakes',
+        failKey: 'failed',
+        columns: [
+          col('group', 'GROUP'),
+          col('state', 'STATE'),
+          col('outcome', 'OUTCOME'),
+          col('instance_id', 'INSTANCE'),
+          col('image', 'NEW AMI'),
+          col('reason', 'REASON'),
+        ],
+        empty: 'No groups to bake. Add one with: puppet autoami new_group ...',
+      },
+      examples: ['puppet autoami run', 'puppet autoami run --groups wordpress,db --wait', 'puppet autoami run --noop'],
+    },
+    {
+      name: 'history',
+      summary: "Show a group's bakes and image lineage",
+      description: 'Every finished bake of the group, newest first: when, the outcome, the AMI it made and its parent, the Puppet config version and the changes.',
+      method: 'group.history',
+      positional: ['name'],
+      render: {
+        kind: 'table',
+        columns: [
+          col('time', 'TIME'),
+          col('outcome', 'OUTCOME'),
+          col('image', 'AMI'),
+          col('parent', 'PARENT'),
+          col('config_version', 'CONFIG'),
+          col('changes', 'CHANGES'),
+          col('current', 'CURRENT'),
+        ],
+        empty: 'No finished bakes for this group yet.',
+      },
+      examples: ['puppet autoami history wordpress'],
+    },
+    {
+      name: 'rollback',
+      summary: 'Point a group back at an earlier image',
+      description: 'Makes an earlier image of the group (by default the parent of its current image) the one its next bake and launches start from.',
+      method: 'group.rollback',
+      positional: ['name'],
+      render: { kind: 'message', format: 'Rolled %{name} back to %{image} (was %{previous})' },
+      examples: ['puppet autoami rollback wordpress', 'puppet autoami rollback wordpress --to ami-0abc1234'],
     },
     {
       name: 'list',

@@ -120,13 +120,71 @@ const bakeList: MethodDef = {
   params: {},
 };
 
+const bakeRun: MethodDef = {
+  name: 'bake.run',
+  summary: 'Bake every group, or the named ones, in parallel',
+  params: {
+    groups: { ...groupName, type: 'string[]', required: false, summary: 'Only these groups, comma-separated (default: every group)', placeholder: 'NAMES' },
+    wait: { type: 'boolean', summary: 'Follow the bakes until every one is done; exit non-zero if any failed', default: false },
+    noop: {
+      type: 'boolean',
+      summary: "Say what would be launched, launch nothing (Puppet's own --noop flag)",
+      default: false,
+      puppetSetting: 'noop',
+    },
+  },
+};
+
+const groupHistory: MethodDef = {
+  name: 'group.history',
+  summary: "A group's bakes and image lineage",
+  params: { name: groupName },
+};
+
+const groupRollback: MethodDef = {
+  name: 'group.rollback',
+  summary: 'Point a group back at an earlier image',
+  params: { name: groupName, to: { ...amiId, summary: 'The image to return to (default: the parent of the current image)' } },
+};
+
+const reportSubmit: MethodDef = {
+  name: 'report.submit',
+  summary: 'A Puppet run report summary from the autoami report processor',
+  params: {
+    host: { type: 'string', summary: 'The certname', required: true, maxLength: 255 },
+    transaction_uuid: { type: 'string', summary: 'The run', required: true, maxLength: 64 },
+    configuration_version: { type: 'string', summary: 'Catalog version', maxLength: 255 },
+    status: { type: 'string', summary: 'changed, unchanged or failed', required: true, maxLength: 32 },
+    environment: { type: 'string', summary: 'Puppet environment', maxLength: 255 },
+    time: { type: 'string', summary: 'When the run started', maxLength: 64 },
+    changed: { type: 'integer', summary: 'Resources changed', required: true, min: 0, max: 10_000_000 },
+    failed: { type: 'integer', summary: 'Resources failed', required: true, min: 0, max: 10_000_000 },
+    failed_to_restart: { type: 'integer', summary: 'Resources failed to restart', default: 0, min: 0, max: 10_000_000 },
+    corrective_change: { type: 'integer', summary: 'Corrective changes', default: 0, min: 0, max: 10_000_000 },
+    changed_resources: { type: 'string[]', summary: 'Titles of changed resources', maxLength: 4096 },
+    failed_resources: { type: 'string[]', summary: 'Titles of failed resources', maxLength: 4096 },
+  },
+};
+
+const csrCheck: MethodDef = {
+  name: 'csr.check',
+  summary: 'Policy autosign: may this CSR be signed?',
+  params: {
+    certname: { type: 'string', summary: 'The certname asking', required: true, maxLength: 255 },
+    csr: { type: 'string', summary: 'The PEM certificate signing request', required: true, maxLength: 65536, multiline: true },
+  },
+};
+
 const status: MethodDef = {
   name: 'status',
   summary: 'Sidecar, store and queue health',
   params: {},
 };
 
-export const methods = [hello, groupCreate, groupDelete, groupList, status, imageList, imageCreate, groupLaunch, bakeList] as const;
+export const methods = [
+  hello, groupCreate, groupDelete, groupList, status, imageList, imageCreate, groupLaunch, bakeList, bakeRun, groupHistory,
+  groupRollback, reportSubmit, csrCheck,
+] as const;
 
 export type MethodName = (typeof methods)[number]['name'];
 

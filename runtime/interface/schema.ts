@@ -26,7 +26,14 @@ export interface FieldDef {
   readonly max?: number;
   readonly maxLength?: number;
   readonly secret?: boolean;
+  /** Line breaks and tabs allowed (PEM text); other control characters still are not. */
+  readonly multiline?: boolean;
   readonly check?: HostCheck;
+  /**
+   * Taken from this Puppet setting instead of an option of its own: Puppet claims some
+   * flags (`--noop`) for itself, so the face reads the setting the flag already set.
+   */
+  readonly puppetSetting?: string;
 }
 
 export type Params = Record<string, unknown>;
@@ -37,6 +44,7 @@ const MAX_LIST_ITEMS = 256;
 // C0 and C1 control characters and DEL: no legitimate name, path or password holds them,
 // and they corrupt terminals, logs and shell-adjacent tools downstream.
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL_CHARS_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 
 export function describeValue(field: FieldDef, value: unknown): string {
   if (field.secret) return '(value hidden)';
@@ -50,7 +58,7 @@ function checkString(name: string, field: FieldDef, value: unknown): string {
   const max = field.maxLength ?? DEFAULT_MAX_LENGTH;
   if (value.length > max) throw new ValidationError(name, `longer than ${max} characters`);
   if (!value.isWellFormed()) throw new ValidationError(name, 'is not valid UTF-8 text');
-  if (CONTROL_CHARS.test(value)) throw new ValidationError(name, `${describeValue(field, value)} contains control characters`);
+  if ((field.multiline ? CONTROL_CHARS_BUT_LINES : CONTROL_CHARS).test(value)) throw new ValidationError(name, `${describeValue(field, value)} contains control characters`);
   if (field.values && !field.values.includes(value)) {
     throw new ValidationError(name, `${describeValue(field, value)} is not one of ${field.values.join(', ')}`);
   }
@@ -117,6 +125,7 @@ export async function validate(schema: Schema, input: unknown): Promise<Params> 
     if (value === undefined || value === null) {
       if (field.required) throw new ValidationError(name, 'is required');
       if (field.default !== undefined) result[name] = field.default;
+      else if (field.type === 'string[]') result[name] = [];
       continue;
     }
     result[name] = checkValue(name, field, value);

@@ -6,6 +6,12 @@ import { AWS_TEST_ENV } from './aws-env.ts';
 
 const BIN = fileURLToPath(new URL('../../runtime/bin/autoami.js', import.meta.url));
 
+// One exit hook for all of them: no sidecar outlives the test process.
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
 export interface SidecarProcess {
   readonly child: ChildProcess;
   readonly log: () => string;
@@ -29,7 +35,8 @@ export async function spawnSidecar(configFile: string, socketPath: string, timeo
   child.stderr!.on('data', (chunk) => (output += chunk));
   let exited: number | null | undefined;
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve((exited = code))));
-  process.once('exit', () => child.kill('SIGKILL'));
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const deadline = Date.now() + timeoutMs;
   while (!(await accepting(socketPath))) {
     if (exited !== undefined) throw new Error(`autoami serve exited with ${exited}: ${output}`);

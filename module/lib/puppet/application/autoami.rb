@@ -8,4 +8,12 @@ class Puppet::Application::Autoami < Puppet::Application::FaceBase
     PuppetX::Autoami.command_line = true
     super
   end
+
+  # FaceBase#main always ends in exit; a result flagged as failed turns success into 1.
+  def main
+    super
+  rescue SystemExit => e
+    raise unless e.success? && PuppetX::Autoami.failed
+    exit(1)
+  end
 end

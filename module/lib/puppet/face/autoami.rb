@@ -10,7 +10,7 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :new_group do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"new_group","method":"group.create","positional":["name"],"options":[{"field":"image","flag":"--image","type":"string"},{"field":"type","flag":"--type","type":"string"},{"field":"keyname","flag":"--keyname","type":"string"},{"field":"keyfile","flag":"--keyfile","type":"string"},{"field":"login","flag":"--login","type":"string"},{"field":"puppetserver","flag":"--puppetserver","type":"string"},{"field":"node_group","flag":"--node-group","type":"string"},{"field":"enc_user","flag":"--enc-user","type":"string"},{"field":"enc_pass","flag":"--enc-pass","type":"string"},{"field":"enc_server","flag":"--enc-server","type":"string"},{"field":"enc_port","flag":"--enc-port","type":"integer"},{"field":"region","flag":"--region","type":"string"},{"field":"subnet","flag":"--subnet","type":"string"},{"field":"security_group","flag":"--security-group","type":"string"},{"field":"bootstrap","flag":"--bootstrap","type":"string"},{"field":"keep","flag":"--keep","type":"integer"}],"render":{"kind":"message","format":"Created group %{name} from %{image}"}}
+      {"face":"autoami","action":"new_group","method":"group.create","positional":["name"],"options":[{"field":"image","flag":"--image","type":"string"},{"field":"type","flag":"--type","type":"string"},{"field":"keyname","flag":"--keyname","type":"string"},{"field":"keyfile","flag":"--keyfile","type":"string"},{"field":"login","flag":"--login","type":"string"},{"field":"puppetserver","flag":"--puppetserver","type":"string"},{"field":"node_group","flag":"--node-group","type":"string"},{"field":"enc_user","flag":"--enc-user","type":"string"},{"field":"enc_pass","flag":"--enc-pass","type":"string"},{"field":"enc_server","flag":"--enc-server","type":"string"},{"field":"enc_port","flag":"--enc-port","type":"integer"},{"field":"region","flag":"--region","type":"string"},{"field":"subnet","flag":"--subnet","type":"string"},{"field":"security_group","flag":"--security-group","type":"string"},{"field":"bootstrap","flag":"--bootstrap","type":"string"},{"field":"keep","flag":"--keep","type":"integer"}],"settings":[],"render":{"kind":"message","format":"Created group %{name} from %{image}"}}
     SPEC
     summary 'Define a group (role) to bake'
     description 'Stores a group: the AMI to start from, how to launch and reach the instance, and where it is classified.'
@@ -94,7 +94,7 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :delete_group do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"delete_group","method":"group.delete","positional":["name"],"options":[],"render":{"kind":"message","format":"Deleted group %{name}"}}
+      {"face":"autoami","action":"delete_group","method":"group.delete","positional":["name"],"options":[],"settings":[],"render":{"kind":"message","format":"Deleted group %{name}"}}
     SPEC
     summary 'Remove a group (its AMIs stay)'
     description 'Removes the group definition. AMIs already baked for it are left in the account.'
@@ -114,7 +114,7 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :groups do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"groups","method":"group.list","positional":[],"options":[],"render":{"kind":"table","columns":[{"key":"name","heading":"GROUP"},{"key":"image","heading":"IMAGE"},{"key":"type","heading":"TYPE"},{"key":"region","heading":"REGION"},{"key":"bootstrap","heading":"BOOTSTRAP"},{"key":"node_group","heading":"NODE GROUP"},{"key":"puppetserver","heading":"PUPPET SERVER"}],"empty":"No groups defined. Add one with: puppet autoami new_group ..."}}
+      {"face":"autoami","action":"groups","method":"group.list","positional":[],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"name","heading":"GROUP"},{"key":"image","heading":"IMAGE"},{"key":"type","heading":"TYPE"},{"key":"region","heading":"REGION"},{"key":"bootstrap","heading":"BOOTSTRAP"},{"key":"node_group","heading":"NODE GROUP"},{"key":"puppetserver","heading":"PUPPET SERVER"}],"empty":"No groups defined. Add one with: puppet autoami new_group ..."}}
     SPEC
     summary 'List every group and its current image'
     description 'Lists the groups with their settings and current image; secrets are shown as [redacted].'
@@ -132,9 +132,83 @@ Puppet::Face.define(:autoami, '0.1.0') do
     end
   end
 
+  action :run do
+    spec = JSON.parse(<<~'SPEC')
+      {"face":"autoami","action":"run","method":"bake.run","positional":[],"options":[{"field":"groups","flag":"--groups","type":"string[]"},{"field":"wait","flag":"--wait","type":"boolean"}],"settings":[{"field":"noop","setting":"noop"}],"render":{"kind":"table","rowsKey":"bakes","failKey":"failed","columns":[{"key":"group","heading":"GROUP"},{"key":"state","heading":"STATE"},{"key":"outcome","heading":"OUTCOME"},{"key":"instance_id","heading":"INSTANCE"},{"key":"image","heading":"NEW AMI"},{"key":"reason","heading":"REASON"}],"empty":"No groups to bake. Add one with: puppet autoami new_group ..."}}
+    SPEC
+    summary 'Bake every group (or the named ones) in parallel'
+    description 'Launches one instance per group from its latest AMI and lets the Puppet agent run once on it. A run that changes something becomes the group\'s new AMI; no change, no AMI. With --wait it prints each state change and a final table, and exits non-zero when any bake failed. Puppet\'s own --noop says what would be launched and launches nothing. A group that is still baking is not started twice.'
+    examples <<~'EXAMPLES'
+    $ puppet autoami run
+    $ puppet autoami run --groups wordpress,db --wait
+    $ puppet autoami run --noop
+    EXAMPLES
+
+    option '--groups NAMES' do
+      summary 'Only these groups, comma-separated (default: every group)'
+    end
+
+    option '--wait' do
+      summary 'Follow the bakes until every one is done; exit non-zero if any failed (default: false)'
+    end
+
+    when_invoked do |options|
+      PuppetX::Autoami::Action.new(spec).invoke([], options)
+    end
+
+    when_rendering :console do |result|
+      PuppetX::Autoami::Action.new(spec).render(result)
+    end
+  end
+
+  action :history do
+    spec = JSON.parse(<<~'SPEC')
+      {"face":"autoami","action":"history","method":"group.history","positional":["name"],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"time","heading":"TIME"},{"key":"outcome","heading":"OUTCOME"},{"key":"image","heading":"AMI"},{"key":"parent","heading":"PARENT"},{"key":"config_version","heading":"CONFIG"},{"key":"changes","heading":"CHANGES"},{"key":"current","heading":"CURRENT"}],"empty":"No finished bakes for this group yet."}}
+    SPEC
+    summary 'Show a group\'s bakes and image lineage'
+    description 'Every finished bake of the group, newest first: when, the outcome, the AMI it made and its parent, the Puppet config version and the changes.'
+    arguments 'NAME'
+    examples <<~'EXAMPLES'
+    $ puppet autoami history wordpress
+    EXAMPLES
+
+    when_invoked do |name, options|
+      PuppetX::Autoami::Action.new(spec).invoke([name], options)
+    end
+
+    when_rendering :console do |result|
+      PuppetX::Autoami::Action.new(spec).render(result)
+    end
+  end
+
+  action :rollback do
+    spec = JSON.parse(<<~'SPEC')
+      {"face":"autoami","action":"rollback","method":"group.rollback","positional":["name"],"options":[{"field":"to","flag":"--to","type":"string"}],"settings":[],"render":{"kind":"message","format":"Rolled %{name} back to %{image} (was %{previous})"}}
+    SPEC
+    summary 'Point a group back at an earlier image'
+    description 'Makes an earlier image of the group (by default the parent of its current image) the one its next bake and launches start from.'
+    arguments 'NAME'
+    examples <<~'EXAMPLES'
+    $ puppet autoami rollback wordpress
+    $ puppet autoami rollback wordpress --to ami-0abc1234
+    EXAMPLES
+
+    option '--to AMI' do
+      summary 'The image to return to (default: the parent of the current image)'
+    end
+
+    when_invoked do |name, options|
+      PuppetX::Autoami::Action.new(spec).invoke([name], options)
+    end
+
+    when_rendering :console do |result|
+      PuppetX::Autoami::Action.new(spec).render(result)
+    end
+  end
+
   action :list do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"list","method":"bake.list","positional":[],"options":[],"render":{"kind":"table","columns":[{"key":"group","heading":"GROUP"},{"key":"state","heading":"STATE"},{"key":"instance_id","heading":"INSTANCE"},{"key":"instance_state","heading":"EC2 STATE"},{"key":"dns","heading":"DNS"},{"key":"updated_at","heading":"SINCE"}],"empty":"Nothing is being baked."}}
+      {"face":"autoami","action":"list","method":"bake.list","positional":[],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"group","heading":"GROUP"},{"key":"state","heading":"STATE"},{"key":"instance_id","heading":"INSTANCE"},{"key":"instance_state","heading":"EC2 STATE"},{"key":"dns","heading":"DNS"},{"key":"updated_at","heading":"SINCE"}],"empty":"Nothing is being baked."}}
     SPEC
     summary 'List the instances being baked now'
     description 'Shows every unfinished bake with its state and its instance as EC2 sees it now. An instance that EC2 no longer knows is shown as gone.'
@@ -153,7 +227,7 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :status do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"status","method":"status","positional":[],"options":[],"render":{"kind":"record"}}
+      {"face":"autoami","action":"status","method":"status","positional":[],"options":[],"settings":[],"render":{"kind":"record"}}
     SPEC
     summary 'Show the sidecar, store and queue health'
     description 'Asks the sidecar for its version, store backend and health, and queue depth.'

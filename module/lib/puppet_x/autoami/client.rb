@@ -26,6 +26,10 @@ module PuppetX::Autoami
     # Set by `puppet autoami` so errors end the command with one line; Ruby callers get
     # the exception instead.
     attr_accessor :command_line
+
+    # Set when a result says the command failed (a bake under --wait): the application
+    # exits 1 after printing it.
+    attr_accessor :failed
   end
 
   # DESIGN §3: $AUTOAMI_CONFIG, else autoami.yaml beside puppet.conf.
@@ -134,7 +138,11 @@ module PuppetX::Autoami
         key = option['field'].to_sym
         params[option['field']] = coerce(option, options[key]) if options.key?(key)
       end
-      Client.open { |client| client.call(@spec['method'], params) { |progress| Render.progress(progress) } }
+      @spec['settings'].each { |setting| params[setting['field']] = Puppet[setting['setting'].to_sym] }
+      result = Client.open { |client| client.call(@spec['method'], params) { |progress| Render.progress(progress) } }
+      fail_key = @spec['render']['failKey']
+      PuppetX::Autoami.failed = true if fail_key && result.is_a?(Hash) && result[fail_key]
+      result
     rescue Error => e
       raise unless PuppetX::Autoami.command_line
       Puppet.err(e.message)
@@ -144,7 +152,9 @@ module PuppetX::Autoami
     def render(result)
       render = @spec['render']
       case render['kind']
-      when 'table' then Render.table(result, render['columns'], render['empty'])
+      when 'table'
+        rows = render['rowsKey'] ? result[render['rowsKey']] : result
+        Render.table(rows, render['columns'], render['empty'])
       when 'message' then Render.message(result, render['format'])
       else Render.record(result)
       end
@@ -153,10 +163,12 @@ module PuppetX::Autoami
     private
 
     # Command-line values arrive as strings; the sidecar judges anything that is not a
-    # clean integer, so the error names the field in one place.
+    # clean integer or list, so the error names the field in one place.
     def coerce(option, value)
-      return value unless option['type'] == 'integer' && value.is_a?(String) && value.match?(/\A-?\d+\z/)
-      Integer(value, 10)
+      return value unless value.is_a?(String)
+      return value.split(',', -1).map(&:strip) if option['type'] == 'string[]'
+      return Integer(value, 10) if option['type'] == 'integer' && value.match?(/\A-?\d+\z/)
+      value
     end
   end
 

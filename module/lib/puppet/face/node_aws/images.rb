@@ -7,7 +7,7 @@ require 'puppet_x/autoami/client'
 Puppet::Face.define(:node_aws, '0.0.1') do
   action :images do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"node_aws","action":"images","method":"image.list","positional":[],"options":[{"field":"region","flag":"--region","type":"string"}],"render":{"kind":"table","columns":[{"key":"id","heading":"AMI"},{"key":"name","heading":"NAME"},{"key":"state","heading":"STATE"},{"key":"architecture","heading":"ARCH"},{"key":"public","heading":"PUBLIC"},{"key":"root_device_type","heading":"ROOT"},{"key":"description","heading":"DESCRIPTION"}],"empty":"The account owns no AMIs in this region."}}
+      {"face":"node_aws","action":"images","method":"image.list","positional":[],"options":[{"field":"region","flag":"--region","type":"string"}],"settings":[],"render":{"kind":"table","columns":[{"key":"id","heading":"AMI"},{"key":"name","heading":"NAME"},{"key":"state","heading":"STATE"},{"key":"architecture","heading":"ARCH"},{"key":"public","heading":"PUBLIC"},{"key":"root_device_type","heading":"ROOT"},{"key":"description","heading":"DESCRIPTION"}],"empty":"The account owns no AMIs in this region."}}
     SPEC
     summary 'List the AMIs owned by the account'
     description 'Lists the account\'s AMIs, AutoAMI\'s among them, with name, state, architecture, visibility, root device type and description.'

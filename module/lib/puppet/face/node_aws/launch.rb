@@ -7,7 +7,7 @@ require 'puppet_x/autoami/client'
 Puppet::Face.define(:node_aws, '0.0.1') do
   action :launch do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"node_aws","action":"launch","method":"group.launch","positional":["name"],"options":[],"render":{"kind":"message","format":"Successfully launched instance at %{dns}"}}
+      {"face":"node_aws","action":"launch","method":"group.launch","positional":["name"],"options":[],"settings":[],"render":{"kind":"message","format":"Successfully launched instance at %{dns}"}}
     SPEC
     summary 'Launch one instance of a group from its latest AMI'
     description 'Starts one instance from the group\'s current image with the group\'s type, key pair, subnet and security group, and waits until it runs.'

@@ -7,7 +7,7 @@ require 'puppet_x/autoami/client'
 Puppet::Face.define(:node_aws, '0.0.1') do
   action :new_ami do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"node_aws","action":"new_ami","method":"image.create","positional":["server"],"options":[{"field":"description","flag":"--description","type":"string"},{"field":"manifest_version","flag":"--manifest-version","type":"string"},{"field":"terminate","flag":"--terminate","type":"boolean"},{"field":"no_reboot","flag":"--no-reboot","type":"boolean"},{"field":"region","flag":"--region","type":"string"}],"render":{"kind":"message","format":"%{image_id}"}}
+      {"face":"node_aws","action":"new_ami","method":"image.create","positional":["server"],"options":[{"field":"description","flag":"--description","type":"string"},{"field":"manifest_version","flag":"--manifest-version","type":"string"},{"field":"terminate","flag":"--terminate","type":"boolean"},{"field":"no_reboot","flag":"--no-reboot","type":"boolean"},{"field":"region","flag":"--region","type":"string"}],"settings":[],"render":{"kind":"message","format":"%{image_id}"}}
     SPEC
     summary 'Create an AMI from a running EBS-backed instance'
     description 'Images the instance (by id or public DNS name) and prints the new AMI id. With --terminate it waits until the image is available, then terminates the instance.'

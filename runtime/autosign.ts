@@ -1,0 +1,79 @@
+/**
+ * Policy-based autosigning (puppet.conf `autosign = <command>`): Puppet Server runs
+ * `autoami autosign CERTNAME` with the CSR on stdin; it signs only when the sidecar is
+ * waiting for that certname and the CSR's pp_instance_id is the bake's instance.
+ */
+import { createConnection } from 'node:net';
+import { loadConfig } from './config.ts';
+import { PROTOCOL_VERSION } from './interface/methods.ts';
+import type { Params } from './interface/schema.ts';
+import { checkCsrForBake } from './puppet/ca.ts';
+import type { Store } from './store/store.ts';
+
+export function csrCheckHandler(store: Store) {
+  return async (params: Params): Promise<{ sign: boolean; reason: string }> => {
+    const certname = params.certname as string;
+    const bake = await store.findBakeByCertname(certname);
+    if (!bake || bake.state === 'done' || !bake.instance_id) return { sign: false, reason: `${certname} is not a bake AutoAMI is waiting for` };
+    const check = checkCsrForBake(params.csr as string, certname, bake.instance_id);
+    return check.state === 'allowed' ? { sign: true, reason: `bake ${bake.id} on ${bake.instance_id}` } : { sign: false, reason: check.reason };
+  };
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Asks the sidecar over its socket; any failure means "do not sign". */
+function ask(socketPath: string, certname: string, csr: string): Promise<{ sign: boolean; reason: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(socketPath);
+    const timer = setTimeout(() => socket.destroy(new Error('the sidecar did not answer within 10 s')), 10_000);
+    let buffer = '';
+    const finish = () => {
+      clearTimeout(timer);
+      socket.destroy();
+    };
+    socket.on('connect', () => {
+      socket.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'hello', params: { protocol: PROTOCOL_VERSION, client: 'autosign' } })}\n`);
+      socket.write(`${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'csr.check', params: { certname, csr } })}\n`);
+    });
+    socket.on('data', (chunk) => {
+      buffer += chunk.toString('utf8');
+      for (const line of buffer.split('\n').slice(0, -1)) {
+        const message = JSON.parse(line) as { id?: number; result?: { sign: boolean; reason: string }; error?: { message: string } };
+        if (message.error) {
+          finish();
+          return reject(new Error(message.error.message));
+        }
+        if (message.id === 2 && message.result) {
+          finish();
+          return resolve(message.result);
+        }
+      }
+      buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
+    });
+    socket.on('error', (error) => {
+      finish();
+      reject(error);
+    });
+  });
+}
+
+export async function autosignCommand(configFile: string, certname: string | undefined): Promise<number> {
+  if (!certname) {
+    process.stderr.write('autoami autosign: needs the certname as its argument\n');
+    return 2;
+  }
+  try {
+    const config = await loadConfig(configFile);
+    const verdict = await ask(config.socket, certname, await readStdin());
+    process.stderr.write(`autoami autosign: ${verdict.sign ? 'signing' : 'not signing'} ${certname}: ${verdict.reason}\n`);
+    return verdict.sign ? 0 : 1;
+  } catch (error) {
+    process.stderr.write(`autoami autosign: not signing ${certname}: ${(error as Error).message}\n`);
+    return 1;
+  }
+}

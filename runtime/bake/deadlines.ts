@@ -1,0 +1,26 @@
+/** How long a bake may stay in each state before it is cleaned up as timed out. */
+import type { BakeState } from '../store/store.ts';
+
+const MINUTE = 60_000;
+
+export interface Deadlines {
+  forState(state: BakeState): number;
+}
+
+export function deadlines(reportTimeoutMs: number, overrides: Partial<Record<BakeState, number>> = {}): Deadlines {
+  const table: Record<BakeState, number> = {
+    queued: 60 * MINUTE,
+    launching: 10 * MINUTE,
+    booting: 15 * MINUTE,
+    // sshd on a new instance answers late; the agent run itself follows.
+    bootstrapping: 30 * MINUTE,
+    awaiting_report: reportTimeoutMs,
+    imaging: 10 * MINUTE,
+    image_pending: 90 * MINUTE,
+    promoted: 10 * MINUTE,
+    cleaning: 15 * MINUTE,
+    done: 0,
+    ...overrides,
+  };
+  return { forState: (state) => table[state] };
+}

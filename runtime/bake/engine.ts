@@ -1,0 +1,132 @@
+/**
+ * Drives unfinished bakes to `done`. Work is taken through leases, so any number of
+ * sidecars on one MySQL share it without doing a step twice; a sidecar that starts picks
+ * up every bake whose lease has lapsed, which is how a crash is resumed.
+ */
+import { StoreUnavailableError, asAutoamiError } from '../errors.ts';
+import type { Bake } from '../store/store.ts';
+import { iso, type BakeEnv } from './env.ts';
+import { finish, step } from './steps.ts';
+
+export class BakeEngine {
+  readonly #env: BakeEnv;
+  readonly #concurrency: number;
+  readonly #driving = new Map<string, Promise<void>>();
+  readonly #wakers = new Map<string, () => void>();
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #scanning: Promise<void> | undefined;
+
+  constructor(env: BakeEnv, concurrency: number) {
+    this.#env = env;
+    this.#concurrency = concurrency;
+  }
+
+  /** Scan now and then every tick for bakes this sidecar may drive. */
+  start(): void {
+    this.#stopped = false;
+    const loop = () => {
+      if (this.#stopped) return;
+      this.wake();
+      this.#timer = setTimeout(loop, this.#env.tickMs * 5);
+      this.#timer.unref();
+    };
+    loop();
+  }
+
+  /** Look for work at once (new bakes queued, a report arrived). */
+  wake(bakeId?: string): void {
+    if (bakeId) this.#wakers.get(bakeId)?.();
+    this.#scanning ??= this.#scan().finally(() => (this.#scanning = undefined));
+  }
+
+  get active(): number {
+    return this.#driving.size;
+  }
+
+  /**
+   * Stop taking work. Drivers stop at their next step; one inside a long wait (an image,
+   * an agent run) is not waited for: its lease lapses and whoever starts next resumes it.
+   */
+  async stop(graceMs = 2000): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    for (const wake of this.#wakers.values()) wake();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([Promise.allSettled([this.#scanning, ...this.#driving.values()]), grace]);
+    clearTimeout(timer);
+  }
+
+  async #scan(): Promise<void> {
+    let bakes: Bake[];
+    try {
+      bakes = await this.#env.store.listBakes({ active: true });
+    } catch (error) {
+      this.#env.log.warn('cannot list bakes', { error: asAutoamiError(error).message });
+      return;
+    }
+    const now = this.#env.clock.now();
+    for (const bake of bakes) {
+      if (this.#stopped || this.#driving.size >= this.#concurrency) return;
+      if (this.#driving.has(bake.id)) continue;
+      const leasedElsewhere = bake.lease_owner !== null && bake.lease_owner !== this.#env.owner && Date.parse(bake.lease_expires ?? '') > now;
+      if (leasedElsewhere) continue;
+      const driver = this.#drive(bake.id).finally(() => {
+        this.#driving.delete(bake.id);
+        if (!this.#stopped) this.wake();
+      });
+      this.#driving.set(bake.id, driver);
+    }
+  }
+
+  async #lease(id: string): Promise<Bake | undefined> {
+    const now = this.#env.clock.now();
+    return this.#env.store.acquireLease(id, this.#env.owner, iso(now + this.#env.leaseMs), iso(now));
+  }
+
+  async #drive(id: string): Promise<void> {
+    const { store, log, owner } = this.#env;
+    // Long steps (boot, ssh, image) outlive one lease period; renew it while they run.
+    const heartbeat = setInterval(() => void this.#lease(id).catch(() => undefined), this.#env.leaseMs / 3);
+    heartbeat.unref();
+    try {
+      while (!this.#stopped) {
+        let bake: Bake | undefined;
+        try {
+          bake = await this.#lease(id);
+          if (!bake || bake.state === 'done') return;
+          const result =
+            this.#env.clock.now() > Date.parse(bake.deadline) && bake.state !== 'cleaning'
+              ? await finish(this.#env, bake, 'timed_out', `no progress in ${bake.state} before its deadline`)
+              : await step(this.#env, bake);
+          if (result === 'lost') return;
+          if (result === 'wait') await this.#pause(id);
+        } catch (error) {
+          const failure = asAutoamiError(error);
+          log.warn('bake step failed', { bake: id, state: bake?.state, error: failure.message });
+          // A store outage or an EC2 hiccup is waited out; other failures end the bake.
+          if (!bake || error instanceof StoreUnavailableError || bake.state === 'cleaning') {
+            await this.#pause(id);
+          } else {
+            await finish(this.#env, bake, 'failed', failure.message).catch(() => this.#pause(id));
+          }
+        }
+      }
+    } finally {
+      clearInterval(heartbeat);
+      await store.releaseLease(id, owner).catch(() => undefined);
+    }
+  }
+
+  #pause(id: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.#env.tickMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wakers.set(id, done);
+    }).finally(() => this.#wakers.delete(id));
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * `puppet autoami run`: queue one bake per group (never a second one for a group that is
+ * still baking), then, with --wait, report each state change until every bake is done.
+ */
+import type { CallContext } from '../dispatcher.ts';
+import { NotFoundError } from '../errors.ts';
+import type { Params } from '../interface/schema.ts';
+import type { IdSource } from '../random.ts';
+import type { Bake, Group } from '../store/store.ts';
+import type { BakeEngine } from './engine.ts';
+import { iso, type BakeEnv } from './env.ts';
+
+export interface RunRow {
+  group: string;
+  bake: string | null;
+  state: string;
+  outcome: string | null;
+  instance_id: string | null;
+  image: string | null;
+  reason: string | null;
+}
+
+export interface RunResult {
+  run_id: string | null;
+  noop: boolean;
+  waited: boolean;
+  failed: boolean;
+  bakes: RunRow[];
+}
+
+const FAILED_OUTCOMES = new Set(['failed', 'failed_run', 'timed_out']);
+
+function row(bake: Bake): RunRow {
+  return {
+    group: bake.group_name,
+    bake: bake.id,
+    state: bake.state,
+    outcome: bake.outcome,
+    instance_id: bake.instance_id,
+    image: bake.outcome === 'baked' ? bake.image_id : null,
+    reason: bake.reason,
+  };
+}
+
+function progressLine(bake: Bake): string {
+  const detail = [bake.instance_id, bake.state === 'done' ? bake.outcome : null, bake.image_id].filter(Boolean).join(' ');
+  return `${bake.group_name}: ${bake.state}${detail ? ` (${detail})` : ''}${bake.state === 'done' && bake.reason ? `: ${bake.reason}` : ''}`;
+}
+
+async function selectGroups(env: BakeEnv, names: readonly string[]): Promise<Group[]> {
+  const all = await env.store.listGroups();
+  if (names.length === 0) return all;
+  return names.map((name) => {
+    const group = all.find((each) => each.name === name);
+    if (!group) throw new NotFoundError('group', name, 'groups');
+    return group;
+  });
+}
+
+async function follow(env: BakeEnv, runId: string, context: CallContext): Promise<Bake[]> {
+  const seen = new Map<string, string>();
+  for (;;) {
+    const bakes = await env.store.listBakes({ run_id: runId });
+    for (const bake of bakes) {
+      const line = progressLine(bake);
+      if (seen.get(bake.id) !== line) context.progress({ line, group: bake.group_name, state: bake.state, outcome: bake.outcome });
+      seen.set(bake.id, line);
+    }
+    if (bakes.every((bake) => bake.state === 'done')) return bakes;
+    await env.sleep(env.tickMs);
+  }
+}
+
+export function runHandler(env: BakeEnv, engine: BakeEngine, ids: IdSource) {
+  return async (params: Params, context: CallContext): Promise<RunResult> => {
+    const groups = await selectGroups(env, (params.groups as string[] | undefined) ?? []);
+    const active = new Map((await env.store.listBakes({ active: true })).map((bake) => [bake.group_name, bake]));
+    if (params.noop) {
+      const rows = groups.map((group) => ({
+        group: group.name,
+        bake: active.get(group.name)?.id ?? null,
+        state: active.has(group.name) ? 'already baking' : 'would launch',
+        outcome: null,
+        instance_id: null,
+        image: group.image,
+        reason: `${group.type} in ${group.region} from ${group.image}, bootstrap ${group.bootstrap}`,
+      }));
+      return { run_id: null, noop: true, waited: false, failed: false, bakes: rows };
+    }
+    const runId = ids();
+    const skipped: RunRow[] = [];
+    for (const group of groups) {
+      const running = active.get(group.name);
+      if (running) {
+        skipped.push({ ...row(running), reason: `already baking in bake ${running.id}; not started twice` });
+        continue;
+      }
+      const deadline = iso(env.clock.now() + env.deadlines.forState('queued'));
+      await env.store.createBake({ id: ids(), run_id: runId, group_name: group.name, region: group.region, parent_image: group.image, deadline });
+    }
+    engine.wake();
+    const bakes = params.wait ? await follow(env, runId, context) : await env.store.listBakes({ run_id: runId });
+    const rows = [...bakes.map(row), ...skipped];
+    return {
+      run_id: runId,
+      noop: false,
+      waited: Boolean(params.wait),
+      failed: bakes.some((bake) => bake.outcome !== null && FAILED_OUTCOMES.has(bake.outcome)),
+      bakes: rows,
+    };
+  };
+}

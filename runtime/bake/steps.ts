@@ -1,0 +1,178 @@
+/**
+ * One step per bake state (DESIGN §6). Each step does its side effect idempotently and
+ * then writes the next state, so a sidecar that dies anywhere resumes with the same step.
+ * A step returns 'wait' when it has nothing to do until later (a report, a signature).
+ */
+import { amiName } from '../ami-name.ts';
+import { certnameFor } from '../bootstrap/script.ts';
+import { Ec2Error } from '../errors.ts';
+import type { Bake, BakeUpdate, Group } from '../store/store.ts';
+import { TAG } from '../tags.ts';
+import { iso, type BakeEnv } from './env.ts';
+import { judge } from './judge.ts';
+import { applyRetention } from './retention.ts';
+
+export type StepResult = 'moved' | 'wait' | 'lost';
+
+async function move(env: BakeEnv, bake: Bake, update: Omit<BakeUpdate, 'deadline'>): Promise<StepResult> {
+  const deadline = iso(env.clock.now() + env.deadlines.forState(update.state));
+  const moved = await env.store.transition(bake.id, env.owner, bake.state, { ...update, deadline });
+  if (moved) env.log.info('bake moved', { bake: bake.id, group: bake.group_name, from: bake.state, to: moved.state, outcome: moved.outcome });
+  return moved ? 'moved' : 'lost';
+}
+
+export function finish(env: BakeEnv, bake: Bake, outcome: NonNullable<BakeUpdate['outcome']>, reason: string): Promise<StepResult> {
+  return move(env, bake, { state: 'cleaning', outcome, reason });
+}
+
+const deadlineOf = (bake: Bake) => Date.parse(bake.deadline);
+
+async function launch(env: BakeEnv, bake: Bake, group: Group): Promise<StepResult> {
+  const ec2 = env.ec2.get(bake.region);
+  const instance = await ec2.launch({
+    image: bake.parent_image,
+    type: group.type,
+    keyname: group.keyname,
+    subnet: group.subnet,
+    securityGroup: group.security_group,
+    userData: group.bootstrap === 'userdata' ? env.bootstrap.userData(group, group.puppetserver) : null,
+    clientToken: bake.id,
+    tags: { [TAG.name]: `autoami-${group.name}-bake`, [TAG.group]: group.name, [TAG.bake]: bake.id },
+  });
+  return move(env, bake, { state: 'booting', instance_id: instance.id, certname: certnameFor(group.name, instance.id) });
+}
+
+async function boot(env: BakeEnv, bake: Bake, group: Group): Promise<StepResult> {
+  const running = await env.ec2.get(bake.region).waitForInstance(bake.instance_id!, ['running'], { deadline: deadlineOf(bake) });
+  const pinned = await env.classifier.pin(group, bake.certname!);
+  if (pinned.state === 'pinned') env.log.info('pinned', { bake: bake.id, certname: bake.certname, group: group.node_group });
+  if (group.bootstrap === 'userdata') return move(env, bake, { state: 'awaiting_report' });
+  const host = running.publicDns ?? running.publicIp ?? running.privateIp;
+  if (!host) return finish(env, bake, 'failed', `${running.id} has no address to reach over SSH`);
+  return move(env, bake, { state: 'bootstrapping' });
+}
+
+/** Signs the instance's CSR when it shows up; the agent waits for it meanwhile. */
+export async function signWhenReady(env: BakeEnv, bake: Bake): Promise<'signed' | 'pending' | 'refused'> {
+  if (!env.ca || !bake.certname || !bake.instance_id) return 'pending';
+  const result = await env.ca.signFor(bake.certname, bake.instance_id);
+  if (result.state === 'refused') env.log.warn('certificate refused', { bake: bake.id, certname: bake.certname, reason: result.reason });
+  return result.state;
+}
+
+async function bootstrap(env: BakeEnv, bake: Bake, group: Group): Promise<StepResult> {
+  const instance = (await env.ec2.get(bake.region).describeInstances([bake.instance_id!])).get(bake.instance_id!);
+  if (!instance || instance.state !== 'running') return finish(env, bake, 'failed', `${bake.instance_id} is ${instance?.state ?? 'gone'}; cannot bootstrap it`);
+  const host = instance.publicDns ?? instance.publicIp ?? instance.privateIp!;
+  let signed = false;
+  const signing = (async () => {
+    while (!signed && env.clock.now() < deadlineOf(bake)) {
+      if ((await signWhenReady(env, bake).catch(() => 'pending' as const)) !== 'pending') return;
+      await env.sleep(env.tickMs);
+    }
+  })();
+  const outcome = await env.bootstrap.overSsh(bake, group, host, deadlineOf(bake)).finally(() => (signed = true));
+  await signing;
+  if (outcome.state === 'failed') return finish(env, bake, 'failed', outcome.reason);
+  return move(env, bake, { state: 'awaiting_report' });
+}
+
+async function awaitReport(env: BakeEnv, bake: Bake, group: Group): Promise<StepResult> {
+  if (!bake.report) {
+    if (group.bootstrap === 'userdata') await signWhenReady(env, bake);
+    return 'wait';
+  }
+  const verdict = judge(bake.report);
+  if (verdict.state === 'unchanged') return finish(env, bake, 'unchanged', verdict.reason);
+  if (verdict.state === 'failed_run') return finish(env, bake, 'failed_run', verdict.reason);
+  // The name is fixed before CreateImage so a retried create finds the same image.
+  return move(env, bake, { state: 'imaging', image_name: amiName(group.name, env.clock.now()), reason: verdict.reason });
+}
+
+async function image(env: BakeEnv, bake: Bake): Promise<StepResult> {
+  const version = bake.report?.configuration_version ?? 'unknown';
+  const tags: Record<string, string> = {
+    [TAG.name]: bake.image_name!,
+    [TAG.group]: bake.group_name,
+    [TAG.bake]: bake.id,
+    [TAG.parentImage]: bake.parent_image,
+    [TAG.configVersion]: version,
+  };
+  const imageId = await env.ec2.get(bake.region).createImage({
+    instanceId: bake.instance_id!,
+    name: bake.image_name!,
+    description: `AutoAMI ${bake.group_name}, Puppet config ${version}`.slice(0, 255),
+    noReboot: false,
+    tags,
+  });
+  return move(env, bake, { state: 'image_pending', image_id: imageId });
+}
+
+async function awaitImage(env: BakeEnv, bake: Bake): Promise<StepResult> {
+  try {
+    await env.ec2.get(bake.region).waitForImage(bake.image_id!, { deadline: deadlineOf(bake) });
+  } catch (error) {
+    if (error instanceof Ec2Error && error.awsCode !== 'WaitTimeout') {
+      return finish(env, bake, 'failed', `${error.message}; the group stays on ${bake.parent_image}`);
+    }
+    throw error;
+  }
+  await env.store.promote({
+    image_id: bake.image_id!,
+    group_name: bake.group_name,
+    region: bake.region,
+    name: bake.image_name!,
+    parent_image: bake.parent_image,
+    bake_id: bake.id,
+    config_version: bake.report?.configuration_version ?? null,
+    changed_resources: bake.report?.changed_resources ?? [],
+    created_at: iso(env.clock.now()),
+    deregistered_at: null,
+  });
+  return move(env, bake, { state: 'promoted' });
+}
+
+async function clean(env: BakeEnv, bake: Bake, group: Group | undefined): Promise<StepResult> {
+  if (bake.instance_id) {
+    const ec2 = env.ec2.get(bake.region);
+    try {
+      await ec2.terminate([bake.instance_id]);
+      await ec2.waitForInstance(bake.instance_id, ['terminated'], { deadline: deadlineOf(bake) });
+    } catch (error) {
+      // Already gone is as good as terminated; anything else is retried by the driver.
+      if (!(error instanceof Ec2Error && error.awsCode === 'InvalidInstanceID.NotFound')) throw error;
+    }
+  }
+  if (bake.certname) {
+    if (group) await env.classifier.unpin(group, bake.certname);
+    await env.ca?.clean(bake.certname);
+  }
+  if (bake.outcome === 'baked' && group) await applyRetention(env, group);
+  return move(env, bake, { state: 'done' });
+}
+
+export async function step(env: BakeEnv, bake: Bake): Promise<StepResult> {
+  const group = await env.store.getGroup(bake.group_name);
+  if (bake.state === 'cleaning') return clean(env, bake, group);
+  if (!group) return finish(env, bake, 'failed', `group ${bake.group_name} was deleted during the bake`);
+  switch (bake.state) {
+    case 'queued':
+      return move(env, bake, { state: 'launching' });
+    case 'launching':
+      return launch(env, bake, group);
+    case 'booting':
+      return boot(env, bake, group);
+    case 'bootstrapping':
+      return bootstrap(env, bake, group);
+    case 'awaiting_report':
+      return awaitReport(env, bake, group);
+    case 'imaging':
+      return image(env, bake);
+    case 'image_pending':
+      return awaitImage(env, bake);
+    case 'promoted':
+      return finish(env, bake, 'baked', bake.reason ?? 'baked');
+    case 'done':
+      return 'lost';
+  }
+}

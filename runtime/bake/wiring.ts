@@ -1,0 +1,74 @@
+/** Builds the bake engine and its report intake from the config. */
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Clock } from '../clock.ts';
+import type { Config } from '../config.ts';
+import type { Ec2Source } from '../images.ts';
+import type { Logger } from '../log.ts';
+import { PuppetCa } from '../puppet/ca.ts';
+import { NoClassifier, PeClassifier } from '../puppet/classifier.ts';
+import type { CertificateAuthority, Classifier } from '../puppet/types.ts';
+import { replaySpool } from '../reports.ts';
+import type { IdSource } from '../random.ts';
+import type { Sleep } from '../sleep.ts';
+import type { Store } from '../store/store.ts';
+import { bootstrapper } from './bootstrapper.ts';
+import { deadlines } from './deadlines.ts';
+import { BakeEngine } from './engine.ts';
+import type { BakeEnv } from './env.ts';
+
+export interface BakeWiring {
+  readonly env: BakeEnv;
+  readonly engine: BakeEngine;
+  /** Replays the spool now; also runs on a timer while the engine runs. */
+  replay(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface BakeSeams {
+  readonly clock: Clock;
+  readonly sleep: Sleep;
+  readonly ids: IdSource;
+  readonly ec2: Ec2Source;
+  readonly ca?: CertificateAuthority | null;
+  readonly classifier?: Classifier;
+}
+
+function certificateAuthority(config: Config): CertificateAuthority | null {
+  const { server, port, hostcert, hostprivkey, localcacert } = config.puppet;
+  if (!server || !hostcert || !hostprivkey || !localcacert) return null;
+  return new PuppetCa({ server, port, hostcert, hostprivkey, localcacert });
+}
+
+export function wireBakes(config: Config, store: Store, log: Logger, seams: BakeSeams): BakeWiring {
+  const env: BakeEnv = {
+    store,
+    ec2: seams.ec2,
+    ca: seams.ca === undefined ? certificateAuthority(config) : seams.ca,
+    classifier: seams.classifier ?? (config.puppet.classifier === 'pe' ? new PeClassifier({ localcacert: config.puppet.localcacert }) : new NoClassifier()),
+    bootstrap: bootstrapper({ stateDir: config.state_dir, sshPort: config.bake.ssh_port, puppetPort: config.puppet.port, clock: seams.clock, sleep: seams.sleep }),
+    clock: seams.clock,
+    sleep: seams.sleep,
+    log,
+    deadlines: deadlines(config.bake.report_timeout_ms),
+    owner: `${hostname()}:${process.pid}:${seams.ids().slice(0, 8)}`,
+    leaseMs: config.bake.lease_ms,
+    tickMs: config.bake.poll_interval_ms,
+  };
+  const engine = new BakeEngine(env, config.bake.concurrency);
+  const spoolDir = join(config.state_dir, 'spool');
+  let replaying: Promise<number> | undefined;
+  const replay = () => (replaying ??= replaySpool({ store, onRecorded: (id) => engine.wake(id) }, spoolDir, log).finally(() => (replaying = undefined)));
+  const timer = setInterval(() => void replay(), Math.max(env.tickMs * 5, 1000));
+  timer.unref();
+  return {
+    env,
+    engine,
+    replay,
+    async stop() {
+      clearInterval(timer);
+      await engine.stop();
+      await replaying;
+    },
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The bootstrap script a bake instance runs (over ssh, or as EC2 user-data), rendered from a
+ * strict Handlebars template whose only way to emit a value is a quoting helper.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import type { BootstrapScriptInput } from './types.ts';
+
+export const DEFAULT_TEMPLATE = fileURLToPath(new URL('./templates/bootstrap.sh.hbs', import.meta.url));
+
+const CERTNAME_SUFFIX = '.autoami';
+// Group names as the interface accepts them; EC2 instance ids are i- and 8 or 17 hex digits.
+const AUTOAMI_CERTNAME = /^[a-z][a-z0-9_-]{0,62}-i-(?:[0-9a-f]{8}|[0-9a-f]{17})\.autoami$/;
+
+export function certnameFor(group: string, instanceId: string): string {
+  return `${group}-${instanceId}${CERTNAME_SUFFIX}`;
+}
+
+/** By name alone, so the report processor can drop every other node's report at once. */
+export function isAutoamiCertname(name: string): boolean {
+  return AUTOAMI_CERTNAME.test(name);
+}
+
+/**
+ * user-data is fixed at RunInstances, before the instance id exists: the script then reads
+ * the id on the instance (cloud-init's record, else IMDSv2) and derives the certname itself.
+ */
+export interface UserDataInput {
+  readonly group: string;
+  readonly server: string;
+  readonly serverPort: number;
+  readonly environment: string | null;
+  readonly waitForCert: number;
+}
+
+/** A single-quoted shell word: inside '…' only `'` itself is special. */
+function shell(value: unknown): string {
+  if (typeof value === 'number' && Number.isFinite(value)) return `'${value}'`;
+  if (typeof value !== 'string') throw new Error(`shell helper expects a string or number, got ${JSON.stringify(value)}`);
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A double-quoted YAML scalar on one line. Everything outside printable ASCII is escaped, since
+ * Psych (YAML 1.1) would read U+0085/U+2028/U+2029 as line breaks.
+ */
+function yaml(value: unknown): string {
+  if (typeof value !== 'string') throw new Error(`yaml helper expects a string, got ${JSON.stringify(value)}`);
+  let out = '"';
+  for (const char of value) {
+    const code = char.codePointAt(0)!;
+    if (char === '"' || char === '\\') out += `\\${char}`;
+    else if (code >= 0x20 && code < 0x7f) out += char;
+    else if (code <= 0xffff) out += `\\u${code.toString(16).padStart(4, '0')}`;
+    else out += `\\U${code.toString(16).padStart(8, '0')}`;
+  }
+  return `${out}"`;
+}
+
+const KNOWN_HELPERS = { shell, yaml } as const;
+
+interface AstNode {
+  readonly type: string;
+  readonly path?: { readonly original?: unknown };
+  readonly params?: readonly unknown[];
+  readonly body?: readonly AstNode[];
+  readonly program?: AstNode;
+  readonly inverse?: AstNode;
+  readonly loc?: { readonly start: { readonly line: number } };
+}
+
+/**
+ * Strict mode and knownHelpersOnly still let `{{server}}` print a raw value into a shell
+ * script; a group's own template gets no such hole, so every output must be a helper call.
+ */
+function checkOutputs(node: AstNode | undefined): void {
+  if (!node) return;
+  if (node.type === 'MustacheStatement') {
+    const name = node.path?.original;
+    if (typeof name !== 'string' || !(name in KNOWN_HELPERS) || !node.params?.length) {
+      throw new Error(`line ${node.loc?.start.line ?? '?'}: every value must go through {{shell …}} or {{yaml …}}, not {{${String(name)}}}`);
+    }
+  }
+  for (const child of node.body ?? []) checkOutputs(child);
+  checkOutputs(node.program);
+  checkOutputs(node.inverse);
+}
+
+function compile(source: string): HandlebarsTemplateDelegate {
+  checkOutputs(Handlebars.parse(source) as unknown as AstNode);
+  const handlebars = Handlebars.create();
+  for (const [name, helper] of Object.entries(KNOWN_HELPERS)) handlebars.registerHelper(name, helper);
+  const knownHelpers = Object.fromEntries(Object.keys(KNOWN_HELPERS).map((helper) => [helper, true]));
+  return handlebars.compile(source, { strict: true, knownHelpers, knownHelpersOnly: true, noEscape: true });
+}
+
+/**
+ * Quoting keeps values out of the shell's grammar, but puppet.conf is line-based and puppet
+ * reads a leading `-` as an option: such values could still smuggle settings in.
+ */
+function checkValue(field: string, value: string | null): void {
+  if (value === null) return;
+  if (value === '') throw new Error(`bootstrap ${field} is empty`);
+  if (/\p{Cc}/u.test(value)) throw new Error(`bootstrap ${field} contains a control character: ${JSON.stringify(value)}`);
+  if (value.startsWith('-')) throw new Error(`bootstrap ${field} starts with "-": ${JSON.stringify(value)}`);
+}
+
+function checkInteger(field: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`bootstrap ${field} must be an integer from ${min} to ${max}, got ${value}`);
+}
+
+interface TemplateContext {
+  readonly certname: string | null;
+  readonly instanceId: string | null;
+  readonly role: string;
+  readonly server: string;
+  readonly serverPort: number;
+  readonly environment: string | null;
+  readonly waitForCert: number;
+  /** Seconds between certificate polls; waitForCert is the total. */
+  readonly certPollInterval: number;
+}
+
+function render(context: TemplateContext, templatePath: string): string {
+  for (const field of ['certname', 'instanceId', 'role', 'server', 'environment'] as const) checkValue(field, context[field]);
+  checkInteger('serverPort', context.serverPort, 1, 65535);
+  checkInteger('waitForCert', context.waitForCert, 0, 86400);
+  let source: string;
+  try {
+    source = readFileSync(templatePath, 'utf8');
+  } catch (error) {
+    throw new Error(`bootstrap template ${templatePath} cannot be read: ${(error as Error).message}`);
+  }
+  try {
+    // Handlebars compiles lazily: syntax errors and unknown fields both surface here.
+    return compile(source)(context);
+  } catch (error) {
+    throw new Error(`bootstrap template ${templatePath} is broken: ${(error as Error).message}`);
+  }
+}
+
+const pollInterval = (waitForCert: number): number => Math.min(waitForCert, 10);
+
+/** The script for one known instance (ssh mode). `templatePath`: the group's own template. */
+export function renderBootstrapScript(input: BootstrapScriptInput, templatePath = DEFAULT_TEMPLATE): string {
+  return render({ ...input, certPollInterval: pollInterval(input.waitForCert) }, templatePath);
+}
+
+/** user-data mode: the same template; cloud-init runs any user-data that starts with `#!`. */
+export function userDataFor(input: UserDataInput, templatePath = DEFAULT_TEMPLATE): string {
+  const { group, ...rest } = input;
+  return render({ ...rest, role: group, certname: null, instanceId: null, certPollInterval: pollInterval(input.waitForCert) }, templatePath);
+}

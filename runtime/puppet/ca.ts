@@ -1,0 +1,109 @@
+/**
+ * Signs a bake instance's certificate through Puppet Server's CA API (v1), as the master
+ * itself: auth.conf must allow the master's certname on `certificate_status` (README).
+ * Only a CSR that names the certname AutoAMI waits for and carries the instance's id in
+ * pp_instance_id is signed; the same check answers policy autosign.
+ */
+import { readFile } from 'node:fs/promises';
+import { ConfigError } from '../errors.ts';
+import { parseCsr, verifyCsrSignature, CsrError } from './csr.ts';
+import { httpsCall, ok, statusError, type HttpsCall, type HttpsResponse, type TlsMaterial } from './https.ts';
+import { PP_INSTANCE_ID_OID, type CertificateAuthority, type SignResult } from './types.ts';
+
+export interface PuppetCaOptions {
+  readonly server: string;
+  readonly port: number;
+  /** Paths, as in puppet.conf: the master's certificate and key, and the CA certificate. */
+  readonly hostcert: string;
+  readonly hostprivkey: string;
+  readonly localcacert: string;
+  readonly timeoutMs?: number;
+}
+
+export type CsrCheck = { readonly state: 'allowed' } | { readonly state: 'refused'; readonly reason: string };
+
+// Values from a CSR are the sender's words: quoted and cut short before they reach a log.
+const quote = (value: string) => JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+
+/** May `csrPem` be signed as `certname` for the bake running on instance `expectedInstanceId`? */
+export function checkCsrForBake(csrPem: string, certname: string, expectedInstanceId: string): CsrCheck {
+  const refuse = (reason: string): CsrCheck => ({ state: 'refused', reason });
+  if (!expectedInstanceId) return refuse(`no instance id is known for ${certname}`);
+  let info;
+  try {
+    info = parseCsr(csrPem);
+    if (!verifyCsrSignature(csrPem)) return refuse(`the CSR for ${certname} is not signed by the key it carries`);
+  } catch (error) {
+    if (error instanceof CsrError) return refuse(`the CSR for ${certname} is unusable: ${error.message}`);
+    throw error;
+  }
+  if (info.subjectCommonName !== certname) {
+    return refuse(`the CSR names ${info.subjectCommonName === null ? 'no CN' : `CN ${quote(info.subjectCommonName)}`}, not ${quote(certname)}`);
+  }
+  const instanceId = info.extensions[PP_INSTANCE_ID_OID];
+  if (instanceId === undefined) return refuse(`the CSR for ${certname} carries no pp_instance_id; expected ${quote(expectedInstanceId)}`);
+  if (instanceId !== expectedInstanceId) {
+    return refuse(`the CSR for ${certname} has pp_instance_id ${quote(instanceId)}, but the bake instance is ${quote(expectedInstanceId)}`);
+  }
+  return { state: 'allowed' };
+}
+
+export class PuppetCa implements CertificateAuthority {
+  private readonly base: URL;
+
+  constructor(private readonly options: PuppetCaOptions) {
+    this.base = new URL(`https://${options.server.includes(':') ? `[${options.server}]` : options.server}:${options.port}/puppet-ca/v1/`);
+  }
+
+  async signFor(certname: string, instanceId: string): Promise<SignResult> {
+    const request = await this.call('GET', 'certificate_request', certname, undefined, 'text/plain');
+    // Puppet Server drops the CSR once it is signed, so 404 also follows a sign that raced us.
+    if (request.res.status === 404) return { state: 'pending', reason: `no CSR from ${certname} is waiting` };
+    if (!ok(request.res)) throw statusError(request.call, request.res, forbiddenHint(request.res));
+    const check = checkCsrForBake(request.res.text, certname, instanceId);
+    if (check.state === 'refused') return check;
+    const sign = await this.call('PUT', 'certificate_status', certname, { desired_state: 'signed' });
+    if (!ok(sign.res)) throw statusError(sign.call, sign.res, forbiddenHint(sign.res));
+    return { state: 'signed' };
+  }
+
+  async clean(certname: string): Promise<void> {
+    const revoke = await this.call('PUT', 'certificate_status', certname, { desired_state: 'revoked' });
+    // 404: nothing to revoke; 409: only a CSR, never signed, which the DELETE removes.
+    if (!ok(revoke.res) && revoke.res.status !== 404 && revoke.res.status !== 409) throw statusError(revoke.call, revoke.res, forbiddenHint(revoke.res));
+    const remove = await this.call('DELETE', 'certificate_status', certname);
+    if (!ok(remove.res) && remove.res.status !== 404) throw statusError(remove.call, remove.res, forbiddenHint(remove.res));
+  }
+
+  private async call(method: HttpsCall['method'], endpoint: string, certname: string, json?: unknown, accept?: string) {
+    const call: HttpsCall = {
+      method,
+      url: new URL(`${endpoint}/${encodeURIComponent(certname)}`, this.base),
+      tls: await this.tls(),
+      json,
+      accept,
+      timeoutMs: this.options.timeoutMs,
+    };
+    const res: HttpsResponse = await httpsCall(call);
+    return { call, res };
+  }
+
+  // Read per call: `puppet ssl` may renew the master's certificate while the sidecar runs.
+  private async tls(): Promise<TlsMaterial> {
+    const read = async (key: 'hostcert' | 'hostprivkey' | 'localcacert') => {
+      const path = this.options[key];
+      try {
+        return await readFile(path, 'utf8');
+      } catch (error) {
+        throw new ConfigError(`puppet.${key}`, `cannot read ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? error}`, error);
+      }
+    };
+    const [cert, key, ca] = await Promise.all([read('hostcert'), read('hostprivkey'), read('localcacert')]);
+    return { cert, key, ca };
+  }
+}
+
+function forbiddenHint(res: HttpsResponse): string | undefined {
+  if (res.status !== 403) return undefined;
+  return "auth.conf must allow this master's certname on /puppet-ca/v1/certificate_status; see the README";
+}

@@ -1,0 +1,63 @@
+/**
+ * Reports from the `autoami` report processor, live over the socket or replayed from the
+ * spool it writes when the sidecar is down. A report is kept once per bake.
+ */
+import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isAutoamiCertname } from './bootstrap/script.ts';
+import { StoreUnavailableError, asAutoamiError } from './errors.ts';
+import { findMethod } from './interface/methods.ts';
+import { validate, type Params } from './interface/schema.ts';
+import type { Logger } from './log.ts';
+import type { ReportSummary, Store } from './store/store.ts';
+
+export type ReportState = 'recorded' | 'duplicate' | 'ignored' | 'unknown_certname';
+
+export interface ReportDeps {
+  readonly store: Store;
+  /** Called with the bake id when a report was recorded, to judge it at once. */
+  readonly onRecorded: (bakeId: string) => void;
+}
+
+export async function submitReport(deps: ReportDeps, params: Params): Promise<{ state: ReportState; bake?: string }> {
+  const report = params as unknown as ReportSummary;
+  if (!isAutoamiCertname(report.host)) return { state: 'ignored' };
+  const bake = await deps.store.findBakeByCertname(report.host);
+  if (!bake) return { state: 'unknown_certname' };
+  const recorded = await deps.store.recordReport(bake.id, report);
+  if (recorded) deps.onRecorded(bake.id);
+  return { state: recorded ? 'recorded' : 'duplicate', bake: bake.id };
+}
+
+/**
+ * Replays spooled reports oldest first. A file is removed once its report is handled; a
+ * store outage leaves it for the next pass; an unreadable one is set aside, not lost.
+ */
+export async function replaySpool(deps: ReportDeps, spoolDir: string, log: Logger): Promise<number> {
+  const schema = findMethod('report.submit')!.params;
+  let names: string[];
+  try {
+    names = (await readdir(spoolDir)).filter((name) => name.endsWith('.json')).sort();
+  } catch {
+    return 0;
+  }
+  let handled = 0;
+  for (const name of names) {
+    const file = join(spoolDir, name);
+    try {
+      const params = await validate(schema, JSON.parse(await readFile(file, 'utf8')));
+      const result = await submitReport(deps, params);
+      await unlink(file);
+      handled++;
+      log.info('spooled report replayed', { file: name, state: result.state });
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) return handled;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      const rejected = join(spoolDir, 'rejected');
+      await mkdir(rejected, { recursive: true });
+      await rename(file, join(rejected, name)).catch(() => undefined);
+      log.warn('spooled report set aside', { file: name, error: asAutoamiError(error).message });
+    }
+  }
+  return handled;
+}

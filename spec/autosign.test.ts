@@ -1,0 +1,73 @@
+import './support/aws-env.ts';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { PP_INSTANCE_ID_OID, PP_ROLE_OID } from '../runtime/puppet/types.ts';
+import { makePki, type Pki } from './support/pki.ts';
+import { startTestSidecar, type TestSidecar } from './support/sidecar.ts';
+
+const BIN = fileURLToPath(new URL('../runtime/bin/autoami.js', import.meta.url));
+const INSTANCE = 'i-0123456789abcdef0';
+const CERTNAME = `web-${INSTANCE}.autoami`;
+
+interface Context {
+  sidecar: TestSidecar;
+  pki: Pki;
+}
+
+function autosign(configFile: string, certname: string, csr: string): Promise<{ status: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, 'autosign', certname, '--config', configFile], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  child.stdin.end(csr);
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stderr })));
+}
+
+const Autosign = suite<Context>('autoami autosign');
+
+Autosign.before(async (context) => {
+  context.pki = makePki();
+  context.sidecar = await startTestSidecar(undefined, { puppet: { classifier: 'none' } });
+  const store = context.sidecar.store;
+  // The engine must not drive this bake: its lease stays with the spec.
+  const deadline = new Date(Date.now() + 600_000).toISOString();
+  await store.createBake({ id: 'bake-autosign', run_id: 'run', group_name: 'web', region: 'us-east-1', parent_image: 'ami-0abc1234', deadline });
+  await store.acquireLease('bake-autosign', 'spec', deadline, new Date().toISOString());
+  await store.transition('bake-autosign', 'spec', 'queued', { state: 'awaiting_report', instance_id: INSTANCE, certname: CERTNAME });
+});
+
+Autosign.after(({ sidecar }) => sidecar.stop());
+
+Autosign('should sign the CSR of the instance a bake waits for', async ({ sidecar, pki }) => {
+  const csr = pki.makeCsr({ certname: CERTNAME, extensions: { [PP_INSTANCE_ID_OID]: INSTANCE, [PP_ROLE_OID]: 'web' } });
+  const result = await autosign(sidecar.configFile, CERTNAME, csr);
+  assert.is(result.status, 0, result.stderr);
+  assert.match(result.stderr, /signing web-i-0123456789abcdef0\.autoami/);
+});
+
+Autosign('should refuse a CSR whose pp_instance_id is another instance', async ({ sidecar, pki }) => {
+  const csr = pki.makeCsr({ certname: CERTNAME, extensions: { [PP_INSTANCE_ID_OID]: 'i-0fffffffffffffff0' } });
+  const result = await autosign(sidecar.configFile, CERTNAME, csr);
+  assert.is(result.status, 1);
+  assert.match(result.stderr, /not signing .*i-0fffffffffffffff0/);
+});
+
+Autosign('should refuse an unknown certname', async ({ sidecar, pki }) => {
+  const other = 'db-i-0aaaaaaaaaaaaaaa0.autoami';
+  const csr = pki.makeCsr({ certname: other, extensions: { [PP_INSTANCE_ID_OID]: 'i-0aaaaaaaaaaaaaaa0' } });
+  const result = await autosign(sidecar.configFile, other, csr);
+  assert.is(result.status, 1);
+  assert.match(result.stderr, /not a bake AutoAMI is waiting for/);
+});
+
+Autosign('should refuse when the sidecar cannot be asked', async ({ pki }) => {
+  const down = await startTestSidecar();
+  await down.stop();
+  const csr = pki.makeCsr({ certname: CERTNAME, extensions: { [PP_INSTANCE_ID_OID]: INSTANCE } });
+  const result = await autosign(down.configFile, CERTNAME, csr);
+  assert.is(result.status, 1);
+  assert.match(result.stderr, /not signing/);
+});
+
+Autosign.run();

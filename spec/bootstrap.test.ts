@@ -1,0 +1,232 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parse } from 'yaml';
+import { certnameFor, isAutoamiCertname, renderBootstrapScript, userDataFor } from '../runtime/bootstrap/script.ts';
+import { REMOTE_COMMAND_ROOT, REMOTE_COMMAND_SUDO, runOverSsh, sshArgv } from '../runtime/bootstrap/ssh.ts';
+import type { BootstrapScriptInput } from '../runtime/bootstrap/types.ts';
+import { requirePuppet } from './support/puppet.ts';
+import { freePort, startSshd, sudoInstalled, testUser, type TestSshd } from './support/sshd.ts';
+import { tempDir } from './support/tmp.ts';
+
+const ID = 'i-0123456789abcdef0';
+const input = (over: Partial<BootstrapScriptInput> = {}): BootstrapScriptInput => ({
+  certname: certnameFor('web', ID), server: '127.0.0.1', serverPort: 1, instanceId: ID, role: 'web', environment: null, waitForCert: 0, ...over,
+});
+
+/** The real puppet, in private dirs (AUTOAMI_PUPPET_ARGS); port 1 on loopback refuses at once. */
+function agentDirs() {
+  const root = tempDir('agent');
+  return { confdir: join(root, 'conf'), args: `--confdir ${join(root, 'conf')} --vardir ${join(root, 'var')} --logdir ${join(root, 'log')} --rundir ${join(root, 'run')}` };
+}
+
+function runScript(script: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('/bin/bash', ['-s'], { cwd: tempDir('cwd'), env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('close', (code) => resolve({ code, output }));
+    child.stdin.end(script);
+  });
+}
+
+const agentConf = (confdir: string) => readFileSync(join(confdir, 'puppet.conf'), 'utf8');
+const csr = (confdir: string) => parse(readFileSync(join(confdir, 'csr_attributes.yaml'), 'utf8'));
+
+const Certname = suite('certname');
+
+Certname('should be <group>-<instance id>.autoami', () => {
+  assert.is(certnameFor('web', ID), `web-${ID}.autoami`);
+});
+
+Certname('should recognise AutoAMI certnames and no other', () => {
+  assert.ok(isAutoamiCertname(`web-${ID}.autoami`));
+  assert.ok(isAutoamiCertname('db_main-i-0123abcd.autoami'));
+  for (const name of ['web.example.com', 'web-i-123.autoami', `Web-${ID}.autoami`, `web-${ID}.autoami.example.com`, `${ID}.autoami`, '']) {
+    assert.not.ok(isAutoamiCertname(name), name);
+  }
+});
+
+Certname.run();
+
+const Render = suite('render');
+const hostile = `x'y"$(touch CANARY)\`touch CANARY\`;touch CANARY \\`;
+
+Render.before(() => requirePuppet());
+
+Render('should produce a bash script that parses, with every value single-quoted', () => {
+  const script = renderBootstrapScript(input({ server: hostile, role: hostile, environment: 'production' }));
+  assert.ok(script.startsWith('#!/bin/bash\n'));
+  assert.is(spawnSync('bash', ['-n'], { input: script }).status, 0);
+  assert.ok(script.includes(`SERVER='x'\\''y"$(touch CANARY)\`touch CANARY\`;touch CANARY \\'\n`));
+});
+
+Render('should reject values that quoting cannot make safe for puppet', () => {
+  assert.throws(() => renderBootstrapScript(input({ server: 'a\nserver = evil' })), /server contains a control character/);
+  assert.throws(() => renderBootstrapScript(input({ role: 'web\u0085' })), /role contains a control character/);
+  assert.throws(() => renderBootstrapScript(input({ certname: '--debug' })), /certname starts with "-"/);
+  assert.throws(() => renderBootstrapScript(input({ serverPort: 0 })), /serverPort must be an integer/);
+  assert.throws(() => renderBootstrapScript(input({ environment: '' })), /environment is empty/);
+});
+
+Render('should configure the real agent and pass its failure code through', async () => {
+  const { confdir, args } = agentDirs();
+  const weird = `web"'\\ $(touch CANARY) é\u2028`;
+  const script = renderBootstrapScript(input({ role: weird, environment: 'staging' }));
+  const { code, output } = await runScript(script, { AUTOAMI_PUPPET_ARGS: args });
+  assert.is(code, 1, output);
+  assert.equal(csr(confdir), { extension_requests: { pp_instance_id: ID, pp_role: weird } });
+  const conf = agentConf(confdir);
+  assert.match(conf, /^\[agent\]$/m);
+  for (const line of [`certname = web-${ID}.autoami`, 'server = 127.0.0.1', 'masterport = 1', 'environment = staging']) assert.ok(conf.includes(line), conf);
+  assert.match(output, /agent run did not complete \(exit 1\)/);
+});
+
+Render('should hand hostile values to puppet as literal text', async () => {
+  const { confdir, args } = agentDirs();
+  const cwd = tempDir('cwd');
+  const script = renderBootstrapScript(input({ server: hostile.replace(/CANARY/g, join(cwd, 'CANARY')) }));
+  const { code, output } = await runScript(script, { AUTOAMI_PUPPET_ARGS: args });
+  assert.is(code, 1, output);
+  assert.ok(agentConf(confdir).includes(`server = ${hostile.replace(/CANARY/g, join(cwd, 'CANARY'))}`));
+  assert.not.ok(existsSync(join(cwd, 'CANARY')), 'a value was executed');
+});
+
+Render('should exit 3 with a clear message when puppet is absent', async () => {
+  const { code, output } = await runScript(renderBootstrapScript(input()), { PATH: '/nonexistent' });
+  assert.is(code, 3);
+  assert.match(output, /no puppet agent found/);
+});
+
+Render('should make user-data that works out the instance id on the instance', async () => {
+  const { confdir, args } = agentDirs();
+  const script = userDataFor({ group: 'web', server: '127.0.0.1', serverPort: 1, environment: null, waitForCert: 0 });
+  assert.ok(script.startsWith('#!/bin/bash\n'));
+  const run = await runScript(script, { AUTOAMI_PUPPET_ARGS: args, AUTOAMI_INSTANCE_ID: 'i-0123abcd' });
+  assert.is(run.code, 1, run.output);
+  assert.equal(csr(confdir), { extension_requests: { pp_instance_id: 'i-0123abcd', pp_role: 'web' } });
+  assert.ok(agentConf(confdir).includes('certname = web-i-0123abcd.autoami'));
+  const bogus = await runScript(script, { AUTOAMI_PUPPET_ARGS: args, AUTOAMI_INSTANCE_ID: 'i-1$(id)' });
+  assert.is(bogus.code, 3);
+  assert.match(bogus.output, /cannot tell this instance's id/);
+});
+
+Render('should name the path of a missing or broken custom template', () => {
+  const dir = tempDir('tpl');
+  const missing = join(dir, 'missing.sh.hbs');
+  assert.throws(() => renderBootstrapScript(input(), missing), (e: Error) => e.message.includes(`bootstrap template ${missing} cannot be read`));
+  const cases = { 'unclosed.hbs': '{{#if server}}x', 'raw.hbs': 'echo {{server}}', 'helper.hbs': '{{lookup . "server"}}', 'field.hbs': '{{shell nope}}' };
+  for (const [name, source] of Object.entries(cases)) {
+    writeFileSync(join(dir, name), source);
+    assert.throws(() => renderBootstrapScript(input(), join(dir, name)), (e: Error) => e.message.includes(`bootstrap template ${join(dir, name)} is broken`), name);
+  }
+  writeFileSync(join(dir, 'own.hbs'), '#!/bin/sh\necho {{shell certname}} {{shell role}}\n');
+  assert.is(renderBootstrapScript(input(), join(dir, 'own.hbs')), `#!/bin/sh\necho 'web-${ID}.autoami' 'web'\n`);
+});
+
+Render.run();
+
+const Ssh = suite('ssh');
+let sshd: TestSshd;
+const soon = (ms: number) => Date.now() + ms;
+
+Ssh.before(async () => {
+  sshd = await startSshd();
+});
+Ssh.after(async () => sshd.stop());
+
+Ssh('should build an argv with the key, known_hosts and a constant remote command', () => {
+  const target = { host: '10.0.0.5', port: 22, login: 'ec2-user', keyfile: '/keys/a b%.pem' };
+  const argv = sshArgv(target, { knownHostsFile: '/state dir/known_hosts', connectTimeoutS: 10 });
+  assert.equal(argv.slice(0, 5), ['-T', '-i', '/keys/a b%%.pem', '-p', '22']);
+  for (const option of ['BatchMode=yes', 'IdentitiesOnly=yes', 'StrictHostKeyChecking=accept-new', 'UserKnownHostsFile="/state dir/known_hosts"', 'ConnectTimeout=10']) {
+    assert.ok(argv.includes(option), option);
+  }
+  assert.equal(argv.slice(-5), ['-l', 'ec2-user', '10.0.0.5', '--', REMOTE_COMMAND_SUDO]);
+  assert.is(sshArgv({ ...target, login: 'root' }, { knownHostsFile: '/k', connectTimeoutS: 1 }).at(-1), REMOTE_COMMAND_ROOT);
+  for (const host of ['-oProxyCommand=x', 'a@b', 'a b', 'a;b']) assert.throws(() => sshArgv({ ...target, host }, { knownHostsFile: '/k', connectTimeoutS: 1 }), /not a host/);
+  assert.throws(() => sshArgv({ ...target, login: '-x' }, { knownHostsFile: '/k', connectTimeoutS: 1 }), /not a user name/);
+});
+
+Ssh('should send the script over stdin verbatim, never on argv, and capture its output', async () => {
+  // A pass-through `ssh` first on PATH records the argv the real client gets.
+  const bin = tempDir('bin');
+  const log = join(bin, 'argv');
+  writeFileSync(join(bin, 'ssh'), `#!/bin/sh\nprintf '%s\\n' "$@" >> '${log}'\nexec /usr/bin/ssh "$@"\n`, { mode: 0o755 });
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path}`;
+  const script = `echo "out $(id -u)"; echo 'err '"'"'$(reboot)'"'"' \`x\`' >&2\n`;
+  const outcome = await runOverSsh({ target: sshd.target, knownHostsFile: sshd.knownHostsFile, script, deadline: soon(20_000) }).finally(() => (process.env.PATH = path));
+  assert.is(outcome.state, 'ran', JSON.stringify(outcome) + sshd.log());
+  assert.match(outcome.output, /^out 0$/m);
+  assert.match(outcome.output, /^err '\$\(reboot\)' `x`$/m);
+  const argv = readFileSync(log, 'utf8');
+  assert.ok(argv.includes(sshd.target.keyfile) && !argv.includes('echo') && !argv.includes('reboot'), argv);
+  assert.ok(existsSync(sshd.knownHostsFile), 'the host key was recorded');
+});
+
+Ssh('should report a non-zero exit with the tail of the output', async () => {
+  const script = 'for i in $(seq 1 40); do echo "line $i"; done\nexit 7\n';
+  const outcome = await runOverSsh({ target: sshd.target, knownHostsFile: sshd.knownHostsFile, script, deadline: soon(20_000) });
+  assert.is(outcome.state, 'failed');
+  if (outcome.state !== 'failed') return;
+  assert.match(outcome.reason, /^bootstrap script exited 7: /);
+  assert.ok(outcome.reason.endsWith('line 40') && !outcome.reason.includes('line 20\n'), outcome.reason);
+});
+
+Ssh('should keep only the last 64 KiB of output', async () => {
+  const script = 'head -c 300000 /dev/zero | tr "\\0" x; echo; echo THE-END\n';
+  const outcome = await runOverSsh({ target: sshd.target, knownHostsFile: sshd.knownHostsFile, script, deadline: soon(20_000) });
+  assert.is(outcome.state, 'ran');
+  assert.ok(outcome.output.length <= 64 * 1024 && outcome.output.trimEnd().endsWith('THE-END'), String(outcome.output.length));
+});
+
+Ssh('should run the rendered bootstrap script with the real agent', async () => {
+  const { confdir, args } = agentDirs();
+  const script = `export AUTOAMI_PUPPET_ARGS='${args}'\n${renderBootstrapScript(input())}`;
+  const outcome = await runOverSsh({ target: sshd.target, knownHostsFile: sshd.knownHostsFile, script, deadline: soon(60_000) });
+  assert.is(outcome.state, 'failed');
+  if (outcome.state === 'failed') assert.match(outcome.reason, /^bootstrap script exited 1: [\s\S]*agent run did not complete/);
+  assert.equal(csr(confdir), { extension_requests: { pp_instance_id: ID, pp_role: 'web' } });
+});
+
+Ssh('should go through sudo -n for a non-root login', async () => {
+  const user = testUser();
+  if (!user) return console.warn('  (skipped: useradd refused, no non-root account)');
+  const outcome = await runOverSsh({ target: { ...sshd.target, login: user }, knownHostsFile: sshd.knownHostsFile, script: 'id -u\n', deadline: soon(20_000) });
+  if (sudoInstalled()) {
+    assert.is(outcome.state, 'ran', JSON.stringify(outcome));
+    assert.match(outcome.output, /^0$/m);
+  } else {
+    assert.is(outcome.state, 'failed');
+    if (outcome.state === 'failed') assert.match(outcome.reason, /^bootstrap script exited 127: [\s\S]*sudo/);
+  }
+});
+
+Ssh('should retry until sshd answers', async () => {
+  const port = await freePort();
+  const target = { ...sshd.target, port };
+  const attempts: (number | null)[] = [];
+  let late: TestSshd | undefined;
+  const starting = new Promise<void>((resolve) => setTimeout(async () => ((late = await startSshd({ port })), resolve()), 1500));
+  const outcome = await runOverSsh({ target, knownHostsFile: join(tempDir('kh'), 'known_hosts'), script: 'echo up\n', deadline: soon(30_000), retryDelayMs: 200, onAttempt: (a) => attempts.push(a.exitCode) });
+  await starting;
+  await late?.stop();
+  assert.is(outcome.state, 'ran', JSON.stringify(outcome));
+  assert.ok(attempts.length > 1 && attempts.slice(0, -1).every((code) => code === 255), String(attempts));
+  assert.match(outcome.output, /up/);
+});
+
+Ssh('should fail naming host:port when nothing answers by the deadline', async () => {
+  const port = await freePort();
+  const started = Date.now();
+  const outcome = await runOverSsh({ target: { ...sshd.target, port }, knownHostsFile: join(tempDir('kh'), 'known_hosts'), script: 'true\n', deadline: soon(1500), retryDelayMs: 200 });
+  assert.is(outcome.state, 'failed');
+  if (outcome.state === 'failed') assert.match(outcome.reason, new RegExp(`^sshd on 127\\.0\\.0\\.1:${port} did not answer within \\ds \\(last: .*Connection refused`));
+  assert.ok(Date.now() - started < 5000);
+});
+
+Ssh.run();
