@@ -35,6 +35,8 @@ export function settingsFrom(params: Params): GroupSettings {
     security_group: optional(params.security_group),
     bootstrap: params.bootstrap as GroupSettings['bootstrap'],
     keep: params.keep as number,
+    template: optional(params.template),
+    keep_failed: params.keep_failed as boolean,
   };
 }
 

@@ -5,6 +5,7 @@
 import './support/aws-env.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyAs, inState, reportFor, waitForBake } from './support/bake-harness.ts';
 import { startEc2Endpoint, type Ec2Endpoint } from './support/ec2-endpoint.ts';
@@ -188,6 +189,20 @@ Bake('should deregister images beyond --keep with their snapshots, never the bas
   assert.ok(endpoint.image('ami-0abc1234'), 'the base image is never touched');
   const lineage = await sidecar.store.listImages('retained');
   assert.ok(lineage.find((image) => image.image_id === first)?.deregistered_at);
+});
+
+Bake("should boot a group with its own template and keep a failed instance when asked", async ({ client, sidecar, endpoint }) => {
+  const template = join(tempDir(), 'custom.sh.hbs');
+  writeFileSync(template, '#!/bin/bash\n# custom bootstrap for {{shell role}}\necho {{shell server}}\n');
+  const reply = await client.call('group.create', seedGroup({ name: 'custom', bootstrap: 'userdata', template, keep_failed: true }));
+  assert.ok(reply.result, JSON.stringify(reply.error));
+  const [bakeId] = await startRun(client, ['custom']);
+  const waiting = await waitForBake(sidecar.store, bakeId!, inState('awaiting_report'));
+  assert.match(endpoint.userData(waiting.instance_id!) ?? '', /^# custom bootstrap for 'custom'$/m);
+  await client.call('report.submit', reportFor(waiting.certname!, { status: 'failed', changed: 0, failed: 1, failed_resources: ['Package[x]'] }));
+  const done = await waitForBake(sidecar.store, bakeId!, inState('done'));
+  assert.is(done.outcome, 'failed_run');
+  assert.is(endpoint.instance(waiting.instance_id!)?.state, 'running', 'kept for inspection');
 });
 
 Bake('should follow a run with --wait through puppet and exit 1 when a bake failed', async ({ client, sidecar, puppet }) => {

@@ -86,7 +86,7 @@ function faceSuite(label: string, database: () => Promise<DatabaseConfig | undef
         name: 'wordpress', image: 'ami-0abc1234', base_image: 'ami-0abc1234', type: 't3.micro', keyname: 'deploy',
         keyfile, login: 'ec2-user', puppetserver: 'puppet.example.com', node_group: 'wordpress', enc_user: 'admin',
         enc_pass: '[redacted]', enc_server: null, enc_port: 443, region: 'us-east-1', subnet: null, security_group: null,
-        bootstrap: 'ssh', keep: 5, created_at: undefined, updated_at: undefined,
+        bootstrap: 'ssh', keep: 5, template: null, keep_failed: false, created_at: undefined, updated_at: undefined,
       },
     );
     assert.match(String(group.created_at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);

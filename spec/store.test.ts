@@ -66,7 +66,7 @@ function contract(name: string, fresh: () => Promise<Backing>) {
     const odd = settings({
       name: NASTY, keyname: `${NASTY} \\' \\\\ %_ "`, enc_pass: `p\\a'ss"\`\u0000\n\t${NASTY}`, enc_user: 'ключ-🔑-鍵',
       keyfile: 'C:\\keys\\n\\0.pem', enc_server: 'enc.example.com', subnet: 'subnet-0abc', security_group: "sg-'x'",
-      bootstrap: 'userdata', enc_port: 65535, keep: 0,
+      bootstrap: 'userdata', enc_port: 65535, keep: 0, template: `/etc/autoami/${NASTY}.sh.hbs`, keep_failed: true,
     });
     const backing = await fresh();
     const created = await using(backing.make(), (store) => store.createGroup(odd));
@@ -245,11 +245,19 @@ Mysql('should survive re-running every migration statement, as after a kill befo
   const server = await startMariadb();
   const conn = await createConnection({ socketPath: server.socketPath, user: 'root', database: db.name });
   try {
-    for (const migration of MIGRATIONS) for (const statement of migration.statements) await conn.query(statement);
+    // As if every migration's statements had run but none of their rows was written.
+    await conn.query('DELETE FROM `schema_migrations`');
   } finally {
     await conn.end();
   }
   await using(new MysqlStore(db), async (store) => assert.is((await store.getBake('b1'))?.state, 'queued'));
+  const check = await createConnection({ socketPath: server.socketPath, user: 'root', database: db.name });
+  try {
+    const [rows] = await check.query('SELECT `version` FROM `schema_migrations` ORDER BY `version`');
+    assert.equal((rows as { version: number }[]).map((row) => row.version), MIGRATIONS.map((migration) => migration.version));
+  } finally {
+    await check.end();
+  }
 });
 
 async function unavailable(db: DatabaseConfig, where: string): Promise<void> {

@@ -28,7 +28,7 @@ export function bootstrapper(settings: BootstrapSettings): Bootstrapper {
         role: group.name,
         environment: null,
         waitForCert: WAIT_FOR_CERT_S,
-      });
+      }, group.template ?? undefined);
       return runOverSsh({
         target: { host, port: settings.sshPort, login: group.login, keyfile: group.keyfile },
         knownHostsFile: join(settings.stateDir, 'known_hosts'),
@@ -41,7 +41,8 @@ export function bootstrapper(settings: BootstrapSettings): Bootstrapper {
       });
     },
     userData(group, server) {
-      return userDataFor({ group: group.name, server, serverPort: settings.puppetPort, environment: null, waitForCert: WAIT_FOR_CERT_S });
+      const input = { group: group.name, server, serverPort: settings.puppetPort, environment: null, waitForCert: WAIT_FOR_CERT_S };
+      return userDataFor(input, group.template ?? undefined);
     },
   };
 }

@@ -132,8 +132,12 @@ async function awaitImage(env: BakeEnv, bake: Bake): Promise<StepResult> {
   return move(env, bake, { state: 'promoted' });
 }
 
+const FAILURES = new Set(['failed', 'failed_run']);
+
 async function clean(env: BakeEnv, bake: Bake, group: Group | undefined): Promise<StepResult> {
-  if (bake.instance_id) {
+  const keep = group?.keep_failed === true && FAILURES.has(bake.outcome ?? '');
+  if (bake.instance_id && keep) env.log.warn('failed instance kept for inspection', { bake: bake.id, instance: bake.instance_id });
+  if (bake.instance_id && !keep) {
     const ec2 = env.ec2.get(bake.region);
     try {
       await ec2.terminate([bake.instance_id]);
@@ -143,7 +147,7 @@ async function clean(env: BakeEnv, bake: Bake, group: Group | undefined): Promis
       if (!(error instanceof Ec2Error && error.awsCode === 'InvalidInstanceID.NotFound')) throw error;
     }
   }
-  if (bake.certname) {
+  if (bake.certname && !keep) {
     if (group) await env.classifier.unpin(group, bake.certname);
     await env.ca?.clean(bake.certname);
   }

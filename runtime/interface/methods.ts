@@ -66,6 +66,13 @@ const groupCreate: MethodDef = {
       default: 'ssh',
     },
     keep: { type: 'integer', summary: 'AutoAMI images kept per group', placeholder: 'N', min: 1, max: 1000, default: 5 },
+    template: {
+      type: 'string',
+      summary: "The group's own bootstrap script template (Handlebars; values only through its shell and yaml helpers)",
+      placeholder: 'PATH',
+      check: 'readable_file',
+    },
+    keep_failed: { type: 'boolean', summary: 'Leave the instance of a failed run running for inspection', default: false },
   },
 };
 

@@ -10,13 +10,19 @@ import { bakeOrder, byCodePoint, imageOrder } from './records.ts';
 import type { Bake, Group, ImageRecord } from './store.ts';
 
 /** Bump with an entry in UPGRADES when the file layout changes. */
-export const EMBEDDED_SCHEMA_VERSION = 2;
+export const EMBEDDED_SCHEMA_VERSION = 3;
 
 type Raw = Record<string, unknown>;
 // UPGRADES[i] turns a document at schema_version i+1 into one at i+2.
 const UPGRADES: readonly ((doc: Raw) => Raw)[] = [
   // 2: bakes and image lineage join the groups.
   (doc) => ({ ...doc, schema_version: 2, bakes: [], images: [] }),
+  // 3: groups gain their own bootstrap template and keep_failed.
+  (doc) => ({
+    ...doc,
+    schema_version: 3,
+    groups: Array.isArray(doc.groups) ? doc.groups.map((group: Raw) => ({ template: null, keep_failed: false, ...group })) : doc.groups,
+  }),
 ];
 
 /** In memory, keyed for lookup; records are frozen, so a changed one is a new object. */

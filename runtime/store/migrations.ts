@@ -97,6 +97,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     ],
   },
+  {
+    version: 3,
+    name: 'groups: own bootstrap template, keep failed instances',
+    // One statement, so it applies whole or not at all; a re-run after a crash between it
+    // and its schema_migrations row finds the columns and counts as applied.
+    statements: [
+      `ALTER TABLE \`groups\`
+        ADD COLUMN \`template\` VARCHAR(1024) NULL,
+        ADD COLUMN \`keep_failed\` TINYINT(1) NOT NULL DEFAULT 0`,
+    ],
+  },
 ];
 
 const SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS \`schema_migrations\` (
@@ -110,6 +121,17 @@ const SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS \`schema_migrations\` (
 // on different databases, which only costs a short wait.
 export const MIGRATION_LOCK = 'autoami_migrate';
 const LOCK_TIMEOUT_SECONDS = 30;
+
+// Duplicate column or index: the statement took effect before a crash kept its row from being written.
+const ALREADY_APPLIED = new Set(['ER_DUP_FIELDNAME', 'ER_DUP_KEYNAME']);
+
+async function applyOnce(conn: Connection, statement: string): Promise<void> {
+  try {
+    await conn.query(statement);
+  } catch (error) {
+    if (!ALREADY_APPLIED.has((error as { code?: string }).code ?? '')) throw error;
+  }
+}
 
 function checkOrder(migrations: readonly Migration[]): void {
   let previous = 0;
@@ -139,7 +161,7 @@ export async function migrate(conn: Connection, migrations: readonly Migration[]
     const applied: number[] = [];
     for (const migration of migrations) {
       if (done.has(migration.version)) continue;
-      for (const statement of migration.statements) await conn.query(statement);
+      for (const statement of migration.statements) await applyOnce(conn, statement);
       await conn.execute('INSERT INTO `schema_migrations` (`version`, `name`, `applied_at`) VALUES (?, ?, UTC_TIMESTAMP(3))', [
         migration.version,
         migration.name,

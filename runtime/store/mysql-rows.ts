@@ -8,6 +8,7 @@ const marks = (columns: readonly string[]): string => columns.map(() => '?').joi
 export const GROUP_COLUMNS = [
   'name', 'image', 'base_image', 'type', 'keyname', 'keyfile', 'login', 'puppetserver', 'node_group', 'enc_user',
   'enc_pass', 'enc_server', 'enc_port', 'region', 'subnet', 'security_group', 'bootstrap', 'keep', 'created_at', 'updated_at',
+  'template', 'keep_failed',
 ] as const satisfies readonly (keyof Group)[];
 export const SELECT_GROUPS = `SELECT ${quoted(GROUP_COLUMNS)} FROM \`groups\``;
 export const INSERT_GROUP = `INSERT INTO \`groups\` (${quoted(GROUP_COLUMNS)}) VALUES (${marks(GROUP_COLUMNS)})`;
@@ -44,11 +45,16 @@ export function rowToGroup(row: RowDataPacket): Group {
     region: String(row.region), subnet: nullable(row.subnet), security_group: nullable(row.security_group),
     bootstrap: String(row.bootstrap) as Group['bootstrap'], keep: Number(row.keep),
     created_at: toIso(row.created_at), updated_at: toIso(row.updated_at),
+    template: nullable(row.template), keep_failed: Number(row.keep_failed) === 1,
   };
 }
 
 export const groupValues = (group: Group): (string | number | null)[] =>
-  GROUP_COLUMNS.map((c) => (c === 'created_at' || c === 'updated_at' ? toDatetime(group[c]) : group[c]));
+  GROUP_COLUMNS.map((c) => {
+    if (c === 'created_at' || c === 'updated_at') return toDatetime(group[c]);
+    if (c === 'keep_failed') return group.keep_failed ? 1 : 0;
+    return group[c];
+  });
 
 export function rowToBake(row: RowDataPacket): Bake {
   return {

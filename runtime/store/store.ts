@@ -22,6 +22,10 @@ export interface GroupSettings {
   readonly security_group: string | null;
   readonly bootstrap: 'ssh' | 'userdata';
   readonly keep: number;
+  /** A Handlebars bootstrap template of the group's own; null: the one AutoAMI ships. */
+  readonly template: string | null;
+  /** Leave the instance of a failed run running for inspection instead of terminating it. */
+  readonly keep_failed: boolean;
 }
 
 export interface Group extends GroupSettings {
@@ -172,6 +176,7 @@ export function newGroup(s: GroupSettings, now: string): Group {
     login: s.login, puppetserver: s.puppetserver, node_group: s.node_group, enc_user: s.enc_user,
     enc_pass: s.enc_pass, enc_server: s.enc_server ?? null, enc_port: s.enc_port, region: s.region,
     subnet: s.subnet ?? null, security_group: s.security_group ?? null, bootstrap: s.bootstrap, keep: s.keep,
+    template: s.template ?? null, keep_failed: s.keep_failed ?? false,
     created_at: now, updated_at: now,
   };
 }

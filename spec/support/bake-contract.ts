@@ -19,7 +19,7 @@ export const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 export const settings = (over: Partial<GroupSettings> = {}): GroupSettings => ({
   name: 'wordpress', image: 'ami-0abc1234', type: 't3.micro', keyname: 'deploy', keyfile: '/etc/autoami/deploy.pem',
   login: 'ec2-user', puppetserver: 'puppet.example.com', node_group: 'wordpress', enc_user: 'admin', enc_pass: 'secret',
-  enc_server: null, enc_port: 443, region: 'us-east-1', subnet: null, security_group: null, bootstrap: 'ssh', keep: 3,
+  enc_server: null, enc_port: 443, region: 'us-east-1', subnet: null, security_group: null, bootstrap: 'ssh', keep: 3, template: null, keep_failed: false,
   ...over,
 });
 

@@ -10,7 +10,7 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :new_group do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"new_group","method":"group.create","positional":["name"],"options":[{"field":"image","flag":"--image","type":"string"},{"field":"type","flag":"--type","type":"string"},{"field":"keyname","flag":"--keyname","type":"string"},{"field":"keyfile","flag":"--keyfile","type":"string"},{"field":"login","flag":"--login","type":"string"},{"field":"puppetserver","flag":"--puppetserver","type":"string"},{"field":"node_group","flag":"--node-group","type":"string"},{"field":"enc_user","flag":"--enc-user","type":"string"},{"field":"enc_pass","flag":"--enc-pass","type":"string"},{"field":"enc_server","flag":"--enc-server","type":"string"},{"field":"enc_port","flag":"--enc-port","type":"integer"},{"field":"region","flag":"--region","type":"string"},{"field":"subnet","flag":"--subnet","type":"string"},{"field":"security_group","flag":"--security-group","type":"string"},{"field":"bootstrap","flag":"--bootstrap","type":"string"},{"field":"keep","flag":"--keep","type":"integer"}],"settings":[],"render":{"kind":"message","format":"Created group %{name} from %{image}"}}
+      {"face":"autoami","action":"new_group","method":"group.create","positional":["name"],"options":[{"field":"image","flag":"--image","type":"string"},{"field":"type","flag":"--type","type":"string"},{"field":"keyname","flag":"--keyname","type":"string"},{"field":"keyfile","flag":"--keyfile","type":"string"},{"field":"login","flag":"--login","type":"string"},{"field":"puppetserver","flag":"--puppetserver","type":"string"},{"field":"node_group","flag":"--node-group","type":"string"},{"field":"enc_user","flag":"--enc-user","type":"string"},{"field":"enc_pass","flag":"--enc-pass","type":"string"},{"field":"enc_server","flag":"--enc-server","type":"string"},{"field":"enc_port","flag":"--enc-port","type":"integer"},{"field":"region","flag":"--region","type":"string"},{"field":"subnet","flag":"--subnet","type":"string"},{"field":"security_group","flag":"--security-group","type":"string"},{"field":"bootstrap","flag":"--bootstrap","type":"string"},{"field":"keep","flag":"--keep","type":"integer"},{"field":"template","flag":"--template","type":"string"},{"field":"keep_failed","flag":"--keep-failed","type":"boolean"}],"settings":[],"render":{"kind":"message","format":"Created group %{name} from %{image}"}}
     SPEC
     summary 'Define a group (role) to bake'
     description 'Stores a group: the AMI to start from, how to launch and reach the instance, and where it is classified.'
@@ -81,6 +81,14 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
     option '--keep N' do
       summary 'AutoAMI images kept per group (default: 5)'
+    end
+
+    option '--template PATH' do
+      summary 'The group\'s own bootstrap script template (Handlebars; values only through its shell and yaml helpers)'
+    end
+
+    option '--keep-failed' do
+      summary 'Leave the instance of a failed run running for inspection (default: false)'
     end
 
     when_invoked do |name, options|
