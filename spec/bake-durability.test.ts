@@ -65,15 +65,17 @@ Crash.after(async ({ endpoint, store }) => {
   await endpoint.stop();
 });
 
-const killPoints: BakeState[] = ['launching', 'booting', 'awaiting_report', 'image_pending', 'cleaning'];
+const killPoints: BakeState[] = ['launching', 'booting', 'awaiting_report', 'imaging', 'image_pending', 'cleaning'];
 
 for (const point of killPoints) {
   Crash(`should finish a bake whose sidecar was killed in ${point}`, async (context) => {
     const { endpoint, store } = context;
     const { file, socket } = sidecarConfig(context);
     const group = `crash-${point.replace(/_/g, '-')}`;
-    // Throttled launches keep the bake in `launching` long enough to be killed there.
-    endpoint.faults.set('RunInstances', point === 'launching' ? { error: { code: 'RequestLimitExceeded', status: 503, times: 3 } } : {});
+    // Throttled calls keep the bake in `launching` or `imaging` long enough to be killed there.
+    const throttled = { error: { code: 'RequestLimitExceeded', status: 503, times: 3 } };
+    endpoint.faults.set('RunInstances', point === 'launching' ? throttled : {});
+    endpoint.faults.set('CreateImage', point === 'imaging' ? throttled : {});
     let sidecar = await spawnSidecar(file, socket);
     await call(socket, 'group.create', seedGroup({ name: group, bootstrap: 'userdata' }));
     const run = await call(socket, 'bake.run', { groups: [group] });
