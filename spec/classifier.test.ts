@@ -5,6 +5,7 @@ import { NoClassifier, PeClassifier } from '../runtime/puppet/classifier.ts';
 import type { Group } from '../runtime/store/store.ts';
 import { makePki, type Pki } from './support/pki.ts';
 import { startPeConsole, type PeConsoleStandIn } from './support/pe-console.ts';
+import { rejects } from './support/rejects.ts';
 
 const PASSWORD = 'c0rrect-h0rse-battery';
 const WEB = '2b6d5f2a-7a1b-4e3c-9d8e-000000000001';
@@ -16,14 +17,6 @@ interface Ctx {
   group(overrides?: Partial<Group>): Group;
 }
 
-async function rejects(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  return assert.unreachable('should have thrown') as never;
-}
 
 const Pe = suite<Ctx>('PeClassifier');
 Pe.before(async (ctx) => {

@@ -10,6 +10,7 @@ import { instanceDeadEnd } from '../runtime/ec2/states.ts';
 import type { InstanceInfo, LaunchSpec } from '../runtime/ec2/types.ts';
 import { Ec2Error, Ec2WaitTimeout } from '../runtime/errors.ts';
 import { DEBIAN_12_IMAGE_ID, startEc2Endpoint, type Ec2Endpoint, type Ec2EndpointOptions } from './support/ec2-endpoint.ts';
+import { rejects } from './support/rejects.ts';
 
 // The SDK's standard chain finds these first; the rest keeps the suite off this machine's AWS setup.
 process.env.AWS_ACCESS_KEY_ID = 'AKIDTEST';
@@ -62,14 +63,7 @@ function launchSpec(overrides: Partial<LaunchSpec> = {}): LaunchSpec {
 
 const within = (ms: number): { deadline: number } => ({ deadline: Date.now() + ms });
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = (promise: Promise<unknown>): Promise<Error> => rejects(promise);
 
 async function running(rig: Rig, overrides: Partial<LaunchSpec> = {}): Promise<string> {
   const instance = await rig.ec2.launch(launchSpec(overrides));

@@ -6,6 +6,7 @@ import { PuppetCa, checkCsrForBake, type PuppetCaOptions } from '../runtime/pupp
 import { PP_INSTANCE_ID_OID } from '../runtime/puppet/types.ts';
 import { makePki, type Pki } from './support/pki.ts';
 import { startPuppetCa, type PuppetCaStandIn } from './support/puppet-ca.ts';
+import { rejects } from './support/rejects.ts';
 
 const INSTANCE = 'i-0123456789abcdef0';
 const CERTNAME = `wordpress-${INSTANCE}.autoami`;
@@ -17,14 +18,6 @@ interface Ctx {
   options: PuppetCaOptions;
 }
 
-async function rejects(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  return assert.unreachable('should have thrown') as never;
-}
 
 const certificateStatusCalls = (server: PuppetCaStandIn) => server.calls.filter((c) => c.endpoint === 'certificate_status');
 

@@ -6,6 +6,7 @@ import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConflictError, ValidationError } from '../../runtime/errors.ts';
 import type { GroupSettings, ImageRecord, NewBake, ReportSummary, Store } from '../../runtime/store/store.ts';
+import { rejects } from './rejects.ts';
 
 /** One place to keep data; `make()` gives a new, unopened store over it. */
 export interface Backing {
@@ -32,15 +33,7 @@ export async function using<T>(store: Store, body: (store: Store) => Promise<T>)
   }
 }
 
-export async function rejects<E>(promise: Promise<unknown>, type: abstract new (...args: never[]) => E): Promise<E> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, type);
-    return error as E;
-  }
-  throw assert.unreachable('expected a rejection');
-}
+export { rejects };
 
 /** Fixed times, so lease expiry is decided by the test and not by the clock. */
 const at = (seconds: number): string => new Date(Date.UTC(2030, 0, 1) + seconds * 1000).toISOString();

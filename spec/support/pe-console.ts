@@ -4,9 +4,8 @@
  * PE shapes: `{kind, msg}` errors, 204 for pin/unpin.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:https';
+import { listenHttps } from './https-stand-in.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Pki } from './pki.ts';
 
 export interface PeConsoleOptions {
@@ -82,20 +81,14 @@ export async function startPeConsole(pki: Pki, options: PeConsoleOptions): Promi
     return send(404, { kind: 'not-found', msg: `no route ${req.method} ${path}` });
   };
 
-  const server: Server = createServer({ key: pki.server.keyPem, cert: pki.server.certPem }, (req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (body += chunk));
-    req.on('end', () => handle(req, body, res));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const server = await listenHttps({ key: pki.server.keyPem, cert: pki.server.certPem }, handle);
 
   return {
-    port: (server.address() as AddressInfo).port,
+    port: server.port,
     calls,
     issued,
     pinned: (groupId) => [...(pins.get(groupId) ?? [])],
     revokeTokens: () => tokens.clear(),
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () => server.close(),
   };
 }

@@ -3,9 +3,8 @@
  * a client certificate without requiring one at the TLS layer, then applies an auth.conf
  * rule: only a certificate from the test CA whose CN is allowed may use certificate_status.
  */
-import { createServer, type Server } from 'node:https';
+import { listenHttps } from './https-stand-in.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Pki } from './pki.ts';
 
@@ -92,21 +91,15 @@ export async function startPuppetCa(pki: Pki, options: CaStandInOptions = {}): P
     return send(400, `State ${JSON.stringify(desired)} invalid; must be 'signed' or 'revoked'`);
   };
 
-  const server: Server = createServer({ key: pki.server.keyPem, cert: pki.server.certPem, ca: pki.caPem, requestCert: true, rejectUnauthorized: false }, (req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => (body += chunk));
-    req.on('end', () => handle(req, body, res));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const server = await listenHttps({ key: pki.server.keyPem, cert: pki.server.certPem, ca: pki.caPem, requestCert: true, rejectUnauthorized: false }, handle);
 
   return {
-    port: (server.address() as AddressInfo).port,
+    port: server.port,
     calls,
     submit(certname, pem) {
       entries.set(certname, { state: 'requested', csr: pem });
     },
     state: (certname) => entries.get(certname)?.state,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () => server.close(),
   };
 }
