@@ -47,7 +47,7 @@ export async function startSidecar(config: Config, log: Logger, options: Sidecar
   await mkdir(config.state_dir, { recursive: true, mode: 0o750 });
   const store = await openStore(config);
   const clock = options.clock ?? systemClock;
-  const regions = options.ec2 ? undefined : new Ec2Regions(config.aws);
+  const regions = options.ec2 ? undefined : new Ec2Regions(config.aws, { pollIntervalMs: config.bake.poll_interval_ms });
   const ec2: Ec2Source = options.ec2 ?? regions!;
   const startedAt = clock.now();
   const ids = options.ids ?? randomId;
