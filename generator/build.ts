@@ -8,7 +8,7 @@
  *     <everything in module/>                lib/, manifests/, templates/, data/, ...
  *     files/sidecar/
  *       package.json  package-lock.json      the runtime dependencies only (no tsx)
- *       runtime/**.js                        tsc -p tsconfig.build.json
+ *       runtime/**.js                        tsc -p generator/tsconfig.build.json
  *       runtime/<non-TS assets>              bin/autoami.js, bootstrap/templates/*.hbs, ...
  *       node_modules/                        production closure, copied from ./node_modules
  *
@@ -136,11 +136,11 @@ function normaliseTree(dir: string): number {
 
 const isDotEntry = (rel: string) => posix.basename(rel).startsWith('.');
 
-/** Compiles runtime/**.ts with tsconfig.build.json into `outDir` (relative imports `./x.ts` become `./x.js`). */
+/** Compiles runtime/**.ts with generator/tsconfig.build.json into `outDir` (relative imports `./x.ts` become `./x.js`). */
 function compileRuntime(root: string, outDir: string): void {
   const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir], { cwd: root, encoding: 'utf8' });
-  if (result.status !== 0) fail(`tsc -p tsconfig.build.json failed (${result.status ?? result.signal}):\n${result.stdout}${result.stderr}`);
+  const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'generator', 'tsconfig.build.json'), '--outDir', outDir], { cwd: root, encoding: 'utf8' });
+  if (result.status !== 0) fail(`tsc -p generator/tsconfig.build.json failed (${result.status ?? result.signal}):\n${result.stdout}${result.stderr}`);
 }
 
 /** The lockfile paths (`node_modules/a`, `node_modules/a/node_modules/b`) `deps` need at run time, sorted. */
