@@ -75,7 +75,7 @@ Bake('should bake a changed run into a new AMI, promote it and terminate the ins
   assert.is(image.state, 'available');
   assert.is(image.tags.get('autoami:parent-image'), 'ami-0abc1234');
   assert.is(image.tags.get('autoami:group'), 'web');
-  assert.match(image.name, /^autoami-web-\d{8}T\d{6}Z$/);
+  assert.match(image.name, /^autoami-web-\d{8}T\d{6}\.\d{3}Z$/);
   assert.is(endpoint.instance(waiting.instance_id!)?.state, 'terminated');
   const lineage = await sidecar.store.listImages('web');
   assert.is(lineage[0]?.parent_image, 'ami-0abc1234');

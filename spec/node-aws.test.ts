@@ -76,7 +76,7 @@ NodeAws('should image a running instance by DNS name and list the AMI as availab
   assert.is(listed?.state, 'available');
   assert.is(listed?.root_device_type, 'ebs');
   const table = await puppet.run(['node_aws', 'images']);
-  assert.match(table.stdout, new RegExp(`^${imageId}\\s+autoami-wordpress-\\d{8}T\\d{6}Z\\s+available`, 'm'));
+  assert.match(table.stdout, new RegExp(`^${imageId}\\s+autoami-wordpress-\\d{8}T\\d{6}\\.\\d{3}Z\\s+available`, 'm'));
 });
 
 NodeAws('should terminate the instance with --terminate once the image is available', async ({ puppet, endpoint }) => {

@@ -1,0 +1,180 @@
+/**
+ * The `autoami` class under a real `puppet apply`, with Debian's puppetlabs-mysql on the
+ * modulepath and a throwaway MariaDB: it creates the database, the user and the grant,
+ * writes autoami.yaml (0640, no password) and autoami.dbpass (0600), and a second apply
+ * changes nothing. There is no systemd here, so the service, unit, install and Node.js
+ * package are switched off by their parameters.
+ *
+ * Pointing puppetlabs-mysql at the throwaway server: its providers run the `mysql` client
+ * as `mysql --defaults-extra-file=<root_home>/.my.cnf ...`, where root_home is a fact
+ * (stdlib's). The child gets FACTER_root_home (Facter takes FACTER_* variables as facts,
+ * over any custom fact of that name) and HOME set to a temp dir holding a .my.cnf with the
+ * throwaway server's socket and `user=root`, so root's real ~/.my.cnf and the system's
+ * server are never consulted. `mysql::client` is declared with `package_manage => false`,
+ * so the run installs no package; the `mysql` client binary itself must be installed.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createConnection } from 'mysql2/promise';
+import { loadConfig } from '../runtime/config.ts';
+import { startMariadb, type Mariadb } from './support/mariadb.ts';
+import { puppetEnv, type PuppetEnv, type PuppetResult } from './support/puppet.ts';
+import { tempDir } from './support/tmp.ts';
+
+const SYSTEM_MODULES = process.env.AUTOAMI_SYSTEM_MODULES ?? '/usr/share/puppet/modules';
+const PASSWORD = 'autoamipassword';
+const DB_NAME = 'autoami_apply';
+
+interface Context {
+  mariadb: Mariadb;
+  puppet: PuppetEnv;
+  env: Record<string, string>;
+  manifest: string;
+  configDir: string;
+  stateDir: string;
+  runDir: string;
+  first: PuppetResult;
+}
+
+const Apply = suite<Context>('autoami class under puppet apply');
+
+function apply(context: Context): Promise<PuppetResult> {
+  return context.puppet.run(['apply', '--detailed-exitcodes', '--reports', 'none', '--color', 'false', context.manifest], context.env);
+}
+
+function describe(result: PuppetResult): string {
+  return `exit ${result.status}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+}
+
+function uid(name: string): number {
+  return Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
+}
+
+function mode(path: string): string {
+  return (statSync(path).mode & 0o7777).toString(8).padStart(4, '0');
+}
+
+Apply.before(async (context) => {
+  if (process.getuid?.() !== 0) throw new Error('module-apply.test.ts applies file ownership and must run as root (as npm test does in CI)');
+  context.mariadb = await startMariadb();
+  const root = tempDir('apply');
+  const home = join(root, 'home');
+  context.configDir = join(root, 'etc');
+  context.stateDir = join(root, 'state');
+  context.runDir = join(root, 'run');
+  for (const dir of [home, context.configDir]) mkdirSync(dir, { recursive: true });
+  writeFileSync(join(home, '.my.cnf'), `[client]\nuser=root\nsocket=${context.mariadb.socketPath}\n`, { mode: 0o600 });
+  context.env = { HOME: home, FACTER_root_home: home };
+  context.manifest = join(root, 'site.pp');
+  writeFileSync(
+    context.manifest,
+    `class { 'mysql::client':
+  package_manage => false,
+}
+class { 'autoami':
+  manage_db      => true,
+  db_user        => 'autoami',
+  db_password    => Sensitive('${PASSWORD}'),
+  db_name        => '${DB_NAME}',
+  db_socket      => '${context.mariadb.socketPath}',
+  config_dir     => '${context.configDir}',
+  state_dir      => '${context.stateDir}',
+  socket         => '${join(context.runDir, 'autoami.sock')}',
+  aws_region     => 'eu-west-1',
+  user           => 'nobody',
+  group          => 'nogroup',
+  puppet_group   => 'nogroup',
+  manage_user    => false,
+  manage_service => false,
+  manage_install => false,
+  manage_nodejs  => false,
+}
+`,
+  );
+  context.puppet = puppetEnv({}, [SYSTEM_MODULES]);
+  context.first = await apply(context);
+});
+
+Apply('should apply with changes the first time (exit 2)', (context) => {
+  assert.is(context.first.status, 2, describe(context.first));
+});
+
+Apply('should create the database, the user and its grant', async (context) => {
+  const admin = await createConnection({ socketPath: context.mariadb.socketPath, user: 'root' });
+  try {
+    const [databases] = await admin.query('SELECT SCHEMA_NAME AS name, DEFAULT_CHARACTER_SET_NAME AS charset FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [DB_NAME]);
+    assert.equal(databases, [{ name: DB_NAME, charset: 'utf8mb4' }]);
+    const [users] = await admin.query("SELECT User AS user, Host AS host FROM mysql.user WHERE User = 'autoami'");
+    assert.equal(users, [{ user: 'autoami', host: 'localhost' }]);
+    const [grants] = (await admin.query("SHOW GRANTS FOR 'autoami'@'localhost'")) as unknown as [Record<string, string>[]];
+    const lines = grants.map((row) => String(Object.values(row)[0]));
+    assert.ok(lines.some((line) => line.startsWith(`GRANT ALL PRIVILEGES ON \`${DB_NAME}\`.* TO \`autoami\`@\`localhost\``)), lines.join('\n'));
+  } finally {
+    await admin.end();
+  }
+});
+
+Apply('should let the new user log in with the password and use only its database', async (context) => {
+  const conn = await createConnection({ socketPath: context.mariadb.socketPath, user: 'autoami', password: PASSWORD, database: DB_NAME });
+  try {
+    await conn.query('CREATE TABLE probe (id INT PRIMARY KEY)');
+    await conn.query('DROP TABLE probe');
+    const [rows] = (await conn.query('SHOW DATABASES')) as unknown as [{ Database: string }[]];
+    assert.equal(rows.map((row) => row.Database).sort(), [DB_NAME, 'information_schema'].sort());
+  } finally {
+    await conn.end();
+  }
+});
+
+Apply('should write autoami.yaml 0640 root:nogroup, without the password', (context) => {
+  const file = join(context.configDir, 'autoami.yaml');
+  const stat = statSync(file);
+  assert.is(mode(file), '0640');
+  assert.is(stat.uid, 0);
+  assert.is(stat.gid, Number(execFileSync('getent', ['group', 'nogroup'], { encoding: 'utf8' }).split(':')[2]));
+  const text = readFileSync(file, 'utf8');
+  assert.not.match(text, PASSWORD);
+  assert.match(text, `password_file: '${join(context.configDir, 'autoami.dbpass')}'`);
+});
+
+Apply('should write the password to autoami.dbpass, 0600, owned by the sidecar user', (context) => {
+  const file = join(context.configDir, 'autoami.dbpass');
+  assert.is(mode(file), '0600');
+  assert.is(statSync(file).uid, uid('nobody'));
+  assert.is(readFileSync(file, 'utf8'), `${PASSWORD}\n`);
+});
+
+Apply('should write a configuration the sidecar accepts, reaching the new database', async (context) => {
+  const config = await loadConfig(join(context.configDir, 'autoami.yaml'));
+  assert.is(config.state_dir, context.stateDir);
+  assert.is(config.socket, join(context.runDir, 'autoami.sock'));
+  assert.is(config.aws.region, 'eu-west-1');
+  assert.equal(
+    { ...config.database, pool_size: undefined },
+    { host: undefined, port: 3306, socket_path: context.mariadb.socketPath, user: 'autoami', password: PASSWORD, name: DB_NAME, pool_size: undefined },
+  );
+  const db = config.database!;
+  const conn = await createConnection({ socketPath: db.socket_path, user: db.user, password: db.password, database: db.name });
+  await conn.end();
+});
+
+Apply('should create state_dir 0750, its spool 0770 and the socket directory', (context) => {
+  assert.is(mode(context.stateDir), '0750');
+  assert.is(mode(join(context.stateDir, 'spool')), '0770');
+  assert.is(mode(context.runDir), '0750');
+});
+
+Apply('should never print the password', (context) => {
+  assert.not.match(context.first.stdout + context.first.stderr, PASSWORD);
+});
+
+Apply('should change nothing on a second apply (exit 0)', async (context) => {
+  const second = await apply(context);
+  assert.is(second.status, 0, describe(second));
+  assert.not.match(second.stdout + second.stderr, PASSWORD);
+});
+
+Apply.run();
