@@ -61,6 +61,15 @@ Autosign('should refuse an unknown certname', async ({ sidecar, pki }) => {
   assert.match(result.stderr, /not a bake AutoAMI is waiting for/);
 });
 
+Autosign('should work as puppet.conf autosign calls it: the certname alone', async ({ sidecar, pki }) => {
+  const csr = pki.makeCsr({ certname: CERTNAME, extensions: { [PP_INSTANCE_ID_OID]: INSTANCE } });
+  const command = fileURLToPath(new URL('../runtime/bin/autoami-autosign.js', import.meta.url));
+  const child = spawn(command, [CERTNAME], { env: { ...process.env, AUTOAMI_CONFIG: sidecar.configFile }, stdio: ['pipe', 'ignore', 'pipe'] });
+  child.stdin.end(csr);
+  const status = await new Promise((resolve) => child.on('close', resolve));
+  assert.is(status, 0);
+});
+
 Autosign('should refuse when the sidecar cannot be asked', async ({ pki }) => {
   const down = await startTestSidecar();
   await down.stop();
