@@ -113,10 +113,9 @@ NodeAws('should show unfinished bakes with their instances, and a vanished one a
   const now = new Date().toISOString();
   for (const [id, instance] of [['bake-live', live], ['bake-gone', 'i-0fedcba9876543210'], ['bake-queued', null]] as const) {
     await store.createBake({ id, run_id: 'run-1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-0abc1234', deadline });
-    if (instance) {
-      await store.acquireLease(id, 'spec', deadline, now);
-      await store.transition(id, 'spec', 'queued', { state: 'booting', instance_id: instance });
-    }
+    // Leased to the spec, so the sidecar's own engine leaves these bakes as they are.
+    await store.acquireLease(id, 'spec', deadline, now);
+    if (instance) await store.transition(id, 'spec', 'queued', { state: 'booting', instance_id: instance });
   }
   const result = await puppet.run(['autoami', 'list', '--render-as', 'json']);
   assert.is(result.status, 0, result.stderr);
