@@ -88,10 +88,13 @@ const groupList: MethodDef = {
   params: {},
 };
 
+/** For calls that are not tied to a group: the sidecar's own region unless one is named. */
+const callRegion = { ...region, summary: 'AWS region (default: the sidecar config aws.region)' };
+
 const imageList: MethodDef = {
   name: 'image.list',
   summary: 'AMIs owned by the account',
-  params: { region: { ...region, summary: 'AWS region (default: the sidecar config aws.region)' } },
+  params: { region: callRegion },
 };
 
 const imageCreate: MethodDef = {
@@ -111,7 +114,7 @@ const imageCreate: MethodDef = {
     manifest_version: { ...label('Puppet code version baked into the image (tagged autoami:config-version)', 'V', 255), required: true },
     terminate: { type: 'boolean', summary: 'Terminate the instance once the image is available', default: false },
     no_reboot: { type: 'boolean', summary: 'Image without rebooting the instance (file systems may be inconsistent)', default: false },
-    region: { ...region, summary: 'AWS region (default: the sidecar config aws.region)' },
+    region: callRegion,
   },
 };
 
