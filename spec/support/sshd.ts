@@ -111,8 +111,16 @@ process.on('exit', () => {
   for (const child of running) child.kill('SIGTERM');
 });
 
-/** `port`: listen there (a test may have pointed a client at it before sshd is up). */
-export async function startSshd(options: { port?: number } = {}): Promise<TestSshd> {
+export interface SshdOptions {
+  /** Listen here (a test may have pointed a client at it before sshd is up). */
+  readonly port?: number;
+  /** The login the target names; default bootstrapLogin(). */
+  readonly login?: string;
+  /** sshd's SetEnv: variables every session gets, as an instance's image could set them. */
+  readonly setEnv?: Readonly<Record<string, string>>;
+}
+
+export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: install openssh-server (apt-get install openssh-server)`);
   const { dir, hostKey, userKey } = makeKeys();
   const port = options.port ?? (await freePort());
@@ -135,6 +143,10 @@ export async function startSshd(options: { port?: number } = {}): Promise<TestSs
       'PermitRootLogin prohibit-password',
       'UseDNS no',
       'LogLevel VERBOSE',
+      ...Object.entries(options.setEnv ?? {}).map(([name, value]) => {
+        if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || /["\\\p{Cc}]/u.test(value)) throw new Error(`SetEnv cannot carry ${name}=${JSON.stringify(value)}`);
+        return `SetEnv ${name}="${value}"`;
+      }),
       '',
     ].join('\n'),
   );
@@ -154,7 +166,7 @@ export async function startSshd(options: { port?: number } = {}): Promise<TestSs
   }
   return {
     port,
-    target: { host: '127.0.0.1', port, login: bootstrapLogin(), keyfile: userKey },
+    target: { host: '127.0.0.1', port, login: options.login ?? bootstrapLogin(), keyfile: userKey },
     knownHostsFile: join(state, 'known_hosts'),
     log: () => log,
     async stop() {

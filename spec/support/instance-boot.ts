@@ -1,0 +1,69 @@
+/**
+ * Plays cloud-init for the EC2 endpoint's instances: once an instance is running, its
+ * user-data script runs here as a booting instance would run it, as root, with the test
+ * knobs the script honours (its instance id, private Puppet directories).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Ec2Endpoint } from './ec2-endpoint.ts';
+
+export interface BootedInstance {
+  readonly instanceId: string;
+  readonly exitCode: number | null;
+  readonly output: string;
+}
+
+export interface InstanceBooter {
+  readonly booted: readonly BootedInstance[];
+  /** Stops watching and waits for scripts already running. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Puppet arguments that keep an agent's every directory under `root`: Debian's puppet
+ * puts ssldir and publicdir outside confdir, so each is named.
+ */
+export function privateAgentArgs(root: string): string {
+  const names = ['confdir', 'vardir', 'rundir', 'logdir', 'ssldir', 'publicdir', 'codedir'];
+  for (const name of names) mkdirSync(join(root, name), { recursive: true });
+  return names.map((name) => `--${name} ${join(root, name)}`).join(' ');
+}
+
+function runScript(script: string, env: NodeJS.ProcessEnv): Promise<{ exitCode: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['-s'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('close', (exitCode) => resolve({ exitCode, output }));
+    child.stdin.end(script);
+  });
+}
+
+/** Watches `endpoint` for running instances that carry user data and boots each once. */
+export function bootInstances(endpoint: Ec2Endpoint, puppetArgs: string, pollMs = 100): InstanceBooter {
+  const seen = new Set<string>();
+  const booted: BootedInstance[] = [];
+  const scripts: Promise<void>[] = [];
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (stopped) return;
+    for (const instance of endpoint.instances()) {
+      if (seen.has(instance.instanceId) || instance.state !== 'running') continue;
+      const script = endpoint.userData(instance.instanceId);
+      seen.add(instance.instanceId);
+      if (script === undefined) continue;
+      const env = { ...process.env, AUTOAMI_INSTANCE_ID: instance.instanceId, AUTOAMI_PUPPET_ARGS: puppetArgs };
+      scripts.push(runScript(script, env).then((result) => void booted.push({ instanceId: instance.instanceId, ...result })));
+    }
+  }, pollMs);
+  return {
+    booted,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await Promise.all(scripts);
+    },
+  };
+}
