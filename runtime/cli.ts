@@ -6,7 +6,7 @@ import { autosignCommand } from './autosign.ts';
 import { configPath, loadConfig } from './config.ts';
 import { AutoamiError } from './errors.ts';
 import { createLogger } from './log.ts';
-import { startSidecar } from './sidecar.ts';
+import { startSidecar, type Sidecar } from './sidecar.ts';
 import { openStore } from './store/open-store.ts';
 import { VERSION } from './version.ts';
 
@@ -38,8 +38,15 @@ function parseArgs(argv: string[]): { command: string | undefined; config: strin
 
 async function serve(file: string): Promise<void> {
   const log = createLogger(process.env.AUTOAMI_LOG_LEVEL === 'debug' ? 'debug' : 'info');
-  const sidecar = await startSidecar(await loadConfig(file), log);
+  // Handlers first: the socket is up before start-up ends (spool replay), and a signal in
+  // that window must still end in a clean stop, not Node's default exit.
+  let sidecar: Sidecar | undefined;
+  let pending: string | undefined;
   const shutdown = (signal: string) => {
+    if (!sidecar) {
+      pending = signal;
+      return;
+    }
     log.info('shutting down', { signal });
     sidecar.stop().then(
       () => process.exit(0),
@@ -51,6 +58,8 @@ async function serve(file: string): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  sidecar = await startSidecar(await loadConfig(file), log);
+  if (pending) shutdown(pending);
 }
 
 export async function main(argv: string[]): Promise<void> {

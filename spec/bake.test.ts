@@ -31,7 +31,8 @@ Bake.before(async (context) => {
   context.sidecar = await startTestSidecar(db, {
     aws: { region: 'us-east-1', endpoint: context.endpoint.url },
     puppet: { classifier: 'none' },
-    bake: { poll_interval: '50ms', lease: '2s', report_timeout: '8s', concurrency: 32 },
+    // report_timeout: long enough for a real `puppet apply` on a loaded CI machine, short enough to wait out once.
+    bake: { poll_interval: '50ms', lease: '2s', report_timeout: '20s', concurrency: 32 },
   });
   context.puppet = puppetEnv({ AUTOAMI_CONFIG: context.sidecar.configFile });
   context.client = await session(context.sidecar.socketPath);
@@ -113,7 +114,7 @@ Bake('should record a failed run and make no AMI', async ({ client, sidecar, pup
 Bake('should time out without a report and terminate the instance', async ({ client, sidecar, endpoint }) => {
   await defineGroup(client, 'silent');
   const [bakeId] = await startRun(client, ['silent']);
-  const done = await waitForBake(sidecar.store, bakeId!, inState('done'), 20_000);
+  const done = await waitForBake(sidecar.store, bakeId!, inState('done'), 45_000);
   assert.is(done.outcome, 'timed_out');
   assert.match(done.reason ?? '', /awaiting_report/);
   assert.is(endpoint.instance(done.instance_id!)?.state, 'terminated');
