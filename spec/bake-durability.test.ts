@@ -13,7 +13,7 @@ import { inState, reportFor, waitForBake } from './support/bake-harness.ts';
 import { startEc2Endpoint, type Ec2Endpoint } from './support/ec2-endpoint.ts';
 import { seedGroup } from './support/group-params.ts';
 import { startMariadb } from './support/mariadb.ts';
-import { session } from './support/rpc.ts';
+import { callOnce } from './support/rpc.ts';
 import { spawnSidecar } from './support/sidecar-process.ts';
 import { writeConfig } from './support/sidecar.ts';
 
@@ -30,14 +30,9 @@ function sidecarConfig(context: Context) {
 }
 
 async function call(socket: string, method: string, params: unknown) {
-  const client = await session(socket);
-  try {
-    const reply = await client.call(method, params);
-    assert.ok(reply.result, `${method}: ${JSON.stringify(reply.error)}`);
-    return reply.result;
-  } finally {
-    client.close();
-  }
+  const reply = await callOnce(socket, method, params);
+  assert.ok(reply.result, `${method}: ${JSON.stringify(reply.error)}`);
+  return reply.result;
 }
 
 /** No instance of these bakes is still running, and each made at most one image. */

@@ -36,7 +36,7 @@ export function startMariadb(): Promise<Mariadb> {
   return running;
 }
 
-function findBinary(name: string): string {
+export function findBinary(name: string): string {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/mysql/bin'];
   for (const dir of dirs.filter(Boolean)) {
     try {
@@ -47,7 +47,7 @@ function findBinary(name: string): string {
   throw new Error(`${name} not found: install mariadb-server (apt-get install mariadb-server) to run the MySQL store tests`);
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -58,7 +58,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function logTail(file: string): string {
+export function logTail(file: string): string {
   try {
     return readFileSync(file, 'utf8').split('\n').slice(-20).join('\n');
   } catch {
@@ -84,7 +84,7 @@ function isAlive(pid: number): boolean {
 }
 
 /** Synchronous, for 'exit' and signal handlers, where nothing asynchronous runs. */
-function stopSync(child: ChildProcess, dir: string): void {
+export function stopSync(child: ChildProcess, dir: string): void {
   const pid = child.pid;
   if (pid !== undefined && child.exitCode === null && child.signalCode === null) {
     const nap = new Int32Array(new SharedArrayBuffer(4));
@@ -104,7 +104,7 @@ function stopSync(child: ChildProcess, dir: string): void {
 
 // SIGKILL gives no chance to clean up, so each launch removes servers whose test process
 // is gone. The server's pid is trusted only while its command line names the dir.
-function sweepOrphans(base: string): void {
+export function sweepOrphans(base: string): void {
   for (const entry of readdirSync(base).filter((e) => e.startsWith('autoami-mariadb-'))) {
     const dir = join(base, entry);
     try {
@@ -116,7 +116,17 @@ function sweepOrphans(base: string): void {
   }
 }
 
-async function launch(): Promise<Mariadb> {
+/** A fresh datadir under a temp dir this process owns, and the places a server there uses. */
+export interface ServerDir {
+  readonly mariadbd: string;
+  readonly dir: string;
+  readonly datadir: string;
+  readonly socketPath: string;
+  readonly errLog: string;
+  readonly port: number;
+}
+
+export async function prepareServerDir(): Promise<ServerDir> {
   const mariadbd = findBinary('mariadbd');
   const installDb = findBinary('mariadb-install-db');
   // Unix socket paths are limited to ~107 bytes, so fall back to /tmp under a long TMPDIR.
@@ -126,26 +136,55 @@ async function launch(): Promise<Mariadb> {
   // Renamed into place so a sweeping process never reads it half-written.
   writeFileSync(join(dir, 'owner.tmp'), `${process.pid}\n`);
   renameSync(join(dir, 'owner.tmp'), join(dir, 'owner.pid'));
-  const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
   const datadir = join(dir, 'data');
-  const socketPath = join(dir, 'mysqld.sock');
-  const errLog = join(dir, 'err.log');
   try {
     await promisify(execFile)(installDb, [
-      '--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asRoot,
+      '--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asRoot(),
     ]);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     const { stdout, stderr } = error as { stdout?: string; stderr?: string };
     throw new Error(`mariadb-install-db failed:\n${stdout ?? ''}${stderr ?? ''}`, { cause: error });
   }
-  const port = await freePort();
+  return { mariadbd, dir, datadir, socketPath: join(dir, 'mysqld.sock'), errLog: join(dir, 'err.log'), port: await freePort() };
+}
+
+const asRoot = (): string[] => (process.getuid?.() === 0 ? ['--user=root'] : []);
+
+/** mariadbd on `server`'s datadir, not holding the test process open (exit hooks stop it). */
+export function spawnMariadbd(server: ServerDir): ChildProcess {
+  const { mariadbd, dir, datadir, socketPath, port, errLog } = server;
   const child = spawn(mariadbd, [
     '--no-defaults', `--datadir=${datadir}`, `--socket=${socketPath}`, `--port=${port}`, '--bind-address=127.0.0.1',
-    `--pid-file=${join(dir, 'mysqld.pid')}`, `--log-error=${errLog}`, ...asRoot,
+    `--pid-file=${join(dir, 'mysqld.pid')}`, `--log-error=${errLog}`, ...asRoot(),
   ], { stdio: 'ignore' });
-  // The test process must be free to exit while the server runs; the exit hook stops it.
   child.unref();
+  return child;
+}
+
+/** Resolves once root can log in; otherwise throws with the end of the server's log. */
+export async function untilAccepting(child: ChildProcess, server: ServerDir): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`mariadbd exited (${child.exitCode ?? child.signalCode}) while starting; end of its log:\n${logTail(server.errLog)}`);
+    }
+    try {
+      const conn = await createConnection({ socketPath: server.socketPath, user: 'root' });
+      await conn.end();
+      return;
+    } catch {}
+    if (Date.now() > deadline) {
+      throw new Error(`mariadbd did not accept connections on ${server.socketPath} within ${START_TIMEOUT_MS / 1000} s; end of its log:\n${logTail(server.errLog)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function launch(): Promise<Mariadb> {
+  const server = await prepareServerDir();
+  const { dir, socketPath, port } = server;
+  const child = spawnMariadbd(server);
   const onExit = (): void => stopSync(child, dir);
   const onSignal = (signal: NodeJS.Signals): void => {
     stopSync(child, dir);
@@ -159,53 +198,19 @@ async function launch(): Promise<Mariadb> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   };
-
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      forget();
-      stopSync(child, dir);
-      throw new Error(`mariadbd exited (${child.exitCode ?? child.signalCode}) while starting; end of its log:\n${logTail(errLog)}`);
-    }
-    try {
-      const conn = await createConnection({ socketPath, user: 'root' });
-      await conn.end();
-      break;
-    } catch {}
-    if (Date.now() > deadline) {
-      const tail = logTail(errLog);
-      forget();
-      stopSync(child, dir);
-      throw new Error(`mariadbd did not accept connections on ${socketPath} within ${START_TIMEOUT_MS / 1000} s; end of its log:\n${tail}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  try {
+    await untilAccepting(child, server);
+  } catch (error) {
+    forget();
+    stopSync(child, dir);
+    throw error;
   }
 
-  let seq = 0;
   return {
     socketPath,
     port,
     rootUser: 'root',
-    async createDatabase() {
-      // Identifiers cannot be placeholders, so they are built only from this [a-z0-9_] id.
-      const id = `${process.pid}_${++seq}_${randomBytes(4).toString('hex')}`;
-      const name = `autoami_t${id}`;
-      const user = `autoami_u${id}`;
-      if (!/^[a-z0-9_]+$/.test(id)) throw new Error(`bad generated id ${id}`);
-      // Quotes and a backslash prove the password survives every layer unmangled.
-      const password = `p'"\\;${randomBytes(12).toString('base64url')}`;
-      const admin = await createConnection({ socketPath, user: 'root' });
-      try {
-        await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
-        for (const host of ['localhost', '127.0.0.1']) {
-          await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [user, host, password]);
-          await admin.query(`GRANT ALL PRIVILEGES ON \`${name}\`.* TO ?@?`, [user, host]);
-        }
-      } finally {
-        await admin.end();
-      }
-      return { host: undefined, port, socket_path: socketPath, user, password, name, pool_size: 4 };
-    },
+    createDatabase: () => createDatabaseOn(socketPath, port),
     async stop() {
       forget();
       running = undefined;
@@ -219,4 +224,28 @@ async function launch(): Promise<Mariadb> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+let seq = 0;
+
+/** A fresh database with its own user and random password on the server at socketPath (root logs in without one). */
+export async function createDatabaseOn(socketPath: string, port: number): Promise<DatabaseConfig> {
+  // Identifiers cannot be placeholders, so they are built only from this [a-z0-9_] id.
+  const id = `${process.pid}_${++seq}_${randomBytes(4).toString('hex')}`;
+  const name = `autoami_t${id}`;
+  const user = `autoami_u${id}`;
+  if (!/^[a-z0-9_]+$/.test(id)) throw new Error(`bad generated id ${id}`);
+  // Quotes and a backslash prove the password survives every layer unmangled.
+  const password = `p'"\\;${randomBytes(12).toString('base64url')}`;
+  const admin = await createConnection({ socketPath, user: 'root' });
+  try {
+    await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
+    for (const host of ['localhost', '127.0.0.1']) {
+      await admin.query('CREATE USER ?@? IDENTIFIED BY ?', [user, host, password]);
+      await admin.query(`GRANT ALL PRIVILEGES ON \`${name}\`.* TO ?@?`, [user, host]);
+    }
+  } finally {
+    await admin.end();
+  }
+  return { host: undefined, port, socket_path: socketPath, user, password, name, pool_size: 4 };
 }

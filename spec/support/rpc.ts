@@ -64,3 +64,13 @@ export async function session(path: string): Promise<RawClient> {
   if (!reply.result) throw new Error(`hello failed: ${JSON.stringify(reply)}`);
   return client;
 }
+
+/** One call on a fresh session, as a one-shot client (a face, the report processor) makes it. */
+export async function callOnce(path: string, method: string, params: unknown = {}) {
+  const client = await session(path);
+  try {
+    return await client.call(method, params);
+  } finally {
+    client.close();
+  }
+}
