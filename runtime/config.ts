@@ -62,10 +62,14 @@ function section(raw: Raw, key: string, allowed: readonly string[]): Raw | undef
   return mapping;
 }
 
-function str(raw: Raw | undefined, key: string, path: string): string | undefined {
+/** `secret`: the value is a password, so a wrong one is named by its type, never shown. */
+function str(raw: Raw | undefined, key: string, path: string, secret = false): string | undefined {
   const value = raw?.[key];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || value.length === 0) throw new ConfigError(path, `expected a non-empty string, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || value.length === 0) {
+    const shown = secret ? `a ${Array.isArray(value) ? 'list' : typeof value} (value hidden)` : JSON.stringify(value);
+    throw new ConfigError(path, `expected a non-empty string, got ${shown}`);
+  }
   return value;
 }
 
@@ -85,7 +89,7 @@ function int(raw: Raw | undefined, key: string, path: string, fallback: number, 
 }
 
 async function databasePassword(raw: Raw, configFile: string): Promise<string> {
-  const inline = str(raw, 'password', 'database.password');
+  const inline = str(raw, 'password', 'database.password', true);
   const file = absolute(raw, 'password_file', 'database.password_file');
   if (inline !== undefined && file !== undefined) throw new ConfigError('database.password_file', 'give either password or password_file, not both');
   if (file === undefined) return inline ?? '';
@@ -124,7 +128,10 @@ export async function parseConfig(text: string, file: string): Promise<Config> {
   try {
     raw = parse(text) ?? {};
   } catch (error) {
-    throw new ConfigError('(file)', `${file} is not valid YAML: ${(error as Error).message}`, error);
+    // The parser's message goes on to quote the offending source line, which may hold the
+    // database password: keep only its first line, which says what is wrong and where.
+    const reason = (error as Error).message.split('\n')[0]!.replace(/:$/, '');
+    throw new ConfigError('(file)', `${file} is not valid YAML: ${reason}`, error);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('(file)', `${file} must hold a mapping`);
   const top = raw as Raw;

@@ -5,7 +5,7 @@
  */
 import { amiName } from '../ami-name.ts';
 import { certnameFor } from '../bootstrap/script.ts';
-import { Ec2Error } from '../errors.ts';
+import { Ec2Error, PuppetApiError } from '../errors.ts';
 import type { Bake, BakeUpdate, Group } from '../store/store.ts';
 import { TAG } from '../tags.ts';
 import { iso, type BakeEnv } from './env.ts';
@@ -134,6 +134,20 @@ async function awaitImage(env: BakeEnv, bake: Bake): Promise<StepResult> {
 
 const FAILURES = new Set(['failed', 'failed_run']);
 
+/**
+ * A console that refuses the group's login (a wrong --enc-pass: the pin failed the same way)
+ * will refuse it on every retry, and each retry is one more failed login against the
+ * account: give the unpin up rather than hold the cleanup forever. Other failures are retried.
+ */
+async function unpin(env: BakeEnv, bake: Bake, group: Group): Promise<void> {
+  try {
+    await env.classifier.unpin(group, bake.certname!);
+  } catch (error) {
+    if (!(error instanceof PuppetApiError && (error.status === 401 || error.status === 403))) throw error;
+    env.log.warn('node left pinned: the console refused the login', { bake: bake.id, certname: bake.certname, error: error.message });
+  }
+}
+
 async function clean(env: BakeEnv, bake: Bake, group: Group | undefined): Promise<StepResult> {
   const keep = group?.keep_failed === true && FAILURES.has(bake.outcome ?? '');
   if (bake.instance_id && keep) env.log.warn('failed instance kept for inspection', { bake: bake.id, instance: bake.instance_id });
@@ -148,7 +162,7 @@ async function clean(env: BakeEnv, bake: Bake, group: Group | undefined): Promis
     }
   }
   if (bake.certname && !keep) {
-    if (group) await env.classifier.unpin(group, bake.certname);
+    if (group) await unpin(env, bake, group);
     await env.ca?.clean(bake.certname);
   }
   if (bake.outcome === 'baked' && group) await applyRetention(env, group);

@@ -46,9 +46,18 @@ const MAX_LIST_ITEMS = 256;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 const CONTROL_CHARS_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 
+/** JSON text of a value; a value nested too deep for JSON.stringify's recursion is named by its kind instead. */
+function preview(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Array.isArray(value) ? 'a deeply nested list' : 'a deeply nested object';
+  }
+}
+
 export function describeValue(field: FieldDef, value: unknown): string {
   if (field.secret) return '(value hidden)';
-  const text = JSON.stringify(value) ?? String(value);
+  const text = preview(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

@@ -2,7 +2,7 @@
  * The real `puppet` binary with module/ on its modulepath as module `autoami`, in a
  * private confdir/vardir so tests never touch the machine's Puppet.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,20 +48,24 @@ export function puppetEnv(baseEnv: Record<string, string> = {}, modulesBefore: r
     vardir,
     run(args, env = {}) {
       const argv = [...args, '--modulepath', [...modulesBefore, modulepath].join(':'), '--confdir', confdir, '--vardir', vardir];
-      const child = spawn('puppet', argv, { env: { ...process.env, ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk) => (stdout += chunk));
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      return new Promise((resolve) =>
-        child.on('close', (status) => {
-          const cleaned = stderr
-            .replace(colour, '')
-            .split('\n')
-            .filter((line) => line.trim() !== '' && !/\/proc\/1\/environ|Permission denied.*environ/.test(line));
-          resolve({ status, stdout: stdout.replace(colour, ''), stderr: cleaned.join('\n'), errorLines: cleaned });
-        }),
-      );
+      return puppetResult(spawn('puppet', argv, { env: { ...process.env, ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
     },
   };
+}
+
+/** Collects a finished puppet child: colour stripped, the sandbox's Facter noise dropped. */
+export function puppetResult(child: ChildProcess): Promise<PuppetResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  return new Promise((resolve) =>
+    child.on('close', (status) => {
+      const cleaned = stderr
+        .replace(colour, '')
+        .split('\n')
+        .filter((line) => line.trim() !== '' && !/\/proc\/1\/environ|Permission denied.*environ/.test(line));
+      resolve({ status, stdout: stdout.replace(colour, ''), stderr: cleaned.join('\n'), errorLines: cleaned });
+    }),
+  );
 }

@@ -1,6 +1,7 @@
 import type { TestClock } from './clock.ts';
 import { Ec2Fault, throttled } from './errors.ts';
 import type { StateReason } from './model.ts';
+import { prng } from '../prng.ts';
 
 /** What to break for one action. Every field is optional and they combine. */
 export interface FaultSpec {
@@ -28,18 +29,6 @@ interface ActionFaults {
   capacityLeft: number;
   imageFailuresLeft: number;
   errorsLeft: number;
-}
-
-// mulberry32: tiny, fast and good enough to make throttling patterns reproducible.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function hash(text: string): number {

@@ -133,10 +133,10 @@ module PuppetX::Autoami
 
     def invoke(arguments, options)
       params = {}
-      @spec['positional'].each_with_index { |name, index| params[name] = arguments[index] }
+      @spec['positional'].each_with_index { |name, index| params[name] = utf8(name, arguments[index]) }
       @spec['options'].each do |option|
         key = option['field'].to_sym
-        params[option['field']] = coerce(option, options[key]) if options.key?(key)
+        params[option['field']] = coerce(option, utf8(option['field'], options[key])) if options.key?(key)
       end
       @spec['settings'].each { |setting| params[setting['field']] = Puppet[setting['setting'].to_sym] }
       result = Client.open { |client| client.call(@spec['method'], params) { |progress| Render.progress(progress) } }
@@ -161,6 +161,13 @@ module PuppetX::Autoami
     end
 
     private
+
+    # Outside a UTF-8 locale a command line can carry any bytes, and JSON cannot: such a
+    # value is refused here in the sidecar's own words, not deep inside the JSON generator.
+    def utf8(field, value)
+      return value unless value.is_a?(String) && !value.dup.force_encoding(Encoding::UTF_8).valid_encoding?
+      raise Error.new("#{field}: is not valid UTF-8 text", -32602, field)
+    end
 
     # Command-line values arrive as strings; the sidecar judges anything that is not a
     # clean integer or list, so the error names the field in one place.
