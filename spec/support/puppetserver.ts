@@ -135,6 +135,10 @@ export async function startPuppetServer(options: PuppetServerOptions): Promise<P
   const args = [
     '-Xms256m',
     '-Xmx1g',
+    // JRuby's own --dev settings: a server that lives for one test run gains nothing from the
+    // optimising JIT, which would cost more CPU than the whole run it serves.
+    '-XX:+TieredCompilation',
+    '-XX:TieredStopAtLevel=1',
     '-Djruby.logger.class=com.puppetlabs.jruby_utils.jruby.Slf4jLogger',
     '-Djruby.lib=/usr/share/jruby/lib',
     '-XX:+CrashOnOutOfMemoryError',
