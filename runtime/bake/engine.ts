@@ -4,6 +4,7 @@
  * up every bake whose lease has lapsed, which is how a crash is resumed.
  */
 import { StoreUnavailableError, asAutoamiError } from '../errors.ts';
+import { isPassingEc2Failure } from '../ec2/failures.ts';
 import type { Bake } from '../store/store.ts';
 import { iso, type BakeEnv } from './env.ts';
 import { finish, step } from './steps.ts';
@@ -13,6 +14,8 @@ export class BakeEngine {
   readonly #concurrency: number;
   readonly #driving = new Map<string, Promise<void>>();
   readonly #wakers = new Map<string, () => void>();
+  /** Bakes woken while in a step rather than a pause. */
+  readonly #woken = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #scanning: Promise<void> | undefined;
@@ -34,10 +37,22 @@ export class BakeEngine {
     loop();
   }
 
-  /** Look for work at once (new bakes queued, a report arrived). */
+  /**
+   * Look for work at once: without an id, every active bake (new bakes queued); with one,
+   * that bake (its report arrived). A report costs no scan of every active bake, as one
+   * arrives for each of hundreds in a big run: a bake not driven here is its lease
+   * holder's to move on, or, if that lease lapsed, the next scan's.
+   */
   wake(bakeId?: string): void {
-    if (bakeId) this.#wakers.get(bakeId)?.();
-    this.#scanning ??= this.#scan().finally(() => (this.#scanning = undefined));
+    if (bakeId === undefined) {
+      this.#scanning ??= this.#scan().finally(() => (this.#scanning = undefined));
+      return;
+    }
+    const waker = this.#wakers.get(bakeId);
+    if (waker) waker();
+    // Inside a step, which may have read the bake before the report came: the next pause
+    // must not wait out a whole tick.
+    else if (this.#driving.has(bakeId)) this.#woken.add(bakeId);
   }
 
   get active(): number {
@@ -74,6 +89,7 @@ export class BakeEngine {
       if (leasedElsewhere) continue;
       const driver = this.#drive(bake.id).finally(() => {
         this.#driving.delete(bake.id);
+        this.#woken.delete(bake.id);
         if (!this.#stopped) this.wake();
       });
       this.#driving.set(bake.id, driver);
@@ -90,6 +106,7 @@ export class BakeEngine {
     // Long steps (boot, ssh, image) outlive one lease period; renew it while they run.
     const heartbeat = setInterval(() => void this.#lease(id).catch(() => undefined), this.#env.leaseMs / 3);
     heartbeat.unref();
+    let lastFailure: string | undefined;
     try {
       while (!this.#stopped) {
         let bake: Bake | undefined;
@@ -104,9 +121,11 @@ export class BakeEngine {
           if (result === 'wait') await this.#pause(id);
         } catch (error) {
           const failure = asAutoamiError(error);
-          log.warn('bake step failed', { bake: id, state: bake?.state, error: failure.message });
-          // A store outage or an EC2 hiccup is waited out; other failures end the bake.
-          if (!bake || error instanceof StoreUnavailableError || bake.state === 'cleaning') {
+          // Said once per bake and failure, not once per tick: an outage would flood the log.
+          if (lastFailure !== failure.message) log.warn('bake step failed', { bake: id, state: bake?.state, error: failure.message });
+          lastFailure = failure.message;
+          // A store outage or an EC2 "not now" is waited out (the deadline bounds it); other failures end the bake.
+          if (!bake || error instanceof StoreUnavailableError || isPassingEc2Failure(error) || bake.state === 'cleaning') {
             await this.#pause(id);
           } else {
             await finish(this.#env, bake, 'failed', failure.message).catch(() => this.#pause(id));
@@ -120,6 +139,7 @@ export class BakeEngine {
   }
 
   #pause(id: string): Promise<void> {
+    if (this.#woken.delete(id)) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const timer = setTimeout(done, this.#env.tickMs);
       function done() {

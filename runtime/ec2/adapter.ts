@@ -17,6 +17,7 @@ import { Ec2Error } from '../errors.ts';
 import type { Sleep } from '../sleep.ts';
 import { Ec2Calls, type Call } from './calls.ts';
 import { endpointLabel } from './client.ts';
+import { RUN_INSTANCES_BUCKET, Pacer } from './pacer.ts';
 import { chunked, DEFAULT_POLL_INTERVAL_MS, Poller } from './poller.ts';
 import { tagList, toInstanceInfo } from './records.ts';
 import { imageDeadEnd, instanceDeadEnd, LIVE_INSTANCE_STATES } from './states.ts';
@@ -52,6 +53,7 @@ export class Ec2Adapter implements Ec2 {
   private readonly pageSize: number;
   private readonly instancePoller: Poller<InstanceInfo>;
   private readonly imagePoller: Poller<ImageInfo>;
+  private readonly launches: Pacer;
 
   constructor(options: Ec2AdapterOptions) {
     this.region = options.region;
@@ -60,6 +62,7 @@ export class Ec2Adapter implements Ec2 {
     this.pageSize = options.pageSize ?? 1000;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()));
     const shared = { intervalMs: this.pollIntervalMs, sleep: this.sleep, ...(options.clock && { clock: options.clock }) };
+    this.launches = new Pacer(RUN_INSTANCES_BUCKET, this.sleep, options.clock);
     this.instancePoller = new Poller({
       ...shared,
       noun: 'instance',
@@ -111,6 +114,7 @@ export class Ec2Adapter implements Ec2 {
       ...(spec.subnet && { subnet: spec.subnet }),
       ...(spec.securityGroup && { securityGroup: spec.securityGroup }),
     };
+    await this.launches.take();
     const out = await this.calls.call(context, (c) => c.send(new RunInstancesCommand(input)));
     const instance = out.Instances?.[0];
     if (!instance?.InstanceId) throw new Ec2Error('InvalidResponse', `RunInstances in ${this.region} answered without an instance`);

@@ -128,3 +128,15 @@ export function toEc2Error(error: unknown, ctx: CallContext): Ec2Error {
   }
   return new Ec2Error(code, `${ctx.action} failed in ${ctx.region}: ${e.message} (${code})`, cause);
 }
+
+/** EC2 errors past the SDK's own retries that still say "not now" rather than "no". */
+const PASSING_CODES = new Set([...THROTTLING_CODES, ...NETWORK_CODES, 'TimeoutError', 'ServiceUnavailable', 'Unavailable', 'InternalError']);
+
+/**
+ * Whether a bake should wait out this failure (its deadline bounds the wait) instead of
+ * ending on it. Capacity shortages are not among them: they tend to last, and the operator
+ * has a choice to make (another type or subnet), so the bake ends and says so.
+ */
+export function isPassingEc2Failure(error: unknown): boolean {
+  return error instanceof Ec2Error && PASSING_CODES.has(error.awsCode);
+}

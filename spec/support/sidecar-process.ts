@@ -27,10 +27,10 @@ function accepting(path: string): Promise<boolean> {
   });
 }
 
-/** `bin`: another build of the CLI, e.g. the one inside an installed module. */
-export async function spawnSidecar(configFile: string, socketPath: string, timeoutMs = 20_000, bin = BIN): Promise<SidecarProcess> {
+/** `bin`: another build of the CLI, e.g. the one inside an installed module; `nodeFlags`: as a service unit gives them. */
+export async function spawnSidecar(configFile: string, socketPath: string, timeoutMs = 20_000, bin = BIN, nodeFlags: readonly string[] = []): Promise<SidecarProcess> {
   const env = { ...process.env, ...AWS_TEST_ENV };
-  const child = spawn(process.execPath, [bin, 'serve', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeFlags, bin, 'serve', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));

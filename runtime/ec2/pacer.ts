@@ -1,0 +1,54 @@
+/**
+ * A client-side token bucket: calls wait their turn (first come, first served) instead of
+ * being sent only to be throttled. EC2 throttles each action of an account with a bucket
+ * of its own; a throttled attempt is wasted, and under adaptive retry it also slows every
+ * other call the region's client makes. So a 100-group run paces its launches to EC2's
+ * bucket rather than discovering it through RequestLimitExceeded.
+ */
+import { systemClock, type Clock } from '../clock.ts';
+import type { Sleep } from '../sleep.ts';
+
+export interface Bucket {
+  readonly size: number;
+  readonly refillPerSecond: number;
+}
+
+/** RunInstances' request bucket on EC2 (issue 7): 5 at once, then 2 a second. */
+export const RUN_INSTANCES_BUCKET: Bucket = { size: 5, refillPerSecond: 2 };
+
+export class Pacer {
+  readonly #bucket: Bucket;
+  readonly #clock: Clock;
+  readonly #sleep: Sleep;
+  #tokens: number;
+  #refilledAt: number;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(bucket: Bucket, sleep: Sleep, clock: Clock = systemClock) {
+    this.#bucket = bucket;
+    this.#clock = clock;
+    this.#sleep = sleep;
+    this.#tokens = bucket.size;
+    this.#refilledAt = clock.now();
+  }
+
+  /** Resolves when the caller may send; callers are served in the order they asked. */
+  take(): Promise<void> {
+    const turn = this.#queue.then(() => this.#next());
+    this.#queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  async #next(): Promise<void> {
+    for (;;) {
+      const now = this.#clock.now();
+      this.#tokens = Math.min(this.#bucket.size, this.#tokens + ((now - this.#refilledAt) / 1000) * this.#bucket.refillPerSecond);
+      this.#refilledAt = now;
+      if (this.#tokens >= 1) {
+        this.#tokens -= 1;
+        return;
+      }
+      await this.#sleep(Math.ceil(((1 - this.#tokens) / this.#bucket.refillPerSecond) * 1000));
+    }
+  }
+}
