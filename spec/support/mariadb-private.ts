@@ -7,7 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import type { DatabaseConfig } from '../../runtime/config.ts';
-import { createDatabaseOn, prepareServerDir, spawnMariadbd, stopSync, untilAccepting } from './mariadb.ts';
+import { createDatabaseOn, onProcessEnd, prepareServerDir, spawnMariadbd, stopSync, untilAccepting } from './mariadb.ts';
 
 export interface PrivateMariadb {
   readonly socketPath: string;
@@ -30,18 +30,7 @@ export async function startPrivateMariadb(): Promise<PrivateMariadb> {
 
   // One hook for the whole life of the server, whichever child is current when it fires.
   const onExit = (): void => (child ? stopSync(child, dir) : rmSync(dir, { recursive: true, force: true }));
-  const onSignal = (signal: NodeJS.Signals): void => {
-    onExit();
-    process.kill(process.pid, signal);
-  };
-  process.once('exit', onExit);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const forget = (): void => {
-    process.off('exit', onExit);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
+  const forget = onProcessEnd(onExit);
 
   const alive = (each: ChildProcess | undefined): boolean => each !== undefined && each.exitCode === null && each.signalCode === null;
 

@@ -181,23 +181,30 @@ export async function untilAccepting(child: ChildProcess, server: ServerDir): Pr
   }
 }
 
+/**
+ * Runs `cleanup` when the test process exits or is interrupted (then re-raising the signal),
+ * so no server outlives it; the returned function takes the hooks off again.
+ */
+export function onProcessEnd(cleanup: () => void): () => void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    cleanup();
+    process.kill(process.pid, signal);
+  };
+  process.once('exit', cleanup);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return () => {
+    process.off('exit', cleanup);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
 async function launch(): Promise<Mariadb> {
   const server = await prepareServerDir();
   const { dir, socketPath, port } = server;
   const child = spawnMariadbd(server);
-  const onExit = (): void => stopSync(child, dir);
-  const onSignal = (signal: NodeJS.Signals): void => {
-    stopSync(child, dir);
-    process.kill(process.pid, signal);
-  };
-  process.once('exit', onExit);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const forget = (): void => {
-    process.off('exit', onExit);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
+  const forget = onProcessEnd(() => stopSync(child, dir));
   try {
     await untilAccepting(child, server);
   } catch (error) {
