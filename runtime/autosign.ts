@@ -43,7 +43,13 @@ function ask(socketPath: string, certname: string, csr: string): Promise<{ sign:
     socket.on('data', (chunk) => {
       buffer += chunk.toString('utf8');
       for (const line of buffer.split('\n').slice(0, -1)) {
-        const message = JSON.parse(line) as { id?: number; result?: { sign: boolean; reason: string }; error?: { message: string } };
+        let message: { id?: number; result?: { sign: boolean; reason: string }; error?: { message: string } };
+        try {
+          message = JSON.parse(line);
+        } catch {
+          finish();
+          return reject(new Error(`the sidecar answered a line that is not JSON: ${line.slice(0, 80)}`));
+        }
         if (message.error) {
           finish();
           return reject(new Error(message.error.message));

@@ -20,7 +20,11 @@ export function bakeListHandler(deps: { store: Store; ec2: Ec2Source }) {
   return async (): Promise<BakeRow[]> => {
     const bakes = await deps.store.listBakes({ active: true });
     const byRegion = new Map<string, Bake[]>();
-    for (const bake of bakes) byRegion.set(bake.region, [...(byRegion.get(bake.region) ?? []), bake]);
+    for (const bake of bakes) {
+      const inRegion = byRegion.get(bake.region);
+      if (inRegion) inRegion.push(bake);
+      else byRegion.set(bake.region, [bake]);
+    }
     const seen = new Map<string, { state: string; dns: string | null }>();
     for (const [region, group] of byRegion) {
       const ids = group.flatMap((bake) => (bake.instance_id ? [bake.instance_id] : []));

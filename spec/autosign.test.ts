@@ -2,10 +2,13 @@ import './support/aws-env.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PP_INSTANCE_ID_OID, PP_ROLE_OID } from '../runtime/puppet/types.ts';
 import { makePki, type Pki } from './support/pki.ts';
-import { startTestSidecar, type TestSidecar } from './support/sidecar.ts';
+import { startTestSidecar, writeConfig, type TestSidecar } from './support/sidecar.ts';
 
 const BIN = fileURLToPath(new URL('../runtime/bin/autoami.js', import.meta.url));
 const INSTANCE = 'i-0123456789abcdef0';
@@ -77,6 +80,22 @@ Autosign('should refuse when the sidecar cannot be asked', async ({ pki }) => {
   const result = await autosign(down.configFile, CERTNAME, csr);
   assert.is(result.status, 1);
   assert.match(result.stderr, /not signing/);
+});
+
+Autosign('should refuse, naming the line, when what answers on the socket is not the sidecar', async ({ pki }) => {
+  const { file, socket } = writeConfig();
+  mkdirSync(dirname(socket), { recursive: true });
+  const impostor = createServer((connection) => connection.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+  await new Promise<void>((resolve) => impostor.listen(socket, resolve));
+  try {
+    const csr = pki.makeCsr({ certname: CERTNAME, extensions: { [PP_INSTANCE_ID_OID]: INSTANCE } });
+    const result = await autosign(file, CERTNAME, csr);
+    assert.is(result.status, 1);
+    assert.match(result.stderr, /^autoami autosign: not signing web-i-0123456789abcdef0\.autoami: the sidecar answered a line that is not JSON: HTTP\/1\.1 400/);
+    assert.is(result.stderr.trim().split('\n').length, 1, result.stderr);
+  } finally {
+    impostor.close();
+  }
 });
 
 Autosign.run();
