@@ -7,6 +7,7 @@ import { createConnection } from 'node:net';
 import { loadConfig } from './config.ts';
 import { PROTOCOL_VERSION } from './interface/methods.ts';
 import type { Params } from './interface/schema.ts';
+import { LineSplitter, MAX_LINE_BYTES } from './protocol.ts';
 import { checkCsrForBake } from './puppet/ca.ts';
 import type { Store } from './store/store.ts';
 
@@ -26,45 +27,42 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+type Verdict = { sign: boolean; reason: string };
+
 /** Asks the sidecar over its socket; any failure means "do not sign". */
-function ask(socketPath: string, certname: string, csr: string): Promise<{ sign: boolean; reason: string }> {
+function ask(socketPath: string, certname: string, csr: string): Promise<Verdict> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(socketPath);
     const timer = setTimeout(() => socket.destroy(new Error('the sidecar did not answer within 10 s')), 10_000);
-    let buffer = '';
-    const finish = () => {
+    let settled = false;
+    const settle = (outcome: { verdict: Verdict } | { error: Error }): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       socket.destroy();
+      if ('verdict' in outcome) resolve(outcome.verdict);
+      else reject(outcome.error);
     };
+    const lines = new LineSplitter(
+      (line) => {
+        let message: { id?: number; result?: Verdict; error?: { message: string } };
+        try {
+          message = JSON.parse(line.toString('utf8'));
+        } catch {
+          return settle({ error: new Error(`the sidecar answered a line that is not JSON: ${line.toString('utf8').slice(0, 80)}`) });
+        }
+        if (message.error) settle({ error: new Error(message.error.message) });
+        else if (message.id === 2 && message.result) settle({ verdict: message.result });
+      },
+      () => settle({ error: new Error(`the sidecar answered a line over ${MAX_LINE_BYTES} bytes`) }),
+    );
     socket.on('connect', () => {
       socket.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'hello', params: { protocol: PROTOCOL_VERSION, client: 'autosign' } })}\n`);
       socket.write(`${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'csr.check', params: { certname, csr } })}\n`);
     });
-    socket.on('data', (chunk) => {
-      buffer += chunk.toString('utf8');
-      for (const line of buffer.split('\n').slice(0, -1)) {
-        let message: { id?: number; result?: { sign: boolean; reason: string }; error?: { message: string } };
-        try {
-          message = JSON.parse(line);
-        } catch {
-          finish();
-          return reject(new Error(`the sidecar answered a line that is not JSON: ${line.slice(0, 80)}`));
-        }
-        if (message.error) {
-          finish();
-          return reject(new Error(message.error.message));
-        }
-        if (message.id === 2 && message.result) {
-          finish();
-          return resolve(message.result);
-        }
-      }
-      buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
-    });
-    socket.on('error', (error) => {
-      finish();
-      reject(error);
-    });
+    socket.on('data', (chunk: Buffer) => lines.push(chunk));
+    socket.on('error', (error) => settle({ error }));
+    socket.on('close', () => settle({ error: new Error('the sidecar closed the connection without an answer') }));
   });
 }
 

@@ -82,20 +82,31 @@ Autosign('should refuse when the sidecar cannot be asked', async ({ pki }) => {
   assert.match(result.stderr, /not signing/);
 });
 
-Autosign('should refuse, naming the line, when what answers on the socket is not the sidecar', async ({ pki }) => {
+/** Autosign against something on the sidecar's socket that answers `reply` and hangs up. */
+async function autosignAgainstImpostor(pki: Pki, reply: string): Promise<{ status: number | null; stderr: string }> {
   const { file, socket } = writeConfig();
   mkdirSync(dirname(socket), { recursive: true });
-  const impostor = createServer((connection) => connection.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+  const impostor = createServer((connection) => connection.end(reply));
   await new Promise<void>((resolve) => impostor.listen(socket, resolve));
   try {
     const csr = pki.makeCsr({ certname: CERTNAME, extensions: { [PP_INSTANCE_ID_OID]: INSTANCE } });
-    const result = await autosign(file, CERTNAME, csr);
-    assert.is(result.status, 1);
-    assert.match(result.stderr, /^autoami autosign: not signing web-i-0123456789abcdef0\.autoami: the sidecar answered a line that is not JSON: HTTP\/1\.1 400/);
-    assert.is(result.stderr.trim().split('\n').length, 1, result.stderr);
+    return await autosign(file, CERTNAME, csr);
   } finally {
     impostor.close();
   }
+}
+
+Autosign('should refuse, naming the line, when what answers on the socket is not the sidecar', async ({ pki }) => {
+  const result = await autosignAgainstImpostor(pki, 'HTTP/1.1 400 Bad Request\r\n\r\n');
+  assert.is(result.status, 1);
+  assert.match(result.stderr, /^autoami autosign: not signing web-i-0123456789abcdef0\.autoami: the sidecar answered a line that is not JSON: HTTP\/1\.1 400/);
+  assert.is(result.stderr.trim().split('\n').length, 1, result.stderr);
+});
+
+Autosign('should refuse, saying so, when the socket hangs up without an answer', async ({ pki }) => {
+  const result = await autosignAgainstImpostor(pki, '');
+  assert.is(result.status, 1);
+  assert.match(result.stderr, /^autoami autosign: not signing web-i-0123456789abcdef0\.autoami: the sidecar closed the connection without an answer\n$/);
 });
 
 Autosign.run();
