@@ -1,6 +1,15 @@
 #!/usr/bin/env node
 // Runs the built sidecar when present (installed module), else the TypeScript sources.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { nodeVersionProblem } from './node-version.js';
+
+// package.json sits two levels up both in the repository and in the built module's files/sidecar.
+const { engines } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+const problem = nodeVersionProblem(process.version, engines?.node);
+if (problem) {
+  process.stderr.write(`${problem}\n`);
+  process.exit(1);
+}
 
 const built = new URL('../cli.js', import.meta.url);
 let cli;
