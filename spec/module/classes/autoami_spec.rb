@@ -112,11 +112,17 @@ describe 'autoami' do
   end
 
   describe 'operating system defaults from module data' do
-    context 'on Debian 12' do
-      it { is_expected.to contain_user('autoami').with_shell('/usr/sbin/nologin') }
-      it { is_expected.to contain_package('nodejs') }
-      it { is_expected.to contain_file('/etc/systemd/system/autoami.service').with_content(%r{^ExecStart=/usr/bin/node }) }
-      it { is_expected.to contain_file("#{Puppet[:confdir]}/autoami.yaml").with_group('puppet') }
+    # Both releases' facts, whichever Debian the specs run on (the defaults are its own).
+    DEBIAN_FACTS.each do |major, debian_facts|
+      context "on Debian #{major}" do
+        let(:facts) { debian_facts }
+
+        it { is_expected.to compile.with_all_deps }
+        it { is_expected.to contain_user('autoami').with_shell('/usr/sbin/nologin') }
+        it { is_expected.to contain_package('nodejs') }
+        it { is_expected.to contain_file('/etc/systemd/system/autoami.service').with_content(%r{^ExecStart=/usr/bin/node }) }
+        it { is_expected.to contain_file("#{Puppet[:confdir]}/autoami.yaml").with_group('puppet') }
+      end
     end
 
     context 'on Red Hat 9' do
