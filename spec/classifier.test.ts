@@ -36,7 +36,8 @@ Pe.before.each(({ console }) => {
 });
 Pe.after(({ console }) => console.close());
 
-const classifier = (pki: Pki) => new PeClassifier({ localcacert: pki.caCert, timeoutMs: 5000 });
+// The timeout only bounds a hang: the stand-in answers at once, unless two busy cores delay it.
+const classifier = (pki: Pki) => new PeClassifier({ localcacert: pki.caCert, timeoutMs: 60_000 });
 
 Pe('should log in, find the node group by name and pin the certname', async ({ pki, console, group }) => {
   const result = await classifier(pki).pin(group(), 'wordpress-i-01.autoami');

@@ -82,7 +82,7 @@ function lineClient(path: string): Promise<LineClient> {
     const id = `call-${++calls}`;
     socket.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
     for (;;) {
-      const message = await next(20_000);
+      const message = await next(60_000);
       if (message.id === id) return message;
       strays.push(message);
     }
@@ -180,7 +180,7 @@ Hostile('should answer every generated hostile request with a clear error and ch
     // One case at a time, then a call whose answer proves the connection goes on; any
     // message before that answer belongs to the case.
     client.socket.write(item.line);
-    const replies = item.expect.kind === 'silent' ? [] : [await client.next(20_000)];
+    const replies = item.expect.kind === 'silent' ? [] : [await client.next(60_000)];
     const after = await client.call('group.list', {}, replies);
     if (!Array.isArray(after.result)) failures.push(`${item.name}: the connection did not go on: ${JSON.stringify(after)}`);
     const problem = await judge(item, replies, context, client);

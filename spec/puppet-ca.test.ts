@@ -9,6 +9,8 @@ import { startPuppetCa, type PuppetCaStandIn } from './support/puppet-ca.ts';
 import { rejects } from './support/rejects.ts';
 
 const INSTANCE = 'i-0123456789abcdef0';
+/** For calls that should be answered: it only bounds a hang, far beyond a stand-in's reply on two busy cores. */
+const TIMEOUT_MS = 60_000;
 const CERTNAME = `wordpress-${INSTANCE}.autoami`;
 
 interface Ctx {
@@ -25,7 +27,7 @@ const Sign = suite<Ctx>('PuppetCa.signFor');
 Sign.before(async (ctx) => {
   ctx.pki = makePki();
   ctx.server = await startPuppetCa(ctx.pki);
-  ctx.options = { server: '127.0.0.1', port: ctx.server.port, hostcert: ctx.pki.master.cert, hostprivkey: ctx.pki.master.key, localcacert: ctx.pki.caCert, timeoutMs: 5000 };
+  ctx.options = { server: '127.0.0.1', port: ctx.server.port, hostcert: ctx.pki.master.cert, hostprivkey: ctx.pki.master.key, localcacert: ctx.pki.caCert, timeoutMs: TIMEOUT_MS };
   ctx.ca = new PuppetCa(ctx.options);
 });
 Sign.before.each(({ server }) => {
@@ -105,8 +107,10 @@ Sign('should fail naming the URL when the server certificate is not from localca
   const ca = new PuppetCa({ ...options, localcacert: makePki('Untrusted').caCert });
   const error = await rejects(ca.signFor(CERTNAME, INSTANCE));
   assert.instance(error, PuppetApiError);
-  assert.match(error.message, `GET https://127.0.0.1:${server.port}/puppet-ca/v1/certificate_request/${CERTNAME}: `);
-  assert.match(error.message, /certificate/i);
+  // The words are Node's (OpenSSL's), and change between releases; the code names the check that failed.
+  const cause = error.cause as NodeJS.ErrnoException;
+  assert.is(cause.code, 'SELF_SIGNED_CERT_IN_CHAIN');
+  assert.is(error.message, `GET https://127.0.0.1:${server.port}/puppet-ca/v1/certificate_request/${CERTNAME}: ${cause.message} (SELF_SIGNED_CERT_IN_CHAIN)`);
 });
 
 Sign('should give up on a silent server after timeoutMs, naming the URL', async ({ options }) => {
@@ -114,13 +118,11 @@ Sign('should give up on a silent server after timeoutMs, naming the URL', async 
   const silent = createServer((socket) => void held.push(socket));
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const port = (silent.address() as AddressInfo).port;
-  const started = Date.now();
   const error = await rejects(new PuppetCa({ ...options, port, timeoutMs: 300 }).signFor(CERTNAME, INSTANCE));
   for (const socket of held) socket.destroy();
   await new Promise((resolve) => silent.close(resolve));
   assert.instance(error, PuppetApiError);
   assert.is(error.message, `GET https://127.0.0.1:${port}/puppet-ca/v1/certificate_request/${CERTNAME}: no reply within 300 ms`);
-  assert.ok(Date.now() - started < 3000);
 });
 
 Sign('should name the config key of an unreadable hostcert', async ({ options }) => {

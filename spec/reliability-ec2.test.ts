@@ -30,6 +30,8 @@ const ACTIONS = ['RunInstances', 'DescribeInstances', 'TerminateInstances', 'Cre
  * `failed` for capacity only if one launch runs out of attempts, and then it must say so.
  */
 const CAPACITY_FAILURES = 6;
+/** Only bounds a hang: the storm's retries and polls take seconds, unless two busy cores slow them down. */
+const HANG_MS = 300_000;
 
 interface Context {
   endpoint: Ec2Endpoint;
@@ -84,7 +86,7 @@ Storm('should end every bake in a named state with a reason and leave no instanc
   const reported = new Set<string>();
   const done = await Promise.all(
     rows.map(async ({ group, bake: id }) => {
-      const ready = await waitForBake(store, id, (bake) => bake.state === 'awaiting_report' || bake.outcome !== null, 60_000);
+      const ready = await waitForBake(store, id, (bake) => bake.state === 'awaiting_report' || bake.outcome !== null, HANG_MS);
       if (ready.state === 'awaiting_report') {
         const quiet = QUIET.has(group);
         const report = reportFor(ready.certname!, quiet ? { status: 'unchanged', changed: 0, changed_resources: [] } : {});
@@ -92,7 +94,7 @@ Storm('should end every bake in a named state with a reason and leave no instanc
         assert.is(reply.result?.state, 'recorded', JSON.stringify(reply));
         reported.add(id);
       }
-      return waitForBake(store, id, (bake) => bake.state === 'done', 60_000);
+      return waitForBake(store, id, (bake) => bake.state === 'done', HANG_MS);
     }),
   );
   const summary = JSON.stringify(done.map((bake) => [bake.group_name, bake.outcome, bake.reason]), null, 1);

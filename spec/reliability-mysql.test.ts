@@ -26,6 +26,10 @@ import { tempDir } from './support/tmp.ts';
 
 /** How long MySQL stays down at the least: the issue's 60 s, scaled down. */
 const OUTAGE_MS = 8000;
+/** MID's image stays pending until the test lets it through (clock.advance) while MySQL is down. */
+const HELD_IMAGE_MS = 24 * 60 * 60_000;
+/** Only bounds a hang: each of these steps takes seconds, unless two busy cores slow it down. */
+const HANG_MS = 180_000;
 /** Reported before the outage, so its image is pending while MySQL goes away. */
 const MID = 'mid';
 /** Reported during the outage: group → does its Puppet run change something? */
@@ -68,8 +72,7 @@ const manifest = (changed: boolean): string => (changed ? `file { '${join(tempDi
 Outage.before(async (context) => {
   context.mariadb = await startPrivateMariadb();
   context.db = await context.mariadb.createDatabase();
-  // Images take long enough that MID's is still pending when MySQL has stopped.
-  context.endpoint = await startEc2Endpoint({ images: ['ami-0abc1234'], bootMs: 100, imageMs: 8000, terminateMs: 50 });
+  context.endpoint = await startEc2Endpoint({ images: ['ami-0abc1234'], bootMs: 100, imageMs: 200, terminateMs: 50 });
   const { dir, file, socket } = writeConfig(context.db, {
     aws: { region: 'us-east-1', endpoint: context.endpoint.url },
     puppet: { classifier: 'none' },
@@ -102,12 +105,15 @@ Outage('should bring every bake to awaiting_report and one to image_pending befo
   assert.ok(run.result, JSON.stringify(run.error));
   await withStore(db, async (store) => {
     for (const row of run.result.bakes as { group: string; bake: string }[]) {
-      context.bakes.set(row.group, await waitForBake(store, row.bake, inState('awaiting_report'), 30_000));
+      context.bakes.set(row.group, await waitForBake(store, row.bake, inState('awaiting_report'), HANG_MS));
     }
     const mid = context.bakes.get(MID)!;
+    // MID's image is held pending, so MID is still baking when MySQL goes away.
+    context.endpoint.setTiming({ imageMs: HELD_IMAGE_MS });
     const applied = await applyAs(puppet, mid.certname!, manifest(true));
     assert.is(applied.status, 2, applied.stderr);
-    context.bakes.set(MID, await waitForBake(store, mid.id, inState('image_pending'), 30_000));
+    context.bakes.set(MID, await waitForBake(store, mid.id, inState('image_pending'), HANG_MS));
+    context.endpoint.setTiming({ imageMs: 200 });
   });
 });
 
@@ -141,6 +147,17 @@ Outage('should keep answering and spool every report through the processor while
     context.spooled.set(summary.host, summary.transaction_uuid);
   }
 
+  // MID's image becomes available while MySQL is down, and the sidecar sees it there: it
+  // must wait with the promotion until the store is back.
+  const describes = endpoint.counts.ok('DescribeImages');
+  endpoint.clock.advance(HELD_IMAGE_MS);
+  assert.is(endpoint.image(midImage)?.state, 'available');
+  const seenBy = Date.now() + HANG_MS;
+  while (endpoint.counts.ok('DescribeImages') === describes) {
+    assert.ok(Date.now() < seenBy, 'the sidecar stopped polling MID\'s image');
+    await realSleep(50);
+  }
+
   // Sit out the rest of the outage with replay attempts failing underneath.
   await realSleep(Math.max(0, OUTAGE_MS - (Date.now() - stoppedAt)));
   assert.is(sidecar.child.exitCode, null, `the sidecar died while MySQL was down:\n${sidecar.log()}`);
@@ -152,7 +169,7 @@ Outage('should reconnect, replay the spool and finish every bake with its outcom
   const { mariadb, db, endpoint, socket, spool, sidecar, pid } = context;
   await mariadb.start();
   const done = await withStore(db, (store) =>
-    Promise.all([...context.bakes.values()].map((bake) => waitForBake(store, bake.id, inState('done'), 60_000))),
+    Promise.all([...context.bakes.values()].map((bake) => waitForBake(store, bake.id, inState('done'), HANG_MS))),
   );
   const byGroup = new Map(done.map((bake) => [bake.group_name, bake]));
   const expected: Record<string, boolean> = { [MID]: true, ...DURING };

@@ -69,7 +69,7 @@ Processor('should leave the run as it was and spool the report while the sidecar
   await store.close();
   const sidecar = await startSidecar(await loadConfig(configFile), silentLogger);
   try {
-    const bake = await waitForBake(sidecar.store, 'bake-spool', (each) => each.report !== null, 5000);
+    const bake = await waitForBake(sidecar.store, 'bake-spool', (each) => each.report !== null);
     assert.is(bake.report?.transaction_uuid, summary.transaction_uuid);
     assert.equal(readdirSync(join(dir, 'state', 'spool')).filter((name) => name.endsWith('.json')), []);
   } finally {

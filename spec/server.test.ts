@@ -151,12 +151,15 @@ Lifecycle('should refuse a socket path that is a regular file', async () => {
 Lifecycle('should answer in-flight calls before closing', async () => {
   const path = join(tempDir(), 's.sock');
   let release!: () => void;
+  let entered!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
-  const handlers = { status: async () => (await gate, { done: true }) };
+  const inside = new Promise<void>((resolve) => (entered = resolve));
+  const handlers = { status: async () => (entered(), await gate, { done: true }) };
   const server = await listen(path, new Dispatcher(handlers as never, 'test'), silentLogger);
   const client = await session(path);
   const pending = client.call('status', {});
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // Closed once the call is being handled, not after a guess at how long that takes.
+  await inside;
   const closing = server.close();
   const late = await connect(path).then(
     () => 'connected',

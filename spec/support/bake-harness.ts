@@ -6,7 +6,8 @@ export async function waitForBake(
   store: Store,
   id: string,
   until: (bake: Bake) => boolean,
-  timeoutMs = 30_000,
+  // Only bounds a hang: a bake step on two busy cores (MySQL, EC2 polls, a sidecar under load) may take a while.
+  timeoutMs = 120_000,
 ): Promise<Bake> {
   const deadline = Date.now() + timeoutMs;
   let last: Bake | undefined;

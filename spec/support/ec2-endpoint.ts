@@ -75,6 +75,12 @@ export interface Ec2Endpoint {
   snapshots(): SnapshotRecord[];
   /** The instance's user data decoded from base64, as the instance would read it. */
   userData(instanceId: string): string | undefined;
+  /**
+   * Changes how long state changes take from now on: instances and images made after this
+   * call use the new figures, ones already on their way keep theirs. With a long imageMs a
+   * test holds one image pending and lets it through with clock.advance() when it chooses.
+   */
+  setTiming(timing: Partial<Pick<Ec2EndpointOptions, 'bootMs' | 'imageMs' | 'stopMs' | 'terminateMs'>>): void;
   stop(): Promise<void>;
 }
 
@@ -140,6 +146,12 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions = {}): Promis
     userData: (id) => {
       const encoded = state.instances.get(id)?.userData;
       return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
+    },
+    setTiming: (timing) => {
+      for (const key of ['bootMs', 'imageMs', 'stopMs', 'terminateMs'] as const) {
+        const value = timing[key];
+        if (value !== undefined) state.options[key] = value;
+      }
     },
     stop: () =>
       new Promise<void>((resolve) => {

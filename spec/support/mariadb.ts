@@ -24,7 +24,8 @@ export interface Mariadb {
   stop(): Promise<void>;
 }
 
-const START_TIMEOUT_MS = 30_000;
+/** Only bounds a hang: InnoDB's first start on two busy cores can take tens of seconds. */
+const START_TIMEOUT_MS = 120_000;
 let running: Promise<Mariadb> | undefined;
 
 /** Starts the process-wide server on first call; later calls share it. */

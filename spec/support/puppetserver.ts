@@ -155,7 +155,9 @@ export async function startPuppetServer(options: PuppetServerOptions): Promise<P
   child.stdout!.on('data', (chunk) => (log += chunk));
   child.stderr!.on('data', (chunk) => (log += chunk));
   const exited = new Promise<void>((resolve) => child.on('close', () => (running.delete(child), resolve())));
-  const deadline = Date.now() + 240_000;
+  // Only bounds a hang: the JVM and JRuby start in a minute or two, but on two cores shared
+  // with another Puppet Server, MariaDB and test runs it can take several.
+  const deadline = Date.now() + 600_000;
   while ((await simpleStatus(port)) !== 'running') {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');

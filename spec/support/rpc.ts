@@ -33,7 +33,8 @@ export async function connect(path: string): Promise<RawClient> {
   const client: RawClient = {
     socket,
     send: (text) => socket.write(text),
-    next(timeoutMs = 5000) {
+    // Only bounds a hang: an answer on a loaded machine may be slow, a missing one is a failure either way.
+    next(timeoutMs = 60_000) {
       const ready = queue.shift();
       if (ready) return Promise.resolve(ready);
       return new Promise((resolve, reject) => {

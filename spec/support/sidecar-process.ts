@@ -28,7 +28,7 @@ function accepting(path: string): Promise<boolean> {
 }
 
 /** `bin`: another build of the CLI, e.g. the one inside an installed module; `nodeFlags`: as a service unit gives them. */
-export async function spawnSidecar(configFile: string, socketPath: string, timeoutMs = 20_000, bin = BIN, nodeFlags: readonly string[] = []): Promise<SidecarProcess> {
+export async function spawnSidecar(configFile: string, socketPath: string, timeoutMs = 120_000, bin = BIN, nodeFlags: readonly string[] = []): Promise<SidecarProcess> {
   const env = { ...process.env, ...AWS_TEST_ENV };
   const child = spawn(process.execPath, [...nodeFlags, bin, 'serve', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -3,7 +3,7 @@
  * config, for tests of the ssh bootstrap. Every command runs from an argv array.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
 import type { SshTarget } from '../../runtime/bootstrap/types.ts';
@@ -33,13 +33,28 @@ function run(argv: readonly string[]): string {
 
 const has = (argv: readonly string[]): boolean => spawnSync(argv[0]!, argv.slice(1)).status === 0;
 
+/**
+ * `argv` until it succeeds or `done()` holds, a few times: another test process (a second
+ * suite run) may hold the lock on /etc/passwd, or have just made the same change.
+ */
+function settle(argv: readonly string[], done: () => boolean): boolean {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (let attempt = 0; attempt < 10; attempt++) {
+    if (done() || has(argv)) return true;
+    Atomics.wait(nap, 0, 0, 200 * (attempt + 1));
+  }
+  return done();
+}
+
+const exists = (): boolean => has(['id', '-u', TEST_USER]);
+// useradd leaves the password `!` (locked), and sshd without PAM refuses locked accounts
+// even for keys; `*` allows no password either, but is not locked.
+const unlocked = (): boolean => spawnSync('getent', ['shadow', TEST_USER], { encoding: 'utf8' }).stdout.split(':')[1] === '*';
+
 /** TEST_USER, created on first use (home in a temp dir); null when useradd is refused. */
 export function testUser(): string | null {
-  const create = () => has(['useradd', '--create-home', '--home-dir', join(tempDir('home'), TEST_USER), '--shell', '/bin/bash', TEST_USER]);
-  if (!has(['id', '-u', TEST_USER]) && !create()) return null;
-  // useradd leaves the password `!` (locked), and sshd without PAM refuses locked accounts
-  // even for keys; `*` allows no password either, but is not locked.
-  return has(['usermod', '-p', '*', TEST_USER]) ? TEST_USER : null;
+  if (!settle(['useradd', '--create-home', '--home-dir', join(tempDir('home'), TEST_USER), '--shell', '/bin/bash', TEST_USER], exists)) return null;
+  return settle(['usermod', '-p', '*', TEST_USER], unlocked) ? TEST_USER : null;
 }
 
 export const sudoInstalled = (): boolean => has(['sh', '-c', 'command -v sudo']);
@@ -55,7 +70,14 @@ export function bootstrapLogin(): string {
   const user = sudoInstalled() ? testUser() : null;
   if (user) {
     mkdirSync('/etc/sudoers.d', { recursive: true });
-    writeFileSync(`/etc/sudoers.d/${user}`, `${user} ALL=(ALL) NOPASSWD: ALL\n`, { mode: 0o440 });
+    const file = `/etc/sudoers.d/${user}`;
+    const rule = `${user} ALL=(ALL) NOPASSWD: ALL\n`;
+    // Another test process's sudo may be reading it: replaced whole, never truncated in place.
+    if (!existsSync(file) || readFileSync(file, 'utf8') !== rule) {
+      // sudo skips names with a dot: the half-written file is never read.
+      writeFileSync(`${file}.${process.pid}`, rule, { mode: 0o440 });
+      renameSync(`${file}.${process.pid}`, file);
+    }
   }
   login = user ?? 'root';
   return login;
@@ -122,17 +144,28 @@ export interface SshdOptions {
 
 export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: install openssh-server (apt-get install openssh-server)`);
+  // A free port may be taken by another test process before sshd binds it: then sshd
+  // exits at once, and a port of our own choosing is simply chosen again.
+  for (let attempt = 1; ; attempt++) {
+    const started = await launchSshd(options.port ?? (await freePort()), options);
+    if (typeof started !== 'string') return started;
+    if (options.port !== undefined || attempt === 5) throw new Error(started);
+  }
+}
+
+/** The running sshd, or why it did not start. */
+async function launchSshd(port: number, options: SshdOptions): Promise<TestSshd | string> {
   const { dir, hostKey, userKey } = makeKeys();
-  const port = options.port ?? (await freePort());
   const state = tempDir('sshd-run');
   const config = join(state, 'sshd_config');
+  const pidFile = join(state, 'sshd.pid');
   writeFileSync(
     config,
     [
       `Port ${port}`,
       'ListenAddress 127.0.0.1',
       `HostKey ${hostKey}`,
-      `PidFile ${join(state, 'sshd.pid')}`,
+      `PidFile ${pidFile}`,
       `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
       'PubkeyAuthentication yes',
       'PasswordAuthentication no',
@@ -157,10 +190,17 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   let log = '';
   child.stderr!.on('data', (chunk) => (log += chunk));
   const exited = new Promise<void>((resolve) => child.on('close', () => (running.delete(child), resolve())));
-  for (let waited = 0; !(await accepts(port)); waited += 50) {
-    if (child.exitCode !== null || waited > 10_000) {
+  // sshd writes its pid file once it has bound the port: only then is what answers there ours.
+  // The deadline only bounds a hang: sshd listens within a second unless the machine is very busy.
+  const deadline = Date.now() + 60_000;
+  while (!(existsSync(pidFile) && (await accepts(port)))) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await exited;
+      return `sshd did not start on 127.0.0.1:${port} (exit ${child.exitCode ?? child.signalCode}): ${log}`;
+    }
+    if (Date.now() > deadline) {
       child.kill('SIGTERM');
-      throw new Error(`sshd did not start on 127.0.0.1:${port}: ${log}`);
+      throw new Error(`sshd did not listen on 127.0.0.1:${port} within 60 s: ${log}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
