@@ -4,12 +4,13 @@
  * cache (`$AUTOAMI_NODE_CACHE`, else ~/.cache/autoami/node) so a second run downloads nothing.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { minimumNode } from '../runtime/bin/node-version.js';
 
-/** The oldest major the project supports; package.json's engines.node says the same. */
-const OLDEST_MAJOR = 20;
+/** The oldest major the project supports: package.json's engines.node, as the sidecar reads it. */
+const OLDEST_MAJOR = minimumNode((JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { engines: { node: string } }).engines.node)[0];
 
 function cacheRoot(): string {
   return process.env.AUTOAMI_NODE_CACHE ?? join(homedir(), '.cache', 'autoami', 'node');

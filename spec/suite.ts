@@ -4,7 +4,9 @@
  * output streams through as it comes; a summary follows, closing on one line
  * `suite: N passed, N failed`, and the exit status is non-zero when any part failed.
  *
- *   node --import tsx spec/suite.ts [--only typecheck,uvu,module] [--node 22]
+ *   node --import tsx spec/suite.ts [--only typecheck,uvu,module] [--match 'e2e\.test\.ts$'] [--node 22]
+ *
+ * `--match` narrows the uvu part to the test files matching that pattern.
  *
  * `--node MAJOR` runs the parts on that Node.js major, taken from the npm registry's `node`
  * package (see spec/node-release.ts), first on PATH so that every process a test starts uses it.
@@ -41,11 +43,11 @@ export interface PartResult {
   readonly ms: number;
 }
 
-/** The parts of `npm test`, in order, for a Node.js binary. */
-export function suiteParts(node: string): Part[] {
+/** The parts of `npm test`, in order, for a Node.js binary and a pattern of uvu test files. */
+export function suiteParts(node: string, uvuFiles = '\\.test\\.ts$'): Part[] {
   return [
     { name: 'typecheck', command: node, args: [fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url)), '-p', '.'] },
-    { name: 'uvu', command: node, args: ['--import', 'tsx', 'node_modules/uvu/bin.js', 'spec', '\\.test\\.ts$', '--no-color'] },
+    { name: 'uvu', command: node, args: ['--import', 'tsx', 'node_modules/uvu/bin.js', 'spec', uvuFiles, '--no-color'] },
     { name: 'module', command: 'bash', args: ['spec/module/run'] },
   ];
 }
@@ -128,14 +130,14 @@ function versionLabel(node: string): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { only: { type: 'string' }, node: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { only: { type: 'string' }, match: { type: 'string' }, node: { type: 'string' } } });
   let node = process.execPath;
   const env = { ...process.env };
   if (values.node !== undefined) {
     node = await nodeRelease(values.node);
     env.PATH = `${dirname(node)}${delimiter}${env.PATH ?? ''}`;
   }
-  const all = suiteParts(node);
+  const all = suiteParts(node, values.match);
   const only = values.only?.split(',').map((name) => name.trim()) ?? all.map((part) => part.name);
   const unknown = only.filter((name) => !all.some((part) => part.name === name));
   if (unknown.length > 0) {
