@@ -1,20 +1,28 @@
 /**
  * `npm run build [-- --out DIR]`: pkg/<owner>-<name>-<version>.tar.gz, the Puppet module
- * with the sidecar inside it as built JavaScript (DESIGN §2), so a master needs Node.js
- * but neither an npm registry nor tsx.
+ * with the sidecar inside it as bundled JavaScript (DESIGN §2), so a master needs Node.js
+ * but neither an npm registry nor tsx, and Puppet copies a handful of files, not thousands.
  *
  *   <owner>-<name>-<version>/
  *     metadata.json  README.md  [REFERENCE.md LICENSE CHANGELOG.md]
- *     <everything in module/>                lib/, manifests/, templates/, data/, ...
+ *     <everything in module/>                lib/, manifests/, templates/, data/, types/, ...
  *     files/sidecar/
- *       package.json  package-lock.json      the runtime dependencies only (no tsx)
- *       runtime/**.js                        tsc -p generator/tsconfig.build.json
- *       runtime/<non-TS assets>              bin/autoami.js, bootstrap/templates/*.hbs, ...
- *       node_modules/                        production closure, copied from ./node_modules
+ *       package.json                         name, version, type: module, engines (no dependencies)
+ *       THIRD-PARTY-NOTICES                  licences of the packages bundled into the two below
+ *       runtime/cli.js                       esbuild bundle of runtime/cli.ts (`autoami`)
+ *       runtime/autosign.js                  esbuild bundle of runtime/bin/autosign-main.ts
+ *       runtime/bin/autoami.js               entry points as they are: plain JavaScript that checks
+ *       runtime/bin/autoami-autosign.js        engines.node (node-version.js) before it imports a
+ *       runtime/bin/node-version.js            bundle, so an older Node.js gets one clear line
+ *       runtime/templates/bootstrap.sh.hbs   assets, where the bundles look for them (below)
  *
- * The dependencies are copied from the repository's node_modules (which `npm ci` made from
- * package-lock.json) following the lockfile, so the build works offline and needs no
- * install step; a package whose installed version differs from the lockfile stops it.
+ * The bundles are ESM for Node (target: the engines.node minimum), with every dependency
+ * inside them; CommonJS dependencies (mysql2) get `require` from a createRequire banner. A
+ * module that finds a file with `new URL('<relative>', import.meta.url)` finds it relative
+ * to the bundle (runtime/), not to its source: runtime/bootstrap/script.ts's
+ * `./templates/bootstrap.sh.hbs` becomes runtime/templates/, version.ts's `../package.json`
+ * stays files/sidecar/package.json. ASSETS copies them there, and the build fails if a
+ * bundle names such a file that is not in files/sidecar.
  *
  * The archive is plain ustar (Puppet's minitar unpacker skips GNU long-name and pax
  * records), sorted by name, owned by 0:0, one mtime, dirs 0755 and files 0644 (0755 when
@@ -22,20 +30,42 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, createWriteStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire, isBuiltin } from 'node:module';
+import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, posix, relative, resolve } from 'node:path';
+import { dirname, join, posix, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
+import { minimumNode } from '../runtime/bin/node-version.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** Runtime dependencies of the repository that only the TypeScript sources need: tsx runs them in development. */
-const DEVELOPMENT_ONLY = new Set(['tsx']);
-
 /** Top-level files of the repository that belong in the module. */
 const MODULE_DOCS = ['README.md', 'REFERENCE.md', 'LICENSE', 'CHANGELOG.md'];
+
+/** The sidecar's entry points: bundle name (runtime/<name>.js) → source. */
+const BUNDLES: Readonly<Record<string, string>> = {
+  cli: 'runtime/cli.ts',
+  autosign: 'runtime/bin/autosign-main.ts',
+};
+
+/** The launchers, shipped as they are (plain JavaScript); the first two are executables. */
+const LAUNCHERS = ['autoami.js', 'autoami-autosign.js', 'node-version.js'];
+const EXECUTABLES = new Set(['autoami.js', 'autoami-autosign.js']);
+
+/**
+ * Files the runtime reads at run time, copied from the repository (`from`) to where the
+ * bundles look for them in files/sidecar (`to`): bootstrap/script.ts finds its template at
+ * `new URL('./templates/bootstrap.sh.hbs', import.meta.url)`, which in runtime/cli.js is
+ * runtime/templates/.
+ */
+const ASSETS: readonly { from: string; to: string }[] = [{ from: 'runtime/bootstrap/templates', to: 'runtime/templates' }];
+
+/**
+ * Bundles are ESM, but CommonJS dependencies (mysql2, handlebars) call `require` for Node's
+ * built-ins; esbuild's shim throws without a real one.
+ */
+const REQUIRE_BANNER = "import { createRequire as __autoamiCreateRequire } from 'node:module';\nconst require = __autoamiCreateRequire(import.meta.url);";
 
 export interface BuildResult {
   readonly tarball: string;
@@ -43,24 +73,16 @@ export interface BuildResult {
   readonly version: string;
   readonly bytes: number;
   readonly files: number;
+  /** Files under files/sidecar. */
+  readonly sidecarFiles: number;
+  /** npm packages bundled into the sidecar. */
   readonly packages: number;
   readonly ms: number;
 }
 
-interface LockEntry {
-  version?: string;
-  dev?: boolean;
-  optional?: boolean;
-  link?: boolean;
-  dependencies?: Record<string, string>;
-  optionalDependencies?: Record<string, string>;
-  peerDependencies?: Record<string, string>;
-  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
-}
-
 interface Lockfile {
   lockfileVersion: number;
-  packages: Record<string, LockEntry>;
+  packages: Record<string, { version?: string }>;
 }
 
 class BuildError extends Error {}
@@ -91,8 +113,6 @@ interface CopyOptions {
   /** `rel` is relative to the tree being copied, with `/` separators. */
   readonly skip?: (rel: string, isDirectory: boolean) => boolean;
   readonly executable?: (rel: string, sourceMode: number) => boolean;
-  /** Drop directories left empty by `skip` (dist-types/ without its .d.ts files). */
-  readonly pruneEmpty?: boolean;
 }
 
 /** Copies a tree in name order; refuses symlinks and special files (Puppet refuses modules holding them). Returns the files copied. */
@@ -108,9 +128,7 @@ function copyTree(source: string, dest: string, options: CopyOptions = {}, rel =
     if (options.skip?.(entryRel, stat.isDirectory())) continue;
     if (stat.isSymbolicLink()) fail(`${from} is a symlink: a Puppet module may not hold one`);
     if (stat.isDirectory()) {
-      const copied = copyTree(from, to, options, entryRel);
-      if (options.pruneEmpty && readdirSync(to).length === 0) rmSync(to, { recursive: true });
-      files += copied;
+      files += copyTree(from, to, options, entryRel);
     } else if (stat.isFile()) {
       copyFileSync(from, to);
       normalise(to, options.executable ? options.executable(entryRel, stat.mode) : (stat.mode & 0o111) !== 0);
@@ -122,107 +140,119 @@ function copyTree(source: string, dest: string, options: CopyOptions = {}, rel =
   return files;
 }
 
-/** Modes of a tree written by another tool (tsc): dirs 0755, files 0644. Returns the files. */
-function normaliseTree(dir: string): number {
-  chmodSync(dir, 0o755);
-  let files = 0;
-  for (const entry of readdirSync(dir)) {
-    const path = join(dir, entry);
-    if (lstatSync(path).isDirectory()) files += normaliseTree(path);
-    else (normalise(path, false), files++);
-  }
-  return files;
-}
-
 const isDotEntry = (rel: string) => posix.basename(rel).startsWith('.');
 
-/** Compiles runtime/**.ts with generator/tsconfig.build.json into `outDir` (relative imports `./x.ts` become `./x.js`). */
-function compileRuntime(root: string, outDir: string): void {
-  const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', join(root, 'generator', 'tsconfig.build.json'), '--outDir', outDir], { cwd: root, encoding: 'utf8' });
-  if (result.status !== 0) fail(`tsc -p generator/tsconfig.build.json failed (${result.status ?? result.signal}):\n${result.stdout}${result.stderr}`);
+/** The package directory (`node_modules/a`, `node_modules/a/node_modules/@b/c`) an esbuild input path is in, if any. */
+export function packageDirOf(input: string): string | undefined {
+  const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/@][^/]*)\//.exec(input.replace(/\\/g, '/'));
+  return match?.[1];
 }
 
-/** The lockfile paths (`node_modules/a`, `node_modules/a/node_modules/b`) `deps` need at run time, sorted. */
-export function productionClosure(lock: Lockfile, deps: readonly string[]): string[] {
-  if (lock.lockfileVersion < 2 || !lock.packages) fail('package-lock.json: lockfileVersion 2 or later is needed (npm 7+)');
-  const found = new Set<string>();
-  // Node's lookup: <from>/node_modules/<name>, then each ancestor package's node_modules, then the top.
-  const locate = (from: string, name: string): string | undefined => {
-    for (let base = from; ; ) {
-      const candidate = base === '' ? `node_modules/${name}` : `${base}/node_modules/${name}`;
-      if (lock.packages[candidate]) return candidate;
-      if (base === '') return undefined;
-      const cut = base.lastIndexOf('/node_modules/');
-      base = cut === -1 ? '' : base.slice(0, cut);
-    }
-  };
-  const visit = (from: string, name: string, required: boolean): void => {
-    const path = locate(from, name);
-    if (path === undefined) {
-      if (required) fail(`package-lock.json: ${name} (needed by ${from || 'the sidecar'}) is missing: run npm install`);
-      return;
-    }
-    if (found.has(path)) return;
-    const entry = lock.packages[path]!;
-    if (entry.link) fail(`package-lock.json: ${path} is a link (workspace); the build copies real packages only`);
-    found.add(path);
-    for (const dep of Object.keys(entry.dependencies ?? {})) visit(path, dep, true);
-    for (const dep of Object.keys(entry.optionalDependencies ?? {})) visit(path, dep, false);
-    for (const dep of Object.keys(entry.peerDependencies ?? {})) {
-      // Type declarations are never loaded at run time (mysql2 names @types/node as a peer).
-      if (dep.startsWith('@types/')) continue;
-      visit(path, dep, entry.peerDependenciesMeta?.[dep]?.optional !== true);
-    }
-  };
-  for (const dep of deps) visit('', dep, true);
-  return [...found].sort();
+interface Bundled {
+  /** Package directories, relative to the root, whose code is in a bundle, sorted. */
+  readonly packages: string[];
 }
 
-/** TypeScript files and their maps in dependencies: Node 20 never loads them (mostly .d.ts). */
-const typeScriptFile = (rel: string) => /\.(?:d\.)?[cm]?ts(?:\.map)?$/.test(rel);
-
-/** Copies the closure from the installed node_modules, checking each against the lockfile; returns files copied. */
-function copyDependencies(root: string, lock: Lockfile, paths: readonly string[], dest: string): number {
-  let files = 0;
-  for (const path of paths) {
-    const source = join(root, path);
-    const expected = lock.packages[path]!.version;
-    if (!existsSync(join(source, 'package.json'))) {
-      // npm skips optional packages that do not fit the platform; the sidecar does without them.
-      if (lock.packages[path]!.optional) continue;
-      fail(`${path} is not installed: run npm ci`);
-    }
-    const installed = readJson<{ version?: string }>(join(source, 'package.json')).version;
-    if (expected !== undefined && installed !== expected) fail(`${path} is ${installed}, package-lock.json says ${expected}: run npm ci`);
-    files += copyTree(source, join(dest, path), {
-      // Nested node_modules/ are lockfile entries of their own, copied only when needed.
-      skip: (rel, isDirectory) => (isDirectory ? rel === 'node_modules' || posix.basename(rel) === '.bin' : typeScriptFile(rel)),
-      pruneEmpty: true,
+/** esbuild: runtime/<name>.js for each of BUNDLES, everything but Node's built-ins inside. */
+async function bundleSidecar(root: string, runtimeOut: string, engines: string | undefined): Promise<Bundled> {
+  const esbuild = await import('esbuild');
+  const target = `node${minimumNode(engines).join('.')}`;
+  let result;
+  try {
+    result = await esbuild.build({
+      absWorkingDir: root,
+      entryPoints: Object.entries(BUNDLES).map(([out, entry]) => ({ in: entry, out })),
+      outdir: runtimeOut,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target,
+      banner: { js: REQUIRE_BANNER },
+      // Error classes name themselves after their class (new.target.name): keep the names.
+      keepNames: true,
+      legalComments: 'eof',
+      charset: 'utf8',
+      metafile: true,
+      logLevel: 'silent',
     });
+  } catch (error) {
+    const errors = (error as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors ?? [];
+    fail(`esbuild failed:\n${errors.map((each) => `  ${each.location ? `${each.location.file}:${each.location.line}: ` : ''}${each.text}`).join('\n') || String(error)}`);
   }
-  return files;
+  const warnings = result.warnings.map((each) => `${each.location ? `${each.location.file}:${each.location.line}: ` : ''}${each.text}`);
+  if (warnings.length > 0) fail(`esbuild warned (a bundle that may misbehave at run time):\n  ${warnings.join('\n  ')}`);
+  for (const [output, meta] of Object.entries(result.metafile.outputs)) {
+    for (const imported of meta.imports) {
+      // Everything is bundled; only Node's own modules stay imports.
+      if (imported.external && !isBuiltin(imported.path)) fail(`${output} imports ${JSON.stringify(imported.path)}, which is neither bundled nor a Node built-in`);
+    }
+  }
+  const packages = new Set<string>();
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const dir = packageDirOf(input);
+    if (dir) packages.add(dir);
+  }
+  return { packages: [...packages].sort() };
 }
 
-/** Every bare import of the compiled sidecar must be a Node built-in or one of its dependencies. */
-function checkImports(runtimeDir: string, deps: ReadonlySet<string>): void {
-  // import/export ... from 'x' (tsc puts each declaration at a line start), import 'x', import('x').
-  const patterns = [/^\s*(?:import|export)\s[^;'"]*?\bfrom\s*['"]([^'"]+)['"]/gm, /^\s*import\s*['"]([^'"]+)['"]/gm, /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir)) {
-      const path = join(dir, entry);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (/\.[cm]?js$/.test(entry) && !path.endsWith(join('bin', 'autoami.js'))) {
-        const text = readFileSync(path, 'utf8');
-        for (const [, specifier] of patterns.flatMap((pattern) => [...text.matchAll(pattern)])) {
-          if (isBuiltin(specifier!) || specifier!.startsWith('.') || specifier!.startsWith('/')) continue;
-          const name = specifier!.startsWith('@') ? specifier!.split('/').slice(0, 2).join('/') : specifier!.split('/')[0]!;
-          if (!deps.has(name)) fail(`runtime/${relative(runtimeDir, path)} imports ${JSON.stringify(specifier)}, which is not a sidecar dependency`);
-        }
+/** Each bundled package must be what package-lock.json says (npm ci made node_modules from it). */
+function checkLocked(root: string, lock: Lockfile, packages: readonly string[]): void {
+  if (lock.lockfileVersion < 2 || !lock.packages) fail('package-lock.json: lockfileVersion 2 or later is needed (npm 7+)');
+  for (const dir of packages) {
+    const entry = lock.packages[dir];
+    if (!entry) fail(`${dir} is bundled but not in package-lock.json: run npm ci`);
+    const installed = readJson<{ version?: string }>(join(root, dir, 'package.json')).version;
+    if (entry.version !== undefined && installed !== entry.version) fail(`${dir} is ${installed}, package-lock.json says ${entry.version}: run npm ci`);
+  }
+}
+
+const LICENCE_FILE = /^(?:licen[cs]e|copying|notice)(?:[-._].*)?$/i;
+
+/**
+ * THIRD-PARTY-NOTICES: each bundled package with its licence, in name order, then the
+ * licence files they ship, each distinct text once.
+ */
+function thirdPartyNotices(root: string, packages: readonly string[]): string {
+  const listed = new Map<string, string>();
+  const texts = new Map<string, { index: number; from: string[] }>();
+  const named = packages
+    .map((dir) => ({ dir, pkg: readJson<{ name?: string; version?: string; license?: unknown }>(join(root, dir, 'package.json')) }))
+    .sort((a, b) => `${a.pkg.name}@${a.pkg.version}`.localeCompare(`${b.pkg.name}@${b.pkg.version}`));
+  for (const { dir, pkg } of named) {
+    const id = `${pkg.name}@${pkg.version}`;
+    if (listed.has(id)) continue;
+    const licence = typeof pkg.license === 'string' ? pkg.license : JSON.stringify(pkg.license ?? 'UNKNOWN');
+    const refs: number[] = [];
+    for (const file of readdirSync(join(root, dir)).filter((each) => LICENCE_FILE.test(each) && statSync(join(root, dir, each)).isFile()).sort()) {
+      const text = readFileSync(join(root, dir, file), 'utf8').trimEnd();
+      const known = texts.get(text) ?? { index: texts.size + 1, from: [] };
+      known.from.push(`${id} ${file}`);
+      texts.set(text, known);
+      refs.push(known.index);
+    }
+    listed.set(id, `${id}  ${licence}  ${refs.length > 0 ? refs.map((ref) => `[${ref}]`).join(' ') : '(no licence file in the package)'}`);
+  }
+  const bodies = [...texts].map(([text, { index, from }]) => `[${index}] ${from.join(', ')}\n\n${text}\n`);
+  return `The AutoAMI sidecar (runtime/cli.js, runtime/autosign.js) bundles these npm packages:\n\n${[...listed.values()].join('\n')}\n\nThe licence files they ship, each text once:\n\n${bodies.join('\n')}`;
+}
+
+/** Every `new URL('<relative>', import.meta.url)` in a bundle must name a file shipped in files/sidecar. */
+function checkAssetReferences(runtimeOut: string, sidecar: string): void {
+  for (const name of Object.keys(BUNDLES)) {
+    const bundle = join(runtimeOut, `${name}.js`);
+    const text = readFileSync(bundle, 'utf8');
+    for (const [, rel] of text.matchAll(/new URL\(\s*["'`](\.{1,2}\/[^"'`]+)["'`]\s*,\s*import\.meta\.url\s*\)/g)) {
+      const target = resolve(dirname(bundle), rel!);
+      if (!target.startsWith(`${sidecar}/`) || !existsSync(target)) {
+        fail(`runtime/${name}.js looks for ${JSON.stringify(rel)} beside itself, which is not in files/sidecar: add it to ASSETS in generator/build.ts`);
       }
     }
-  };
-  walk(runtimeDir);
+  }
+}
+
+/** Files under `dir`, recursively. */
+function countFiles(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce((sum, entry) => sum + (entry.isDirectory() ? countFiles(join(dir, entry.name)) : 1), 0);
 }
 
 /** SOURCE_DATE_EPOCH, else the last commit's time, else now: every entry of the archive gets it. */
@@ -285,22 +315,19 @@ export async function build(options: { root?: string; outDir?: string; log?: (li
     files += copyTree(moduleDir, top, { skip: (rel) => isDotEntry(rel) || (rel === 'metadata.json') });
     log(`module: ${files} files from module/ and the top level`);
 
-    // 2. The sidecar: compiled runtime, its assets, package.json.
+    // 2. The sidecar: two bundles, the launchers, the assets, package.json, the notices.
     const sidecar = join(top, 'files', 'sidecar');
-    mkdirSync(join(top, 'files'), { recursive: true });
-    chmodSync(join(top, 'files'), 0o755);
     const runtimeOut = join(sidecar, 'runtime');
-    compileRuntime(root, runtimeOut);
-    const compiled = normaliseTree(runtimeOut);
-    const assets = copyTree(join(root, 'runtime'), runtimeOut, {
-      skip: (rel, isDirectory) => isDotEntry(rel) || (!isDirectory && /\.[cm]?ts$/.test(rel)),
-      executable: (rel, mode) => rel.startsWith('bin/') || (mode & 0o111) !== 0,
-    });
-    if (!existsSync(join(runtimeOut, 'cli.js'))) fail('tsc produced no runtime/cli.js');
-    files += compiled + assets;
-    log(`sidecar: ${compiled} compiled files, ${assets} assets`);
-
-    const dependencies = Object.fromEntries(Object.entries((pkg.dependencies ?? {}) as Record<string, string>).filter(([dep]) => !DEVELOPMENT_ONLY.has(dep)));
+    mkdirSync(join(runtimeOut, 'bin'), { recursive: true });
+    for (const dir of [join(top, 'files'), sidecar, runtimeOut, join(runtimeOut, 'bin')]) chmodSync(dir, 0o755);
+    const bundled = await bundleSidecar(root, runtimeOut, pkg.engines?.node);
+    checkLocked(root, lock, bundled.packages);
+    for (const name of Object.keys(BUNDLES)) normalise(join(runtimeOut, `${name}.js`), false);
+    for (const launcher of LAUNCHERS) {
+      copyFileSync(join(root, 'runtime', 'bin', launcher), join(runtimeOut, 'bin', launcher));
+      normalise(join(runtimeOut, 'bin', launcher), EXECUTABLES.has(launcher));
+    }
+    for (const asset of ASSETS) copyTree(join(root, asset.from), join(sidecar, asset.to), { skip: (rel) => isDotEntry(rel) });
     const manifest = {
       name: pkg.name,
       version,
@@ -310,28 +337,17 @@ export async function build(options: { root?: string; outDir?: string; log?: (li
       type: 'module',
       engines: pkg.engines,
       bin: { autoami: 'runtime/bin/autoami.js' },
-      dependencies,
     };
     writeFileSync(join(sidecar, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o644 });
-    checkImports(runtimeOut, new Set(Object.keys(dependencies)));
-
-    // 3. Its production dependencies, and the lockfile slice that says which they are.
-    const closure = productionClosure(lock, Object.keys(dependencies));
-    const sliced = {
-      name: pkg.name,
-      version,
-      lockfileVersion: lock.lockfileVersion,
-      requires: true,
-      packages: {
-        '': { name: pkg.name, version, license: pkg.license, dependencies, bin: manifest.bin, engines: pkg.engines },
-        ...Object.fromEntries(closure.map((path) => [path, lock.packages[path]!])),
-      },
-    };
-    writeFileSync(join(sidecar, 'package-lock.json'), `${JSON.stringify(sliced, null, 2)}\n`, { mode: 0o644 });
-    files += 2;
-    const depFiles = copyDependencies(root, lock, closure, sidecar);
-    files += depFiles;
-    log(`node_modules: ${closure.length} packages, ${depFiles} files`);
+    writeFileSync(join(sidecar, 'THIRD-PARTY-NOTICES'), thirdPartyNotices(root, bundled.packages), { mode: 0o644 });
+    if (existsSync(join(root, 'LICENSE'))) {
+      copyFileSync(join(root, 'LICENSE'), join(sidecar, 'LICENSE'));
+      normalise(join(sidecar, 'LICENSE'), false);
+    }
+    checkAssetReferences(runtimeOut, sidecar);
+    const sidecarFiles = countFiles(sidecar);
+    files += sidecarFiles;
+    log(`sidecar: ${sidecarFiles} files, ${Object.keys(BUNDLES).length} bundles of ${bundled.packages.length} npm packages`);
 
     // 4. The archive.
     mkdirSync(outDir, { recursive: true });
@@ -340,7 +356,7 @@ export async function build(options: { root?: string; outDir?: string; log?: (li
     const bytes = statSync(tarball).size;
     const ms = Date.now() - started;
     log(`built ${tarball} (${(bytes / 1024 / 1024).toFixed(1)} MiB, ${files} files) in ${(ms / 1000).toFixed(1)} s`);
-    return { tarball, name, version, bytes, files, packages: closure.length, ms };
+    return { tarball, name, version, bytes, files, sidecarFiles, packages: bundled.packages.length, ms };
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }

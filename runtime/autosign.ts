@@ -1,7 +1,8 @@
 /**
  * Policy-based autosigning (puppet.conf `autosign = <command>`): Puppet Server runs
  * `autoami autosign CERTNAME` with the CSR on stdin; it signs only when the sidecar is
- * waiting for that certname and the CSR's pp_instance_id is the bake's instance.
+ * waiting for that certname, the CSR's pp_instance_id is the bake's instance and its
+ * challengePassword is the bake's one-time secret.
  */
 import { createConnection } from 'node:net';
 import { loadConfig } from './config.ts';
@@ -16,8 +17,14 @@ export function csrCheckHandler(store: Store) {
     const certname = params.certname as string;
     const bake = await store.findBakeByCertname(certname);
     if (!bake || bake.state === 'done' || !bake.instance_id) return { sign: false, reason: `${certname} is not a bake AutoAMI is waiting for` };
-    const check = checkCsrForBake(params.csr as string, certname, bake.instance_id);
-    return check.state === 'allowed' ? { sign: true, reason: `bake ${bake.id} on ${bake.instance_id}` } : { sign: false, reason: check.reason };
+    const check = checkCsrForBake(params.csr as string, certname, bake.instance_id, bake.challenge_hash);
+    if (check.state === 'refused') return { sign: false, reason: check.reason };
+    // One time: the secret is spent on the first CSR it signs. Cleared only if still this
+    // one, so of two CSRs racing with the same secret only one is signed.
+    if (!(await store.clearChallenge(bake.id, bake.challenge_hash!))) {
+      return { sign: false, reason: `the challenge for ${certname} was used or replaced meanwhile` };
+    }
+    return { sign: true, reason: `bake ${bake.id} on ${bake.instance_id}` };
   };
 }
 

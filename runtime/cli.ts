@@ -3,7 +3,7 @@
  * exit 2, so service managers and operators see the cause at once.
  */
 import { autosignCommand } from './autosign.ts';
-import { configPath, loadConfig } from './config.ts';
+import { loadConfig, resolveConfigPath } from './config.ts';
 import { AutoamiError } from './errors.ts';
 import { createLogger } from './log.ts';
 import { startSidecar, type Sidecar } from './sidecar.ts';
@@ -14,7 +14,8 @@ const USAGE = `usage: autoami serve [--config FILE]
        autoami migrate [--config FILE]
        autoami autosign CERTNAME [--config FILE]   (puppet.conf autosign; CSR on stdin)
        autoami version
-The config file defaults to $AUTOAMI_CONFIG, then /etc/puppetlabs/puppet/autoami.yaml.`;
+The config file defaults to $AUTOAMI_CONFIG, then autoami.yaml in Puppet's confdir
+(puppet config print confdir), then /etc/puppetlabs/puppet/autoami.yaml.`;
 
 function parseArgs(argv: string[]): { command: string | undefined; config: string | undefined; positional: string[] } {
   const [command, ...rest] = argv;
@@ -67,15 +68,15 @@ export async function main(argv: string[]): Promise<void> {
     const { command, config, positional } = parseArgs(argv);
     switch (command) {
       case 'serve':
-        return await serve(configPath(config));
+        return await serve(await resolveConfigPath(config));
       case 'migrate': {
-        const store = await openStore(await loadConfig(configPath(config)));
+        const store = await openStore(await loadConfig(await resolveConfigPath(config)));
         await store.close();
         process.stdout.write(`schema up to date (${store.backend} store)\n`);
         return;
       }
       case 'autosign':
-        process.exitCode = await autosignCommand(configPath(config), positional[0]);
+        process.exitCode = await autosignCommand(await resolveConfigPath(config), positional[0]);
         return;
       case 'version':
         process.stdout.write(`${VERSION}\n`);

@@ -2,11 +2,16 @@
  * The one YAML file both the Ruby shims and the sidecar read (DESIGN §3). Anything
  * unknown or malformed stops start-up with an error naming the key and the value.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { access, constants as fsConstants, stat } from 'node:fs/promises';
+import { delimiter as pathDelimiter } from 'node:path';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError } from './errors.ts';
 import { parseDuration } from './duration.ts';
+import { metricsConfig, type MetricsConfig } from './metrics-server.ts';
 
 export interface DatabaseConfig {
   readonly host: string | undefined;
@@ -40,6 +45,7 @@ export interface Config {
     readonly poll_interval_ms: number;
     readonly lease_ms: number;
   };
+  readonly metrics: MetricsConfig;
 }
 
 export const DEFAULT_CONFIG_FILE = '/etc/puppetlabs/puppet/autoami.yaml';
@@ -47,6 +53,64 @@ export const DEFAULT_CONFIG_FILE = '/etc/puppetlabs/puppet/autoami.yaml';
 /** `--config`, then `$AUTOAMI_CONFIG`, then the default beside puppet.conf. */
 export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   return flag ?? env.AUTOAMI_CONFIG ?? DEFAULT_CONFIG_FILE;
+}
+
+/** An executable `name` in one of `path`'s directories, as a shell would find it. */
+async function onPath(name: string, path: string | undefined): Promise<string | undefined> {
+  for (const dir of (path ?? '').split(pathDelimiter)) {
+    if (!dir.startsWith('/')) continue;
+    const candidate = join(dir, name);
+    try {
+      await access(candidate, fsConstants.X_OK);
+      if ((await stat(candidate)).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+const isFile = (path: string) => stat(path).then((info) => info.isFile(), () => false);
+
+/**
+ * The config file: `--config`, then `$AUTOAMI_CONFIG`, then `autoami.yaml` in the confdir
+ * Puppet itself reports (`puppet config print confdir`, `puppet` from $PATH: /etc/puppet on
+ * Debian's packages, /etc/puppetlabs/puppet with Puppet's own), then `fallback`
+ * (/etc/puppetlabs/puppet/autoami.yaml) if it exists. Neither there: one line naming what
+ * was tried.
+ */
+export async function resolveConfigPath(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { fallback?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  const given = flag ?? (env.AUTOAMI_CONFIG || undefined);
+  if (given !== undefined) return given;
+  const fallback = options.fallback ?? DEFAULT_CONFIG_FILE;
+  const tried: string[] = [];
+  const puppet = await onPath('puppet', env.PATH);
+  if (puppet === undefined) {
+    tried.push('`puppet config print confdir` (no puppet on PATH)');
+  } else {
+    // Only bounds a hang: Puppet answers in a second or two.
+    const confdir = await new Promise<string>((resolve) =>
+      execFile(puppet, ['config', 'print', 'confdir'], { env, encoding: 'utf8', timeout: options.timeoutMs ?? 120_000 }, (error, stdout, stderr) => {
+        const printed = error ? '' : (stdout.trim().split('\n').pop()?.trim() ?? '');
+        if (printed.startsWith('/')) return resolve(printed);
+        const why = error ? (stderr.trim().split('\n')[0] || error.message.split('\n')[0]) : `printed ${JSON.stringify(stdout.trim().slice(0, 80))}`;
+        tried.push(`\`${puppet} config print confdir\` (${why})`);
+        resolve('');
+      }),
+    );
+    if (confdir !== '') {
+      const file = join(confdir, 'autoami.yaml');
+      if (await isFile(file)) return file;
+      tried.push(`${file} (puppet's confdir; missing)`);
+    }
+  }
+  if (await isFile(fallback)) return fallback;
+  tried.push(`${fallback} (missing)`);
+  throw new ConfigError('(file)', `no config file: give --config FILE or set AUTOAMI_CONFIG; tried ${tried.join(', ')}`);
 }
 
 type Raw = Record<string, unknown>;
@@ -121,9 +185,17 @@ async function database(raw: Raw, file: string): Promise<DatabaseConfig | undefi
   };
 }
 
-const TOP_KEYS = ['socket', 'state_dir', 'database', 'aws', 'puppet', 'bake'];
+const TOP_KEYS = ['socket', 'state_dir', 'database', 'aws', 'puppet', 'bake', 'metrics'];
 
-export async function parseConfig(text: string, file: string): Promise<Config> {
+/** Puppet Enterprise writes its version here; open-source Puppet Server has no such file. */
+export const PE_VERSION_FILE = '/opt/puppetlabs/server/pe_version';
+
+export interface ConfigDefaults {
+  /** Where to look for Puppet Enterprise when `puppet.classifier` is not given. */
+  readonly peVersionFile?: string;
+}
+
+export async function parseConfig(text: string, file: string, defaults: ConfigDefaults = {}): Promise<Config> {
   let raw: unknown;
   try {
     raw = parse(text) ?? {};
@@ -145,7 +217,8 @@ export async function parseConfig(text: string, file: string): Promise<Config> {
   if (!/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/.test(region)) throw new ConfigError('aws.region', `${JSON.stringify(region)} is not an AWS region`);
   const puppet = section(top, 'puppet', ['server', 'port', 'hostcert', 'hostprivkey', 'localcacert', 'classifier']);
   const bake = section(top, 'bake', ['report_timeout', 'concurrency', 'ssh_port', 'poll_interval', 'lease']);
-  const classifier = str(puppet, 'classifier', 'puppet.classifier') ?? 'pe';
+  // Pinning needs a PE console: assumed on an open-source master it made every bake fail.
+  const classifier = str(puppet, 'classifier', 'puppet.classifier') ?? (existsSync(defaults.peVersionFile ?? PE_VERSION_FILE) ? 'pe' : 'none');
   if (classifier !== 'pe' && classifier !== 'none') throw new ConfigError('puppet.classifier', `expected pe or none, got ${JSON.stringify(classifier)}`);
   const duration = (key: string, fallback: number) => (bake?.[key] === undefined ? fallback : parseDuration(bake[key], `bake.${key}`));
   const stateDir = absolute(top, 'state_dir', 'state_dir') ?? '/var/lib/autoami';
@@ -170,6 +243,7 @@ export async function parseConfig(text: string, file: string): Promise<Config> {
       poll_interval_ms: duration('poll_interval', 2000),
       lease_ms: duration('lease', 60_000),
     },
+    metrics: metricsConfig(section(top, 'metrics', ['listen'])),
   };
 }
 

@@ -14,6 +14,8 @@ export interface Session {
 export interface CallContext {
   readonly session: Session;
   progress(params: Record<string, unknown>): void;
+  /** Aborted when the sidecar stops or the client hangs up: a long call ends instead of holding the stop open. */
+  readonly signal: AbortSignal;
 }
 
 export type Handler = (params: Params, context: CallContext) => Promise<unknown>;
@@ -31,7 +33,7 @@ export class Dispatcher {
     private readonly version: string,
   ) {}
 
-  async dispatch(request: Request, session: Session, progress: CallContext['progress']): Promise<unknown> {
+  async dispatch(request: Request, session: Session, progress: CallContext['progress'], signal: AbortSignal = new AbortController().signal): Promise<unknown> {
     const method = findMethod(request.method);
     if (!method) {
       throw new AutoamiError(ErrorCode.MethodNotFound, `method not found: ${JSON.stringify(request.method.slice(0, 100))}`, {
@@ -45,7 +47,7 @@ export class Dispatcher {
     }
     const handler: Handler | undefined = this.handlers[method.name as keyof Handlers];
     if (!handler) throw new AutoamiError(ErrorCode.MethodNotFound, `method not implemented: ${method.name}`, { data: { field: 'method' } });
-    return handler(params, { session, progress });
+    return handler(params, { session, progress, signal });
   }
 
   private hello(params: Params, session: Session): HelloResult {

@@ -2,8 +2,9 @@
  * Group definitions: the handlers behind new_group, delete_group and groups. Params arrive
  * validated by the dispatcher; what is left here is shaping records and hiding secrets.
  */
-import { NotFoundError } from './errors.ts';
+import { NotFoundError, PuppetApiError } from './errors.ts';
 import type { Params } from './interface/schema.ts';
+import type { Classifier } from './puppet/types.ts';
 import type { Group, GroupSettings, Store } from './store/store.ts';
 
 export const REDACTED = '[redacted]';
@@ -40,10 +41,25 @@ export function settingsFrom(params: Params): GroupSettings {
   };
 }
 
-export function groupHandlers(store: Store) {
+/** The console check fails in PE's words; this says what to do on a master without PE. */
+async function checkClassification(classifier: Classifier, settings: GroupSettings): Promise<void> {
+  try {
+    await classifier.check(settings);
+  } catch (error) {
+    if (!(error instanceof PuppetApiError)) throw error;
+    throw new PuppetApiError(
+      `puppet.classifier is pe, but group ${settings.name} cannot be pinned into node group ${JSON.stringify(settings.node_group)}: ${error.message}. Without Puppet Enterprise set puppet.classifier: none (class autoami: puppet_classifier => 'none'), and the pp_role trusted fact carries the group`,
+      { status: error.status, field: 'enc_server', cause: error },
+    );
+  }
+}
+
+export function groupHandlers(store: Store, classifier: Classifier) {
   return {
     async 'group.create'(params: Params): Promise<PublicGroup> {
-      return redact(await store.createGroup(settingsFrom(params)));
+      const settings = settingsFrom(params);
+      await checkClassification(classifier, settings);
+      return redact(await store.createGroup(settings));
     },
     async 'group.delete'(params: Params): Promise<{ name: string; deleted: true }> {
       const name = params.name as string;

@@ -9,17 +9,27 @@ import { StoreUnavailableError, asAutoamiError } from './errors.ts';
 import { findMethod } from './interface/methods.ts';
 import { validate, type Params } from './interface/schema.ts';
 import type { Logger } from './log.ts';
+import type { Metrics } from './metrics.ts';
 import type { ReportSummary, Store } from './store/store.ts';
 
 export type ReportState = 'recorded' | 'duplicate' | 'ignored' | 'unknown_certname';
+/** Live over the socket, or replayed from the spool. */
+export type ReportSource = 'socket' | 'spool';
 
 export interface ReportDeps {
   readonly store: Store;
   /** Called with the bake id when a report was recorded, to judge it at once. */
   readonly onRecorded: (bakeId: string) => void;
+  readonly metrics: Metrics;
 }
 
-export async function submitReport(deps: ReportDeps, params: Params): Promise<{ state: ReportState; bake?: string }> {
+export async function submitReport(deps: ReportDeps, params: Params, source: ReportSource): Promise<{ state: ReportState; bake?: string }> {
+  const handled = await keepReport(deps, params);
+  deps.metrics.reportHandled(source, handled.state);
+  return handled;
+}
+
+async function keepReport(deps: ReportDeps, params: Params): Promise<{ state: ReportState; bake?: string }> {
   const report = params as unknown as ReportSummary;
   if (!isAutoamiCertname(report.host)) return { state: 'ignored' };
   const bake = await deps.store.findBakeByCertname(report.host);
@@ -46,7 +56,7 @@ export async function replaySpool(deps: ReportDeps, spoolDir: string, log: Logge
     const file = join(spoolDir, name);
     try {
       const params = await validate(schema, JSON.parse(await readFile(file, 'utf8')));
-      const result = await submitReport(deps, params);
+      const result = await submitReport(deps, params, 'spool');
       await unlink(file);
       handled++;
       log.info('spooled report replayed', { file: name, state: result.state });
@@ -56,6 +66,7 @@ export async function replaySpool(deps: ReportDeps, spoolDir: string, log: Logge
       const rejected = join(spoolDir, 'rejected');
       await mkdir(rejected, { recursive: true });
       await rename(file, join(rejected, name)).catch(() => undefined);
+      deps.metrics.reportHandled('spool', 'rejected');
       log.warn('spooled report set aside', { file: name, error: asAutoamiError(error).message });
     }
   }

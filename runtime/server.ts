@@ -11,6 +11,8 @@ import type { Dispatcher, Session } from './dispatcher.ts';
 import type { Logger } from './log.ts';
 
 const HEARTBEAT_MS = 20_000;
+/** A call that ignores its abort signal may hold the stop this long, no longer: systemd's stop timeout is far away. */
+const STOP_GRACE_MS = 5_000;
 
 export interface SocketServer {
   readonly path: string;
@@ -50,10 +52,15 @@ export async function listen(path: string, dispatcher: Dispatcher, log: Logger):
   const connections = new Set<Socket>();
   const inFlight = new Set<Promise<void>>();
   let draining = false;
+  const stopping = new AbortController();
 
   const server: Server = createServer((socket) => {
     connections.add(socket);
     const session: Session = { hello: false };
+    // A client that hung up (killed mid `run --wait`) must not leave its call following bakes for nobody.
+    const hangUp = new AbortController();
+    socket.once('close', () => hangUp.abort(new AutoamiError(ErrorCode.ShuttingDown, 'the client closed the connection')));
+    const signal = AbortSignal.any([stopping.signal, hangUp.signal]);
     const write = (text: string) => {
       if (!socket.destroyed && socket.writable) socket.write(text);
     };
@@ -66,7 +73,7 @@ export async function listen(path: string, dispatcher: Dispatcher, log: Logger):
       const heartbeat = setInterval(() => write(notificationLine('progress', { id: request.id, heartbeat: true })), HEARTBEAT_MS);
       heartbeat.unref();
       const call = dispatcher
-        .dispatch(request, session, (params) => write(notificationLine('progress', { id: request.id, ...params })))
+        .dispatch(request, session, (params) => write(notificationLine('progress', { id: request.id, ...params })), signal)
         .then(
           (result) => {
             if (!request.notification) write(resultLine(request.id, result));
@@ -105,8 +112,16 @@ export async function listen(path: string, dispatcher: Dispatcher, log: Logger):
     path,
     async close() {
       draining = true;
+      stopping.abort(new AutoamiError(ErrorCode.ShuttingDown, 'the sidecar is stopping'));
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      let graceTimer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, STOP_GRACE_MS)));
+      const drained = (async () => {
+        while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      })();
+      await Promise.race([drained, grace]);
+      clearTimeout(graceTimer);
+      if (inFlight.size > 0) log.warn('stopped with calls still running', { calls: inFlight.size });
       for (const socket of connections) {
         socket.end();
         // A client that never closes its end must not hold the shutdown open.

@@ -11,7 +11,7 @@ import { Ec2Regions } from './ec2/regions.ts';
 import { groupHandlers } from './groups.ts';
 import { imageHandlers, type Ec2Source } from './images.ts';
 import { launchHandler } from './launch.ts';
-import { randomId, type IdSource } from './random.ts';
+import { randomId, type IdSource, type SecretSource } from './random.ts';
 import { realSleep, type Sleep } from './sleep.ts';
 import { runHandler } from './bake/run.ts';
 import { wireBakes, type BakeWiring } from './bake/wiring.ts';
@@ -20,6 +20,8 @@ import { historyHandlers } from './history.ts';
 import { submitReport } from './reports.ts';
 import type { CertificateAuthority, Classifier } from './puppet/types.ts';
 import type { Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
+import { serveMetrics, type MetricsServer } from './metrics-server.ts';
 import { listen, type SocketServer } from './server.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
@@ -30,6 +32,8 @@ import { VERSION } from './version.ts';
 export interface SidecarOptions {
   readonly clock?: Clock;
   readonly ids?: IdSource;
+  /** Bakes' one-time CSR challenges. */
+  readonly secrets?: SecretSource;
   readonly ec2?: Ec2Source;
   readonly sleep?: Sleep;
   readonly ca?: CertificateAuthority | null;
@@ -40,33 +44,40 @@ export interface Sidecar {
   readonly store: Store;
   readonly bakes: BakeWiring;
   readonly server: SocketServer;
+  readonly metrics: Metrics;
+  /** Null without `metrics.listen`. */
+  readonly metricsServer: MetricsServer | null;
   stop(): Promise<void>;
 }
 
 export async function startSidecar(config: Config, log: Logger, options: SidecarOptions = {}): Promise<Sidecar> {
   await mkdir(config.state_dir, { recursive: true, mode: 0o750 });
-  const store = await openStore(config);
+  const metrics = config.metrics.listen ? await Metrics.on() : Metrics.off();
+  const store = metrics.watchStore(await openStore(config));
   const clock = options.clock ?? systemClock;
-  const regions = options.ec2 ? undefined : new Ec2Regions(config.aws, { pollIntervalMs: config.bake.poll_interval_ms });
+  const regions = options.ec2 ? undefined : new Ec2Regions(config.aws, { pollIntervalMs: config.bake.poll_interval_ms, metrics });
   const ec2: Ec2Source = options.ec2 ?? regions!;
   const startedAt = clock.now();
   const ids = options.ids ?? randomId;
-  const bakes = wireBakes(config, store, log, { clock, sleep: options.sleep ?? realSleep, ids, ec2, ca: options.ca, classifier: options.classifier });
+  const bakes = wireBakes(config, store, log, { clock, sleep: options.sleep ?? realSleep, ids, secrets: options.secrets, ec2, ca: options.ca, classifier: options.classifier, metrics });
   const handlers: Handlers = {
-    ...groupHandlers(store),
+    ...groupHandlers(store, bakes.env.classifier),
     ...imageHandlers({ ec2, defaultRegion: config.aws.region, clock }),
     'group.launch': launchHandler({ store, ec2, clock, ids }),
     'bake.run': runHandler(bakes.env, bakes.engine, ids),
     ...historyHandlers(store),
     'csr.check': csrCheckHandler(store),
-    'report.submit': (params) => submitReport({ store, onRecorded: (id) => bakes.engine.wake(id) }, params),
+    'report.submit': (params) => submitReport({ store, metrics, onRecorded: (id) => bakes.engine.wake(id) }, params, 'socket'),
     'bake.list': bakeListHandler({ store, ec2 }),
     status: statusHandler({ store, config, startedAt, ec2 }),
   };
   let server: SocketServer;
+  let metricsServer: MetricsServer | null = null;
   try {
+    metricsServer = await serveMetrics(config.metrics, metrics, log);
     server = await listen(config.socket, new Dispatcher(handlers, VERSION), log);
   } catch (error) {
+    await metricsServer?.close();
     await store.close();
     throw error;
   }
@@ -77,8 +88,12 @@ export async function startSidecar(config: Config, log: Logger, options: Sidecar
     store,
     bakes,
     server,
+    metrics,
+    metricsServer,
     stop() {
       stopping ??= (async () => {
+        // First: a scrape reads the store, which closes below.
+        await metricsServer?.close();
         await server.close();
         await bakes.stop();
         regions?.destroy();

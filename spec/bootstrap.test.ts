@@ -1,10 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parse } from 'yaml';
 import { certnameFor, isAutoamiCertname, renderBootstrapScript, userDataFor } from '../runtime/bootstrap/script.ts';
+import { checkCsrForBake } from '../runtime/puppet/ca.ts';
+import { challengeHash } from '../runtime/puppet/challenge.ts';
+import { parseCsr } from '../runtime/puppet/csr.ts';
+import { PP_INSTANCE_ID_OID } from '../runtime/puppet/types.ts';
 import { REMOTE_COMMAND_ROOT, REMOTE_COMMAND_SUDO, runOverSsh, sshArgv, type SshAttempt } from '../runtime/bootstrap/ssh.ts';
 import type { BootstrapScriptInput } from '../runtime/bootstrap/types.ts';
 import { requirePuppet } from './support/puppet.ts';
@@ -12,9 +16,14 @@ import { freePort, startSshd, sudoInstalled, testUser, type TestSshd } from './s
 import { tempDir } from './support/tmp.ts';
 
 const ID = 'i-0123456789abcdef0';
+/** The bake's one-time secret as the sidecar makes it: 64 hex digits. */
+const CHALLENGE = 'c0ffee'.padEnd(64, '0123456789abcdef');
 const input = (over: Partial<BootstrapScriptInput> = {}): BootstrapScriptInput => ({
-  certname: certnameFor('web', ID), server: '127.0.0.1', serverPort: 1, instanceId: ID, role: 'web', environment: null, waitForCert: 0, ...over,
+  certname: certnameFor('web', ID), server: '127.0.0.1', serverPort: 1, instanceId: ID, role: 'web', environment: null, waitForCert: 0,
+  challenge: CHALLENGE, ...over,
 });
+/** What csr_attributes.yaml holds for instance `id` of role `role`. */
+const attributes = (id: string, role: string) => ({ custom_attributes: { '1.2.840.113549.1.9.7': CHALLENGE }, extension_requests: { pp_instance_id: id, pp_role: role } });
 
 /** The real puppet, in private dirs (AUTOAMI_PUPPET_ARGS); port 1 on loopback refuses at once. */
 function agentDirs() {
@@ -34,6 +43,19 @@ function runScript(script: string, env: Record<string, string>): Promise<{ code:
 }
 
 const agentConf = (confdir: string) => readFileSync(join(confdir, 'puppet.conf'), 'utf8');
+
+/** The CSR the agent would submit: Puppet's own code, reading the csr_attributes.yaml in `confdir`. */
+function puppetCsr(confdir: string, certname: string): string {
+  const ruby = [
+    'require "puppet"',
+    'Puppet.initialize_settings(["--confdir", ARGV[0], "--vardir", ARGV[1]])',
+    'Puppet::SSL::Oids.register_puppet_oids',
+    'puts Puppet::X509::CertProvider.new.create_request(ARGV[2], OpenSSL::PKey::RSA.new(2048)).to_pem',
+  ].join('\n');
+  const run = spawnSync('ruby', ['-e', ruby, confdir, tempDir('vardir'), certname], { encoding: 'utf8' });
+  assert.is(run.status, 0, run.stderr);
+  return run.stdout;
+}
 const csr = (confdir: string) => parse(readFileSync(join(confdir, 'csr_attributes.yaml'), 'utf8'));
 
 const Certname = suite('certname');
@@ -72,13 +94,32 @@ Render('should reject values that quoting cannot make safe for puppet', () => {
   assert.throws(() => renderBootstrapScript(input({ environment: '' })), /environment is empty/);
 });
 
+Render('should refuse a challenge that is not 32 or more letters and digits, without showing it', () => {
+  for (const challenge of ['', 'short', `${CHALLENGE}\n`, `${CHALLENGE}'`, `${CHALLENGE}"`, `${CHALLENGE} x`, 'x'.repeat(256)]) {
+    assert.throws(
+      () => renderBootstrapScript(input({ challenge })),
+      (error: Error) => /challenge must be 32 to 255 letters and digits \(value hidden\)/.test(error.message) && (challenge === '' || !error.message.includes(challenge)),
+      JSON.stringify(challenge),
+    );
+  }
+  assert.throws(() => userDataFor({ group: 'web', server: 'p', serverPort: 1, environment: null, waitForCert: 0, challenge: 'short' }), /value hidden/);
+});
+
 Render('should configure the real agent and pass its failure code through', async () => {
   const { confdir, args } = agentDirs();
   const weird = `web"'\\ $(touch CANARY) é\u2028`;
   const script = renderBootstrapScript(input({ role: weird, environment: 'staging' }));
   const { code, output } = await runScript(script, { AUTOAMI_PUPPET_ARGS: args });
   assert.is(code, 1, output);
-  assert.equal(csr(confdir), { extension_requests: { pp_instance_id: ID, pp_role: weird } });
+  assert.equal(csr(confdir), { custom_attributes: { '1.2.840.113549.1.9.7': CHALLENGE }, extension_requests: { pp_instance_id: ID, pp_role: weird } });
+  // The secret is root's alone on the instance, and the agent run never prints it.
+  assert.is(statSync(join(confdir, 'csr_attributes.yaml')).mode & 0o777, 0o600);
+  assert.not.ok(output.includes(CHALLENGE), output);
+  // What Puppet makes of that file is what the sidecar reads and signs.
+  const request = puppetCsr(confdir, certnameFor('web', ID));
+  const info = parseCsr(request);
+  assert.equal([info.challengePassword, info.extensions[PP_INSTANCE_ID_OID]], [CHALLENGE, ID]);
+  assert.equal(checkCsrForBake(request, certnameFor('web', ID), ID, challengeHash(CHALLENGE)), { state: 'allowed' });
   const conf = agentConf(confdir);
   assert.match(conf, /^\[agent\]$/m);
   for (const line of [`certname = web-${ID}.autoami`, 'server = 127.0.0.1', 'masterport = 1', 'environment = staging']) assert.ok(conf.includes(line), conf);
@@ -103,11 +144,12 @@ Render('should exit 3 with a clear message when puppet is absent', async () => {
 
 Render('should make user-data that works out the instance id on the instance', async () => {
   const { confdir, args } = agentDirs();
-  const script = userDataFor({ group: 'web', server: '127.0.0.1', serverPort: 1, environment: null, waitForCert: 0 });
+  const script = userDataFor({ group: 'web', server: '127.0.0.1', serverPort: 1, environment: null, waitForCert: 0, challenge: CHALLENGE });
   assert.ok(script.startsWith('#!/bin/bash\n'));
   const run = await runScript(script, { AUTOAMI_PUPPET_ARGS: args, AUTOAMI_INSTANCE_ID: 'i-0123abcd' });
   assert.is(run.code, 1, run.output);
-  assert.equal(csr(confdir), { extension_requests: { pp_instance_id: 'i-0123abcd', pp_role: 'web' } });
+  assert.equal(csr(confdir), attributes('i-0123abcd', 'web'));
+  assert.not.ok(run.output.includes(CHALLENGE), run.output);
   assert.ok(agentConf(confdir).includes('certname = web-i-0123abcd.autoami'));
   const bogus = await runScript(script, { AUTOAMI_PUPPET_ARGS: args, AUTOAMI_INSTANCE_ID: 'i-1$(id)' });
   assert.is(bogus.code, 3);
@@ -195,7 +237,8 @@ Ssh('should run the rendered bootstrap script with the real agent', async () => 
   const outcome = await runOverSsh({ target: sshd.target, knownHostsFile: sshd.knownHostsFile, script, deadline: soon() });
   assert.is(outcome.state, 'failed');
   if (outcome.state === 'failed') assert.match(outcome.reason, /^bootstrap script exited 1: [\s\S]*agent run did not complete/);
-  assert.equal(csr(confdir), { extension_requests: { pp_instance_id: ID, pp_role: 'web' } });
+  assert.equal(csr(confdir), attributes(ID, 'web'));
+  assert.not.ok(outcome.output.includes(CHALLENGE), outcome.output);
 });
 
 Ssh('should go through sudo -n for a non-root login', async () => {

@@ -1,8 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { faces } from '../runtime/interface/faces.ts';
@@ -13,7 +14,7 @@ import { tempDir } from './support/tmp.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const metadata = JSON.parse(readFileSync(join(ROOT, 'metadata.json'), 'utf8')) as { name: string; version: string };
-const rootPackage = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+const rootPackage = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; engines: { node: string } };
 const TOP = `${metadata.name}-${metadata.version}`;
 const SIDECAR = join(TOP, 'files', 'sidecar');
 
@@ -101,33 +102,55 @@ Build('should hold README.md and everything in module/', ({ extracted }) => {
   for (const path of moduleFiles) assert.ok(existsSync(join(extracted, TOP, path)), `module/${path} not in the tarball`);
 });
 
-Build('should contain the compiled sidecar and no TypeScript', ({ extracted }) => {
+Build('should hold the sidecar as a few bundled files, not a node_modules tree', ({ extracted }) => {
   const sidecar = join(extracted, SIDECAR);
-  assert.ok(existsSync(join(sidecar, 'runtime', 'cli.js')));
-  assert.ok(existsSync(join(sidecar, 'runtime', 'bin', 'autoami.js')));
-  assert.ok(existsSync(join(sidecar, 'runtime', 'bootstrap', 'templates', 'bootstrap.sh.hbs')));
-  for (const source of walk(join(ROOT, 'runtime')).filter((path) => path.endsWith('.ts'))) {
-    // A declaration file types a plain JavaScript file that is shipped as it is.
-    assert.ok(existsSync(join(sidecar, 'runtime', source.replace(/(\.d)?\.ts$/, '.js'))), `runtime/${source} was not compiled`);
-  }
-  const files = walk(sidecar);
+  const files = walk(sidecar).sort();
+  // Puppet checks every file of a recursive copy on every run, and warns past 1,000 entries.
+  assert.ok(files.length < 30, `${files.length} files in files/sidecar: ${files.join(' ')}`);
+  assert.equal(files, [
+    'THIRD-PARTY-NOTICES',
+    'package.json',
+    'runtime/autosign.js',
+    'runtime/bin/autoami-autosign.js',
+    'runtime/bin/autoami.js',
+    'runtime/bin/node-version.js',
+    'runtime/cli.js',
+    'runtime/templates/bootstrap.sh.hbs',
+  ]);
+  assert.not.ok(existsSync(join(sidecar, 'node_modules')), 'node_modules shipped');
   assert.equal(files.filter((path) => /\.[cm]?ts$/.test(path)), [], 'TypeScript files in files/sidecar');
-  for (const path of files.filter((each) => each.startsWith('runtime/') && each.endsWith('.js'))) {
-    assert.not.match(readFileSync(join(sidecar, path), 'utf8'), /from\s*['"]\.{1,2}\/[^'"]*\.ts['"]/, `${path} still imports .ts`);
-  }
 });
 
-Build('should ship only the runtime dependencies, without tsx', ({ extracted }) => {
+Build('should bundle everything but Node built-ins into ESM, and ship each file a bundle looks up beside itself', ({ extracted }) => {
+  const runtime = join(extracted, SIDECAR, 'runtime');
+  for (const bundle of ['cli.js', 'autosign.js']) {
+    const text = readFileSync(join(runtime, bundle), 'utf8');
+    const imports = [...text.matchAll(/^\s*import\s[^;'"]*?\bfrom\s*['"]([^'"]+)['"]/gm), ...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map((match) => match[1]!);
+    assert.ok(imports.length > 0, `${bundle} imports nothing: not an ESM bundle?`);
+    assert.equal(imports.filter((specifier) => !isBuiltin(specifier)), [], `${bundle} imports packages`);
+    assert.not.match(text, /from\s*['"]\.{1,2}\/[^'"]*\.ts['"]/, `${bundle} still imports .ts`);
+    for (const [, rel] of text.matchAll(/new URL\(\s*["'`](\.{1,2}\/[^"'`]+)["'`]\s*,\s*import\.meta\.url\s*\)/g)) {
+      assert.ok(existsSync(resolve(runtime, rel!)), `${bundle} looks for ${rel}, which is not shipped`);
+    }
+  }
+  // Puppet Server runs the autosign command for every CSR: it must not load the AWS SDK.
+  const autosign = readFileSync(join(runtime, 'autosign.js'), 'utf8');
+  assert.not.match(autosign, /node_modules\/@aws-sdk\//);
+  assert.ok(statSync(join(runtime, 'autosign.js')).size * 4 < statSync(join(runtime, 'cli.js')).size, 'the autosign bundle is not much smaller than the CLI');
+});
+
+Build('should ship no dependencies to install, and the licences of those bundled', ({ extracted }) => {
   const sidecar = join(extracted, SIDECAR);
   const manifest = JSON.parse(readFileSync(join(sidecar, 'package.json'), 'utf8')) as Record<string, any>;
   assert.is(manifest.type, 'module');
   assert.is(manifest.version, metadata.version);
+  assert.equal(manifest.engines, rootPackage.engines);
+  assert.is(manifest.dependencies, undefined);
+  assert.not.ok(existsSync(join(sidecar, 'package-lock.json')));
+  const notices = readFileSync(join(sidecar, 'THIRD-PARTY-NOTICES'), 'utf8');
   const { tsx: _tsx, ...runtimeDependencies } = rootPackage.dependencies;
-  assert.equal(manifest.dependencies, runtimeDependencies);
-  for (const dep of Object.keys(runtimeDependencies)) assert.ok(existsSync(join(sidecar, 'node_modules', dep, 'package.json')), `${dep} missing`);
-  for (const absent of ['tsx', 'esbuild', 'typescript', 'uvu', '@types/node', '.bin']) {
-    assert.not.ok(existsSync(join(sidecar, 'node_modules', absent)), `node_modules/${absent} shipped`);
-  }
+  for (const dep of Object.keys(runtimeDependencies)) assert.match(notices, new RegExp(`^${dep.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}@\\d`, 'm'), `${dep} not in THIRD-PARTY-NOTICES`);
+  for (const absent of ['tsx', 'esbuild', 'typescript', 'uvu', '@types/node']) assert.not.match(notices, new RegExp(`^${absent}@`, 'm'), `${absent} bundled`);
 });
 
 Build('should be plain ustar owned by 0:0 with dirs 0755, files 0644 and the bin 0755', ({ tarball, entries }) => {
@@ -138,8 +161,10 @@ Build('should be plain ustar owned by 0:0 with dirs 0755, files 0644 and the bin
     if (entry.path.endsWith('/')) assert.is(entry.mode, 'drwxr-xr-x', entry.path);
     else assert.ok(entry.mode === '-rw-r--r--' || entry.mode === '-rwxr-xr-x', `${entry.path} is ${entry.mode}`);
   }
-  const bin = entries.find((entry) => entry.path === `${SIDECAR}/runtime/bin/autoami.js`);
-  assert.is(bin?.mode, '-rwxr-xr-x');
+  for (const bin of ['autoami.js', 'autoami-autosign.js']) {
+    assert.is(entries.find((entry) => entry.path === `${SIDECAR}/runtime/bin/${bin}`)?.mode, '-rwxr-xr-x', bin);
+  }
+  assert.is(entries.find((entry) => entry.path === `${SIDECAR}/runtime/cli.js`)?.mode, '-rw-r--r--');
   // tar --sort=name: the entries of each directory appear in byte order of their names.
   const children = new Map<string, string[]>();
   for (const { path } of entries) {
@@ -155,11 +180,38 @@ Build('should be plain ustar owned by 0:0 with dirs 0755, files 0644 and the bin
   assert.not.ok(text.includes('autoami-build-'), 'the staging path leaked into the tarball');
 });
 
-Build('should print the version from the extracted tarball without tsx', ({ extracted }) => {
+Build('should print the version and the usage from the extracted tarball with plain node, no tsx, no node_modules', ({ extracted }) => {
   const cwd = tempDir('run');
-  const result = spawnSync(process.execPath, [join(extracted, SIDECAR, 'runtime', 'bin', 'autoami.js'), 'version'], { cwd, env: bareEnv(), encoding: 'utf8' });
+  const bin = join(extracted, SIDECAR, 'runtime', 'bin', 'autoami.js');
+  const result = spawnSync(process.execPath, [bin, 'version'], { cwd, env: bareEnv(), encoding: 'utf8' });
   assert.is(result.status, 0, result.stderr);
   assert.is(result.stdout, `${metadata.version}\n`);
+  const help = spawnSync(process.execPath, [bin, '--help'], { cwd, env: bareEnv(), encoding: 'utf8' });
+  assert.is(help.status, 2, help.stderr);
+  assert.match(help.stderr, /^usage: autoami serve \[--config FILE\]$/m);
+  assert.not.match(help.stderr, /Error|at .*:\d+:\d+/);
+});
+
+Build('should refuse an older Node.js than engines.node, from the built launchers', ({ extracted }) => {
+  const copy = join(tempDir('oldnode'), 'sidecar');
+  cpSync(join(extracted, SIDECAR), copy, { recursive: true });
+  const manifest = JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8')) as Record<string, any>;
+  writeFileSync(join(copy, 'package.json'), JSON.stringify({ ...manifest, engines: { node: '>=999' } }));
+  for (const bin of ['autoami.js', 'autoami-autosign.js']) {
+    const run = spawnSync(process.execPath, [join(copy, 'runtime', 'bin', bin), 'version'], { cwd: dirname(copy), env: bareEnv(), encoding: 'utf8', input: '' });
+    assert.is(run.status, 1, bin);
+    assert.is(run.stdout, '', bin);
+    assert.is(run.stderr, `autoami: Node.js ${process.version} is too old: AutoAMI needs Node.js 999.0.0 or later (engines.node >=999)\n`, bin);
+  }
+});
+
+Build('should run the autosign command from its own bundle, refusing when the sidecar cannot be asked', ({ extracted }) => {
+  const dir = tempDir('autosign');
+  const config = join(dir, 'autoami.yaml');
+  writeFileSync(config, `socket: ${join(dir, 'none.sock')}\nstate_dir: ${dir}\n`);
+  const run = spawnSync(process.execPath, [join(extracted, SIDECAR, 'runtime', 'bin', 'autoami-autosign.js'), 'web-i-0abc.autoami'], { cwd: dir, env: { ...bareEnv(), AUTOAMI_CONFIG: config }, input: '', encoding: 'utf8' });
+  assert.is(run.status, 1, run.stderr);
+  assert.match(run.stderr, `autoami autosign: not signing web-i-0abc.autoami: connect ENOENT ${join(dir, 'none.sock')}`);
 });
 
 Build('should serve hello from the built sidecar and exit 0 on SIGTERM', async ({ extracted }) => {
@@ -202,6 +254,7 @@ Build('should install with puppet module install and offer its faces from the in
   const installed = join(root, 'modules', 'autoami');
   assert.ok(existsSync(join(installed, 'metadata.json')));
   assert.is(statSync(join(installed, 'files/sidecar/runtime/bin/autoami.js')).mode & 0o777, 0o755);
+  assert.is(statSync(join(installed, 'files/sidecar/runtime/bin/autoami-autosign.js')).mode & 0o777, 0o755);
   const version = spawnSync(process.execPath, [join(installed, 'files/sidecar/runtime/bin/autoami.js'), 'version'], { cwd: root, env: bareEnv(), encoding: 'utf8' });
   assert.is(version.stdout, `${metadata.version}\n`, version.stderr);
   for (const face of faces) {

@@ -28,6 +28,16 @@ Config('should apply defaults to an empty file', async () => {
   assert.is(config.bake.concurrency, 16);
 });
 
+Config('should not assume Puppet Enterprise: classifier none unless PE is installed or pe is given', async () => {
+  const dir = tempDir();
+  const peVersionFile = join(dir, 'pe_version');
+  assert.is((await parseConfig('', '/x.yaml', { peVersionFile })).puppet.classifier, 'none');
+  writeFileSync(peVersionFile, '2023.8.0\n');
+  assert.is((await parseConfig('', '/x.yaml', { peVersionFile })).puppet.classifier, 'pe');
+  assert.is((await parseConfig('puppet: { classifier: none }', '/x.yaml', { peVersionFile })).puppet.classifier, 'none');
+  assert.is((await parseConfig('puppet: { classifier: pe }', '/x.yaml')).puppet.classifier, 'pe');
+});
+
 Config('should read the design example', async () => {
   const config = await parseConfig(
     `socket: /run/autoami/autoami.sock

@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { CHALLENGE_PASSWORD_OID } from '../runtime/puppet/challenge.ts';
 import { CsrError, parseCsr, pemToDer, verifyCsrSignature } from '../runtime/puppet/csr.ts';
 import { PP_INSTANCE_ID_OID, PP_ROLE_OID } from '../runtime/puppet/types.ts';
 import { makePki, type Pki } from './support/pki.ts';
@@ -27,11 +28,23 @@ function oid(text: string): Buffer {
 const utf8 = (s: string) => tlv(0x0c, Buffer.from(s));
 const extension = (id: string, value: Buffer) => tlv(0x30, oid(id), tlv(0x04, value));
 function craftCsr(cn: Buffer, extensions: Buffer[], ...moreCns: Buffer[]): string {
+  return craftWithAttributes(cn, [tlv(0x30, oid('1.2.840.113549.1.9.14'), tlv(0x31, tlv(0x30, ...extensions)))], ...moreCns);
+}
+function craftWithAttributes(cn: Buffer, attributes: Buffer[], ...moreCns: Buffer[]): string {
   const subject = tlv(0x30, ...[cn, ...moreCns].map((name) => tlv(0x31, tlv(0x30, oid('2.5.4.3'), name))));
   const spki = tlv(0x30, tlv(0x30, oid('1.2.840.10045.2.1'), oid('1.2.840.10045.3.1.7')), tlv(0x03, [0, 4, ...new Array(64).fill(1)]));
-  const attributes = tlv(0xa0, tlv(0x30, oid('1.2.840.113549.1.9.14'), tlv(0x31, tlv(0x30, ...extensions))));
-  const info = tlv(0x30, tlv(0x02, [0]), subject, spki, attributes);
+  const info = tlv(0x30, tlv(0x02, [0]), subject, spki, tlv(0xa0, ...attributes));
   return pem(tlv(0x30, info, tlv(0x30, oid('1.2.840.10045.4.3.2')), tlv(0x03, [0, 1, 2, 3])));
+}
+/** A challengePassword attribute holding `values` as they are. */
+const challenge = (...values: Buffer[]) => tlv(0x30, oid(CHALLENGE_PASSWORD_OID), tlv(0x31, ...values));
+/** The ASN.1 tag of the challengePassword value in a DER CSR. */
+function challengeTag(der: Uint8Array): number {
+  const at = Buffer.from(der).indexOf(oid(CHALLENGE_PASSWORD_OID));
+  assert.ok(at >= 0, 'no challengePassword attribute');
+  const set = at + oid(CHALLENGE_PASSWORD_OID).length;
+  assert.is(der[set], 0x31);
+  return der[set + 2]!;
 }
 
 const throwsCsr = (fn: () => unknown, pattern: RegExp) => {
@@ -54,6 +67,49 @@ Parse('should read the CN and no extensions from a plain openssl CSR', ({ pki })
   const info = parseCsr(pki.makeCsr({ certname: 'web-i-0abc.autoami' }));
   assert.is(info.subjectCommonName, 'web-i-0abc.autoami');
   assert.equal(info.extensions, {});
+  assert.is(info.challengePassword, null);
+});
+
+Parse('should read challengePassword from openssl CSRs as a PrintableString and as a UTF8String', ({ pki }) => {
+  const secret = '0123456789abcdef'.repeat(4);
+  for (const [stringMask, tag] of [['nombstr', 0x13], ['utf8only', 0x0c]] as const) {
+    const csr = pki.makeCsr({ certname: 'web-i-0abc.autoami', extensions: { [PP_INSTANCE_ID_OID]: 'i-0abc' }, challengePassword: secret, stringMask });
+    assert.is(challengeTag(pemToDer(csr)), tag, stringMask);
+    const info = parseCsr(csr);
+    assert.equal([info.challengePassword, info.extensions[PP_INSTANCE_ID_OID]], [secret, 'i-0abc'], stringMask);
+    assert.ok(verifyCsrSignature(csr));
+  }
+});
+
+Parse('should read every DirectoryString form of challengePassword', () => {
+  const forms: [Buffer, string][] = [
+    [tlv(0x13, Buffer.from('Printable 123')), 'Printable 123'],
+    [tlv(0x0c, Buffer.from('utf8 ✓')), 'utf8 ✓'],
+    [tlv(0x14, Buffer.from([0x74, 0xe9])), 'té'],
+    [tlv(0x1e, Buffer.from('bmp ✓', 'utf16le').swap16()), 'bmp ✓'],
+    [tlv(0x1c, Buffer.from([0, 0, 0, 0x75, 0, 1, 0xf5, 0x11])), 'u🔑'],
+    [tlv(0x16, Buffer.from('ia5@x')), 'ia5@x'],
+  ];
+  for (const [value, text] of forms) assert.is(parseCsr(craftWithAttributes(utf8('n'), [challenge(value)])).challengePassword, text);
+});
+
+Parse('should refuse a challengePassword given twice, with no or two values, or not a string', () => {
+  const one = tlv(0x13, Buffer.from('secret-one'));
+  const two = tlv(0x13, Buffer.from('secret-two'));
+  throwsCsr(() => parseCsr(craftWithAttributes(utf8('n'), [challenge(one), challenge(two)])), /^malformed CSR: challengePassword is given twice$/);
+  throwsCsr(() => parseCsr(craftWithAttributes(utf8('n'), [challenge(one, two)])), /challengePassword has more than one value$/);
+  throwsCsr(() => parseCsr(craftWithAttributes(utf8('n'), [challenge()])), /challengePassword has no value$/);
+  throwsCsr(() => parseCsr(craftWithAttributes(utf8('n'), [challenge(tlv(0x02, [7]))])), /challengePassword is not a string \(tag 0x02\)$/);
+  throwsCsr(() => parseCsr(craftWithAttributes(utf8('n'), [challenge(tlv(0x1c, [0, 0, 0xd8, 0]))])), /invalid UniversalString/);
+  throwsCsr(() => parseCsr(craftWithAttributes(utf8('n'), [challenge(tlv(0x0c, [0xff]))])), /invalid UTF8String/);
+  // Whatever went wrong, a value that could be a secret is never part of the message.
+  for (const text of [craftWithAttributes(utf8('n'), [challenge(one), challenge(two)]), craftWithAttributes(utf8('n'), [challenge(one, two)])]) {
+    try {
+      parseCsr(text);
+    } catch (error) {
+      assert.not.match((error as Error).message, /secret-/);
+    }
+  }
 });
 
 Parse('should read pp_instance_id and pp_role from UTF8String and PrintableString values', ({ pki }) => {
@@ -116,7 +172,7 @@ Parse('should refuse truncated, garbage and over-long DER with a clear error', (
 });
 
 Parse('should answer every corrupted CSR with a result or a CsrError, never a crash', ({ pki }) => {
-  const der = pemToDer(pki.makeCsr({ certname: 'fuzz', extensions: { [PP_INSTANCE_ID_OID]: 'i-1', [PP_ROLE_OID]: 'web' } }));
+  const der = pemToDer(pki.makeCsr({ certname: 'fuzz', extensions: { [PP_INSTANCE_ID_OID]: 'i-1', [PP_ROLE_OID]: 'web' }, challengePassword: 'f'.repeat(64) }));
   let seed = 42;
   const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let round = 0; round < 3000; round++) {

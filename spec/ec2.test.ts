@@ -9,6 +9,7 @@ import { Ec2Regions } from '../runtime/ec2/regions.ts';
 import { instanceDeadEnd } from '../runtime/ec2/states.ts';
 import type { InstanceInfo, LaunchSpec } from '../runtime/ec2/types.ts';
 import { Ec2Error, Ec2WaitTimeout } from '../runtime/errors.ts';
+import { Metrics } from '../runtime/metrics.ts';
 import { DEBIAN_12_IMAGE_ID, startEc2Endpoint, type Ec2Endpoint, type Ec2EndpointOptions } from './support/ec2-endpoint.ts';
 import { rejects } from './support/rejects.ts';
 
@@ -38,7 +39,7 @@ interface RigOptions {
 async function withRig(options: RigOptions, body: (rig: Rig) => Promise<void>): Promise<void> {
   const ep = await startEc2Endpoint(options.endpoint);
   const client = createEc2Client({ region: 'us-east-1', endpoint: ep.url, profile: undefined }, undefined, options.client);
-  const ec2 = new Ec2Adapter({ client, region: 'us-east-1', endpoint: ep.url, pollIntervalMs: POLL_MS, ...options.adapter });
+  const ec2 = new Ec2Adapter({ client, region: 'us-east-1', endpoint: ep.url, pollIntervalMs: POLL_MS, metrics: Metrics.off(), ...options.adapter });
   try {
     await body({ ep, ec2, client });
   } finally {
@@ -455,7 +456,7 @@ faults('should ride out throttling and an empty token bucket with adaptive retry
 faults('should say it cannot reach EC2 when nothing listens', async () => {
   const client = createEc2Client({ region: 'us-east-1', endpoint: 'http://127.0.0.1:1', profile: undefined }, undefined, { maxAttempts: 1 });
   try {
-    const ec2 = new Ec2Adapter({ client, region: 'us-east-1', endpoint: 'http://127.0.0.1:1' });
+    const ec2 = new Ec2Adapter({ client, region: 'us-east-1', endpoint: 'http://127.0.0.1:1', metrics: Metrics.off() });
     const error = await rejection(ec2.ping());
     assert.instance(error, Ec2Error);
     assert.is((error as Ec2Error).awsCode, 'ECONNREFUSED');
@@ -473,7 +474,7 @@ faults('should say no credentials were found when the profile has none', () =>
     delete process.env.AWS_ACCESS_KEY_ID;
     delete process.env.AWS_SECRET_ACCESS_KEY;
     try {
-      const error = await rejection(new Ec2Adapter({ client, region: 'us-east-1' }).ping());
+      const error = await rejection(new Ec2Adapter({ client, region: 'us-east-1', metrics: Metrics.off() }).ping());
       assert.is((error as Ec2Error).awsCode, 'NoCredentials');
       assert.match(error.message, /^no AWS credentials found: /);
       assert.is(ep.counts.total(), 0);
@@ -514,7 +515,7 @@ const regions = suite('Ec2Regions');
 
 regions('should make one adapter per region, on first use', () =>
   withRig({}, async ({ ep }) => {
-    const all = new Ec2Regions({ region: 'us-east-1', endpoint: ep.url, profile: undefined }, { pollIntervalMs: POLL_MS });
+    const all = new Ec2Regions({ region: 'us-east-1', endpoint: ep.url, profile: undefined }, { pollIntervalMs: POLL_MS, metrics: Metrics.off() });
     try {
       assert.equal(all.regions(), []);
       const east = all.get();

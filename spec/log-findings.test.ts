@@ -1,6 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { reportProcessorProblems, secretLines, sidecarErrors } from './support/log-findings.ts';
+import { renderBootstrapScript, userDataFor } from '../runtime/bootstrap/script.ts';
+import { bootstrapChallenges, reportProcessorProblems, secretLines, sidecarErrors } from './support/log-findings.ts';
 
 // Lines as spec/support/puppetserver.ts has Puppet Server write them (`%d %-5p [%c{2}] %m%n`).
 const SERVER_LOG = [
@@ -42,6 +43,14 @@ Secrets('should name the log and mask the secret', () => {
     'server: [SECRET]',
   ]);
   assert.equal(secretLines({ sidecar: 'nothing here' }, ['hunter2']), []);
+});
+
+Secrets('should find the challenge of every bootstrap script, ssh and user-data alike, once each', () => {
+  const [one, two] = ['1a'.repeat(32), '2b'.repeat(32)];
+  const common = { server: 'puppet', serverPort: 8140, environment: null, waitForCert: 15 };
+  const ssh = renderBootstrapScript({ ...common, certname: 'web-i-0123abcd.autoami', instanceId: 'i-0123abcd', role: 'web', challenge: one });
+  const userData = userDataFor({ ...common, group: 'db', challenge: two });
+  assert.equal(bootstrapChallenges([ssh, userData, `${ssh}\n${ssh}`, 'no script']), [one, two]);
 });
 
 Server.run();

@@ -5,6 +5,12 @@
  * changes nothing. There is no systemd here, so the service, unit, install and Node.js
  * package are switched off by their parameters.
  *
+ * A second suite applies the module as `npm run build` ships it (its files/sidecar, with
+ * puppetlabs-inifile): the sidecar installed with its entry points 0755, the `autoami`
+ * command and the policy-autosign command working with the Node.js running this test, and
+ * puppet.conf's `[server]` gaining the report processor (the processors already there kept)
+ * and `autosign`; a second apply changes nothing, so no mode is reset.
+ *
  * Pointing puppetlabs-mysql at the throwaway server: its providers run the `mysql` client
  * as `mysql --defaults-extra-file=<root_home>/.my.cnf ...`, where root_home is a fact
  * (stdlib's). The child gets FACTER_root_home (Facter takes FACTER_* variables as facts,
@@ -15,10 +21,11 @@
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
+import { build } from '../generator/build.ts';
 import { loadConfig } from '../runtime/config.ts';
 import { startMariadb, type Mariadb } from './support/mariadb.ts';
 import { puppetEnv, type PuppetEnv, type PuppetResult } from './support/puppet.ts';
@@ -91,6 +98,7 @@ class { 'autoami':
   manage_service => false,
   manage_install => false,
   manage_nodejs  => false,
+  manage_command => false,
 }
 `,
   );
@@ -182,3 +190,134 @@ Apply('should change nothing on a second apply (exit 0)', async (context) => {
 });
 
 Apply.run();
+
+interface InstalledContext {
+  puppet: PuppetEnv;
+  manifest: string;
+  root: string;
+  installDir: string;
+  command: string;
+  configFile: string;
+  socket: string;
+  puppetConf: string;
+  version: string;
+  first: PuppetResult;
+}
+
+const Installed = suite<InstalledContext>('the built module under puppet apply');
+
+const applyInstalled = (context: InstalledContext) => context.puppet.run(['apply', '--detailed-exitcodes', '--reports', 'none', '--color', 'false', context.manifest]);
+
+/** A process environment without the test's own AUTOAMI_CONFIG, NODE_OPTIONS (tsx) or NODE_PATH. */
+function plainEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const name of ['AUTOAMI_CONFIG', 'NODE_OPTIONS', 'NODE_PATH']) if (!(name in extra)) delete env[name];
+  return env;
+}
+
+Installed.before(async (context) => {
+  if (process.getuid?.() !== 0) throw new Error('module-apply.test.ts applies file ownership and must run as root (as npm test does in CI)');
+  context.root = tempDir('built-apply');
+  const built = await build({ outDir: join(context.root, 'pkg') });
+  context.version = built.version;
+  const modules = join(context.root, 'modules');
+  mkdirSync(modules);
+  execFileSync('tar', ['-xzf', built.tarball, '-C', modules]);
+  renameSync(join(modules, `${built.name}-${built.version}`), join(modules, 'autoami'));
+  // The built module ahead of module/ (which has no files/sidecar), then Debian's mysql, stdlib, inifile.
+  context.puppet = puppetEnv({}, [modules, SYSTEM_MODULES]);
+  context.puppetConf = join(context.puppet.confdir, 'puppet.conf');
+  writeFileSync(context.puppetConf, '[main]\nstrict_variables = true\n\n[server]\nreports = store, http\nreporturl = http://reports.example.com/\n');
+  context.installDir = join(context.root, 'opt', 'autoami');
+  context.command = join(context.root, 'bin', 'autoami');
+  context.configFile = join(context.root, 'etc', 'autoami.yaml');
+  context.socket = join(context.root, 'run', 'autoami.sock');
+  for (const dir of ['etc', 'bin', 'opt']) mkdirSync(join(context.root, dir));
+  context.manifest = join(context.root, 'site.pp');
+  writeFileSync(
+    context.manifest,
+    `class { 'autoami':
+  config_dir        => '${join(context.root, 'etc')}',
+  state_dir         => '${join(context.root, 'state')}',
+  socket            => '${context.socket}',
+  install_dir       => '${context.installDir}',
+  command_path      => '${context.command}',
+  node_binary       => '${process.execPath}',
+  puppet_ca_signing => false,
+  autosign          => true,
+  metrics_listen    => '127.0.0.1:9777',
+  user              => 'nobody',
+  group             => 'nogroup',
+  puppet_group      => 'nogroup',
+  manage_user       => false,
+  manage_service    => false,
+  manage_nodejs     => false,
+}
+`,
+  );
+  context.first = await applyInstalled(context);
+});
+
+Installed('should apply with changes the first time (exit 2)', (context) => {
+  assert.is(context.first.status, 2, describe(context.first));
+});
+
+Installed('should install the few files of the sidecar, the entry points 0755 and the rest 0644', (context) => {
+  const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? files(join(dir, entry.name)).map((file) => `${entry.name}/${file}`) : [entry.name]));
+  const installed = files(context.installDir).sort();
+  assert.ok(installed.length < 30, installed.join(' '));
+  assert.ok(installed.includes('runtime/cli.js') && installed.includes('runtime/autosign.js'), installed.join(' '));
+  for (const file of installed) {
+    const expected = ['runtime/bin/autoami.js', 'runtime/bin/autoami-autosign.js', 'bin/autoami-autosign'].includes(file) ? '0755' : '0644';
+    assert.is(mode(join(context.installDir, file)), expected, file);
+    assert.is(statSync(join(context.installDir, file)).uid, 0, file);
+  }
+});
+
+Installed('should install an autoami command that reads the class configuration unless AUTOAMI_CONFIG names another', (context) => {
+  assert.is(mode(context.command), '0755');
+  const cwd = tempDir('cmd');
+  const version = spawnSync(context.command, ['version'], { cwd, env: plainEnv(), encoding: 'utf8' });
+  assert.is(version.status, 0, version.stderr);
+  assert.is(version.stdout, `${context.version}\n`);
+  const migrate = spawnSync(context.command, ['migrate'], { cwd, env: plainEnv(), encoding: 'utf8' });
+  assert.is(migrate.status, 0, migrate.stderr);
+  assert.is(migrate.stdout, 'schema up to date (embedded store)\n');
+  const other = spawnSync(context.command, ['migrate'], { cwd, env: plainEnv({ AUTOAMI_CONFIG: join(cwd, 'missing.yaml') }), encoding: 'utf8' });
+  assert.is(other.status, 2);
+  assert.match(other.stderr, `cannot read ${join(cwd, 'missing.yaml')}`);
+});
+
+Installed('should install an autosign command that asks the sidecar of the class configuration', (context) => {
+  const command = join(context.installDir, 'bin', 'autoami-autosign');
+  // No sidecar listens: the command reads the class's autoami.yaml, fails to reach its
+  // socket and refuses, whatever AUTOAMI_CONFIG Puppet Server's environment might hold.
+  const run = spawnSync(command, ['web-i-0abc.autoami'], { cwd: tempDir('sign'), env: plainEnv({ AUTOAMI_CONFIG: '/nonexistent/autoami.yaml' }), input: '', encoding: 'utf8' });
+  assert.is(run.status, 1, run.stderr);
+  assert.match(run.stderr, 'autoami autosign: not signing web-i-0abc.autoami');
+  assert.match(run.stderr, context.socket);
+});
+
+Installed('should add autoami to [server] reports, keeping the processors there, and set autosign', (context) => {
+  const text = readFileSync(context.puppetConf, 'utf8');
+  const server = text.slice(text.indexOf('[server]'));
+  assert.match(server, /^reports = store,http,autoami$/m);
+  assert.match(server, new RegExp(`^autosign = ${join(context.installDir, 'bin', 'autoami-autosign')}$`, 'm'));
+  assert.match(server, /^reporturl = http:\/\/reports\.example\.com\/$/m);
+  assert.match(text, /^\[main\]\nstrict_variables = true\n/);
+  assert.is(text.match(/^reports/gm)?.length, 1, text);
+});
+
+Installed('should write the metrics address into autoami.yaml', async (context) => {
+  assert.match(readFileSync(context.configFile, 'utf8'), "metrics:\n  listen: '127.0.0.1:9777'\n");
+});
+
+Installed('should change nothing on a second apply (exit 0): no mode reset, no puppet.conf edit', async (context) => {
+  const before = readFileSync(context.puppetConf, 'utf8');
+  const second = await applyInstalled(context);
+  assert.is(second.status, 0, describe(second));
+  assert.is(mode(join(context.installDir, 'runtime', 'bin', 'autoami-autosign.js')), '0755');
+  assert.is(readFileSync(context.puppetConf, 'utf8'), before);
+});
+
+Installed.run();

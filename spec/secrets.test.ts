@@ -52,6 +52,14 @@ function assertNoSecret(label: string, text: string): void {
   assert.equal(leaks(text), [], `${label} shows a secret:\n${text.slice(0, 2000)}`);
 }
 
+/** The bakes' one-time CSR challenges, read from the user-data: the one place they belong. */
+const CHALLENGES: string[] = [];
+
+function assertNoChallenge(label: string, text: string): void {
+  const found = CHALLENGES.filter((secret) => text.includes(secret) || text.includes(secret.toUpperCase()) || text.includes(Buffer.from(secret).toString('base64')));
+  assert.equal(found.length, 0, `${label} shows a bake's challenge secret`);
+}
+
 const outputOf = (result: PuppetResult) => `${result.stdout}\n${result.stderr}`;
 
 interface Context {
@@ -62,6 +70,8 @@ interface Context {
   store: MysqlStore;
   puppet: PuppetEnv;
   keyfile: string;
+  /** The console's logins, changed by a test as an administrator would. */
+  users: Record<string, string>;
 }
 
 const Secrets = suite<Context>('secrets');
@@ -75,10 +85,12 @@ Secrets.before(async (context) => {
   context.db = { ...db, password: DB_PASS };
   context.endpoint = await startEc2Endpoint({ images: ['ami-0abc1234'], bootMs: 50, imageMs: 150, terminateMs: 20 });
   const pki = makePki();
-  context.console = await startPeConsole(pki, { users: { admin: ENC_PASS }, groups: [{ id: randomUUID(), name: 'wordpress' }] });
+  // `rotated` logs in with the second password until a test removes it, as if an administrator changed it.
+  context.users = { admin: ENC_PASS, rotated: WRONG_ENC_PASS };
+  context.console = await startPeConsole(pki, { users: context.users, groups: [{ id: randomUUID(), name: 'wordpress' }] });
   const { file, socket } = writeConfig(context.db, {
     aws: { region: 'us-east-1', endpoint: context.endpoint.url },
-    puppet: { localcacert: pki.caCert },
+    puppet: { localcacert: pki.caCert, classifier: 'pe' },
     bake: { poll_interval: '50ms', lease: '2s', report_timeout: '60s' },
   });
   // Debug logging for this sidecar only: the most it ever writes must hold no secret either.
@@ -106,7 +118,7 @@ Secrets.after(async ({ sidecar, endpoint, console, store }) => {
 function newGroup(context: Context, name: string, password: string, overrides: Record<string, string> = {}): string[] {
   const options: Record<string, string> = {
     '--image': 'ami-0abc1234', '--type': 't3.micro', '--keyname': 'deploy', '--keyfile': context.keyfile, '--login': 'ec2-user',
-    '--puppetserver': 'puppet.example.com', '--node-group': 'wordpress', '--enc-user': 'admin', '--enc-pass': password,
+    '--puppetserver': 'puppet.example.com', '--node-group': 'wordpress', '--enc-user': password === WRONG_ENC_PASS ? 'rotated' : 'admin', '--enc-pass': password,
     '--enc-server': '127.0.0.1', '--enc-port': String(context.console.port), '--bootstrap': 'userdata', ...overrides,
   };
   return ['autoami', 'new_group', ...Object.entries(options).flat(), name];
@@ -136,6 +148,7 @@ Secrets('should keep the password out of every refusal that involves it', async 
     ['a password with a control character', newGroup(context, 'other', `${ENC_PASS}\u001b`), /^Error: enc_pass: \(value hidden\) contains control/],
     ['an over-long password', newGroup(context, 'other', ENC_PASS.repeat(40)), /^Error: enc_pass: longer than/],
     ['a missing key file', newGroup(context, 'other', ENC_PASS, { '--keyfile': '/nonexistent.pem' }), /^Error: keyfile: /],
+    ['a password the console refuses', newGroup(context, 'other', `${ENC_PASS}-not`), /^Error: puppet\.classifier is pe, but group other cannot be pinned .*refused login "admin"/],
   ];
   const results = await Promise.all(refusals.map(([, args]) => context.puppet.run(args)));
   for (const [index, [what, , message]] of refusals.entries()) {
@@ -162,6 +175,9 @@ async function awaitingCertname(store: MysqlStore, group: string): Promise<strin
 
 Secrets('should bake with the password and keep it out of progress, report, history, list and status', async (context) => {
   const { puppet, store, endpoint, console } = context;
+  // The console no longer takes the password wrongpass was defined with, nor the token new_group's check got with it.
+  delete context.users.rotated;
+  console.revokeTokens();
   const run = puppet.run(['autoami', 'run', '--groups', 'wordpress,wrongpass', '--wait']);
   const certname = await awaitingCertname(store, 'wordpress');
   // The instance's agent run, with the real report processor: its output is the processor's log.
@@ -169,10 +185,16 @@ Secrets('should bake with the password and keep it out of progress, report, hist
   assert.is(applied.status, 2, applied.stderr);
   assertNoSecret('the report processor', outputOf(applied));
   const ran = await Promise.race([run, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`run --wait did not return within ${HANG_MS / 1000} s`)), HANG_MS).unref())]);
+  for (const instance of endpoint.instances()) {
+    const challenge = /^CHALLENGE_YAML='"([0-9a-f]{64})"'$/m.exec(endpoint.userData(instance.instanceId) ?? '')?.[1];
+    if (challenge) CHALLENGES.push(challenge);
+  }
+  assert.ok(CHALLENGES.length > 0, 'no bake handed out a challenge');
+  assertNoChallenge('run --wait', outputOf(ran));
   // One bake failed (the console refused the wrong password), so --wait exits 1.
   assert.is(ran.status, 1, outputOf(ran));
-  assert.match(ran.stdout, /^wordpress\s+done\s+baked/m);
-  assert.match(ran.stdout, /^wrongpass\s+done\s+failed/m);
+  assert.match(ran.stdout, /^wordpress\s+done\s+baked/m, ran.stdout);
+  assert.match(ran.stdout, /^wrongpass\s+done\s+failed/m, ran.stdout);
   assertNoSecret('run --wait', outputOf(ran));
   assert.ok(console.issued.includes('admin'), 'the console never issued a token: the password was not used');
   const wrong = await puppet.run(['autoami', 'history', 'wrongpass', '--render-as', 'json']);
@@ -182,6 +204,7 @@ Secrets('should bake with the password and keep it out of progress, report, hist
     const result = await puppet.run(args);
     assert.is(result.status, 0, result.stderr);
     assertNoSecret(args.join(' '), outputOf(result));
+    assertNoChallenge(args.join(' '), outputOf(result));
   }
   assertNoSecret('history wrongpass', outputOf(wrong));
   for (const instance of endpoint.instances()) {
@@ -190,6 +213,7 @@ Secrets('should bake with the password and keep it out of progress, report, hist
   }
   for (const image of endpoint.images()) assertNoSecret(`image ${image.imageId}`, JSON.stringify({ ...image, tags: [...image.tags] }));
   assertNoSecret('the bakes table', JSON.stringify(await store.listBakes()));
+  assertNoChallenge('the bakes table', JSON.stringify(await store.listBakes()));
 });
 
 /** `autoami CMD --config FILE` as a service manager starts it: its whole output. */
@@ -232,6 +256,8 @@ Secrets('should name a refused or malformed database password without showing it
 Secrets("should have kept every secret out of the sidecar's debug log", ({ sidecar }) => {
   assert.match(sidecar.log(), /"level":"debug"|"level":"info"/);
   assertNoSecret('the sidecar log', sidecar.log());
+  assert.ok(CHALLENGES.length > 0, 'the bake test handed out no challenge to look for');
+  assertNoChallenge('the sidecar log', sidecar.log());
 });
 
 Secrets.run();

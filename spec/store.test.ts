@@ -101,7 +101,7 @@ function contract(name: string, fresh: () => Promise<Backing>) {
 const embeddedPath = (): string => join(tempDir(), 'state', 'store.json');
 const Embedded = contract('embedded', async () => {
   const path = embeddedPath();
-  return { make: () => new EmbeddedStore(path), shared: false };
+  return { make: () => new EmbeddedStore(path), shared: false, raw: async () => readFileSync(path, 'utf8') };
 });
 
 Embedded('should create the state dir 0700 and write a schema_version', async () => {
@@ -127,6 +127,25 @@ Embedded('should open a v1 file (groups only), keep its groups and write it back
   const written = JSON.parse(readFileSync(path, 'utf8'));
   assert.equal([written.schema_version, written.bakes, written.images], [EMBEDDED_SCHEMA_VERSION, [], []]);
   await using(new EmbeddedStore(path), async (store) => assert.equal(await store.getGroup(NASTY), group));
+});
+
+Embedded('should open a v3 file with a bake under way and give it no challenge', async () => {
+  const path = embeddedPath();
+  const bake = {
+    id: 'b1', run_id: 'r1', group_name: 'web', region: 'us-east-1', parent_image: 'ami-1', deadline: '2030-01-01T00:00:00.000Z',
+    state: 'awaiting_report', outcome: null, reason: null, instance_id: 'i-0abc', certname: 'web-i-0abc.autoami', image_id: null,
+    image_name: null, report: null, lease_owner: null, lease_expires: null, created_at: '2029-12-31T23:00:00.000Z',
+    updated_at: '2029-12-31T23:00:00.000Z', finished_at: null,
+  };
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, `${JSON.stringify({ schema_version: 3, groups: [], bakes: [bake], images: [] }, null, 2)}\n`);
+  await using(new EmbeddedStore(path), async (store) => {
+    assert.equal(await store.getBake('b1'), { ...bake, challenge_hash: null });
+    assert.ok(await store.acquireLease('b1', 'm1', '2030-01-01T00:01:00.000Z', '2030-01-01T00:00:00.000Z'));
+    assert.ok(await store.setChallenge('b1', 'm1', 'awaiting_report', `sha256:${'0'.repeat(64)}`));
+  });
+  const written = JSON.parse(readFileSync(path, 'utf8'));
+  assert.equal([written.schema_version, written.bakes[0].challenge_hash], [EMBEDDED_SCHEMA_VERSION, `sha256:${'0'.repeat(64)}`]);
 });
 
 Embedded('should refuse a file whose bakes lack ids, leaving it untouched', async () => {
@@ -222,7 +241,31 @@ async function asRoot<T>(db: DatabaseConfig, sql: string): Promise<T> {
 const freshDb = async (): Promise<DatabaseConfig> => (await startMariadb()).createDatabase();
 const Mysql = contract('mysql', async () => {
   const db = await freshDb();
-  return { make: () => new MysqlStore(db), shared: true };
+  return { make: () => new MysqlStore(db), shared: true, raw: async () => JSON.stringify(await asRoot<RowDataPacket[]>(db, 'SELECT * FROM `bakes`')) };
+});
+
+Mysql('should upgrade a database from before the challenge column, keeping its bakes', async () => {
+  const db = await freshDb();
+  const server = await startMariadb();
+  const conn = await createConnection({ socketPath: server.socketPath, user: 'root', database: db.name });
+  try {
+    // As a sidecar of the release before left it: migrations 1-3 and a bake under way.
+    assert.equal(await migrate(conn, MIGRATIONS.filter((migration) => migration.version <= 3)), [1, 2, 3]);
+    await conn.query(
+      "INSERT INTO `bakes` (`id`, `run_id`, `group_name`, `region`, `parent_image`, `state`, `instance_id`, `certname`, `deadline`, `created_at`, `updated_at`) " +
+        "VALUES ('b1', 'r1', 'web', 'us-east-1', 'ami-1', 'awaiting_report', 'i-0abc', 'web-i-0abc.autoami', '2030-01-01 00:00:00', '2029-12-31 23:00:00', '2029-12-31 23:00:00')",
+    );
+  } finally {
+    await conn.end();
+  }
+  await using(new MysqlStore(db), async (store) => {
+    const bake = await store.getBake('b1');
+    assert.equal([bake?.state, bake?.certname, bake?.challenge_hash], ['awaiting_report', 'web-i-0abc.autoami', null]);
+    assert.ok(await store.acquireLease('b1', 'm1', '2030-01-01T00:01:00.000Z', '2030-01-01T00:00:00.000Z'));
+    assert.is((await store.setChallenge('b1', 'm1', 'awaiting_report', `sha256:${'0'.repeat(64)}`))?.challenge_hash, `sha256:${'0'.repeat(64)}`);
+  });
+  const versions = await asRoot<RowDataPacket[]>(db, 'SELECT `version` FROM `schema_migrations` ORDER BY `version`');
+  assert.equal(versions.map((row) => row.version), MIGRATIONS.map((migration) => migration.version));
 });
 
 Mysql('should apply each migration once when stores open together, and again open cleanly', async () => {

@@ -29,6 +29,12 @@ class autoami::config {
     default => undef,
   }
 
+  # Absent: no metrics endpoint.
+  $metrics = $autoami::metrics_listen ? {
+    undef   => undef,
+    default => { 'listen' => $autoami::metrics_listen },
+  }
+
   file { $autoami::config_file:
     ensure    => file,
     owner     => 'root',
@@ -59,6 +65,7 @@ class autoami::config {
           'poll_interval'  => $autoami::bake_poll_interval,
           'lease'          => $autoami::bake_lease,
         },
+        'metrics'   => $metrics,
     }),
   }
 

@@ -6,7 +6,12 @@
 # and `puppet node_aws` faces and the `autoami` report processor), installs the
 # Node.js sidecar shipped in this module and runs it under systemd as a dedicated
 # user that is also in the Puppet group, so the master's processes can reach its
-# socket and spool reports into `<state_dir>/spool`.
+# socket and spool reports into `<state_dir>/spool`. It installs the `autoami` command
+# (`command_path`), adds the `autoami` report processor to `reports` in puppet.conf's
+# `[server]` section and, with `autosign`, makes the sidecar Puppet Server's policy
+# autosigner (`autosign = <install_dir>/bin/autoami-autosign`). Puppet Server reads
+# both settings only when it starts: restart it after the first run (or name its
+# service in `puppetserver_service`).
 #
 # Without `db_user` the sidecar keeps its data in the embedded single-master store
 # in `state_dir`. With `db_user` it uses MySQL (shared by several masters); with
@@ -33,6 +38,16 @@
 #     db_user     => 'autoami',
 #     db_password => Sensitive(lookup('secrets::autoami_db_password')),
 #     aws_region  => 'eu-west-1',
+#   }
+#
+# @example Policy autosigning by the sidecar, Puppet Server restarted on a puppet.conf change
+#   service { 'puppetserver':
+#     ensure => running,
+#   }
+#   class { 'autoami':
+#     puppet_ca_signing    => false,
+#     autosign             => true,
+#     puppetserver_service => 'puppetserver',
 #   }
 #
 # @param puppet_group
@@ -90,8 +105,9 @@
 # @param aws_region
 #   Default AWS region (`aws.region`).
 # @param aws_profile
-#   Shared-config profile (`aws.profile`); unset: the standard credential chain
-#   (environment, instance role).
+#   Shared-config profile (`aws.profile`) in the sidecar's `~/.aws/config` and
+#   `~/.aws/credentials`; its home is `state_dir`. Unset: the standard credential chain
+#   (environment, `<state_dir>/.aws/credentials`, instance role).
 # @param aws_endpoint
 #   An EC2-compatible endpoint URL (`aws.endpoint`); unset: AWS itself.
 # @param puppet_server
@@ -108,10 +124,11 @@
 # @param puppet_ca_signing
 #   Whether the sidecar signs the certificates of bake instances through the CA API
 #   (and only those it is waiting for). Off, `puppet.server` is left out of autoami.yaml
-#   and signing is left to policy-based autosigning (`autosign = autoami autosign`).
+#   and signing is left to policy-based autosigning (see `autosign`).
 # @param puppet_classifier
-#   `pe` pins bake nodes into their node group through the PE classifier; `none`
-#   leaves classification to the `pp_role` trusted fact.
+#   `none` leaves classification to the `pp_role` trusted fact in the bake node's
+#   certificate; `pe` (Puppet Enterprise) pins bake nodes into their node group through
+#   the PE classifier.
 # @param bake_report_timeout
 #   How long a bake waits for the agent's report (`bake.report_timeout`: `45m`, `90s`,
 #   `1h`, `500ms`).
@@ -124,6 +141,10 @@
 # @param bake_lease
 #   How long a sidecar holds a bake before another master may take it over
 #   (`bake.lease`, a duration); unset: 60s.
+# @param metrics_listen
+#   Serve Prometheus metrics on this `IP:PORT` (`metrics.listen`), for example
+#   `127.0.0.1:9777`; unset: no metrics endpoint. It has no authentication: keep it on
+#   loopback or behind a firewall.
 # @param user
 #   The system user the sidecar runs as; it owns `state_dir` and autoami.dbpass.
 # @param group
@@ -132,9 +153,36 @@
 #   Create `user` and `group` (system accounts, `user` also in `puppet_group`).
 # @param install_dir
 #   Where the sidecar's built JavaScript is installed (replaced wholesale from the
-#   module's `files/sidecar`).
+#   module's `files/sidecar`: a few bundled files, the entry points 0755), with
+#   `<install_dir>/bin/autoami-autosign`, the policy-autosign command.
 # @param manage_install
-#   Install the sidecar into `install_dir`. Turn off when it is installed another way.
+#   Install the sidecar into `install_dir`. Turn off when it is installed another way
+#   (then `autosign` is not available).
+# @param manage_command
+#   Install the `autoami` command at `command_path`.
+# @param command_path
+#   Where `manage_command` installs the `autoami` command (`autoami migrate`, `autoami
+#   version`, `autoami serve`): a /bin/sh wrapper (root, 0755) that runs the sidecar's CLI
+#   with `node_binary` and `AUTOAMI_CONFIG` set to this class's autoami.yaml unless it is
+#   set already.
+# @param manage_puppet_conf
+#   Add `autoami` to `reports` in the `[server]` section of `puppet_conf`, keeping the
+#   processors listed there (puppetlabs-inifile's `ini_subsetting`). Where `[server]` has
+#   no `reports` line yet, it becomes `reports = autoami`, which hides Puppet's default
+#   (`store`) and any list in `[master]` or `[main]`: put the list you want in `[server]`
+#   first. Puppet Server reads it only at start.
+# @param puppet_conf
+#   The puppet.conf to edit. Defaults to the compiling Puppet's (`$settings::config`).
+# @param autosign
+#   Set `autosign = <install_dir>/bin/autoami-autosign` in `[server]` of `puppet_conf`:
+#   Puppet Server then signs a CSR only when the sidecar says a bake is waiting for that
+#   certname, the CSR's `pp_instance_id` is that bake's instance and its
+#   `challengePassword` is the bake's one-time secret. Needs
+#   `manage_puppet_conf` and `manage_install`. Off, the class leaves `autosign` alone.
+# @param puppetserver_service
+#   The title of a `service` resource for Puppet Server declared elsewhere in the
+#   catalogue (for example `puppetserver`), which the class notifies when it changes
+#   puppet.conf. Unset: restart Puppet Server yourself after a change.
 # @param manage_nodejs
 #   Install the Node.js package. The package manager must offer Node.js 20 or newer
 #   under `nodejs_package` (for example from NodeSource); turn off when Node.js is
@@ -171,7 +219,7 @@ class autoami (
   Stdlib::Absolutepath $config_dir = $settings::confdir,
   Stdlib::Absolutepath $socket = '/run/autoami/autoami.sock',
   Stdlib::Absolutepath $state_dir = '/var/lib/autoami',
-  Pattern[/\A[a-z]{2}(-[a-z]+)+-\d{1,2}\z/] $aws_region = 'us-east-1',
+  Autoami::Region $aws_region = 'us-east-1',
   Optional[String[1]] $aws_profile = undef,
   Optional[Stdlib::HTTPUrl] $aws_endpoint = undef,
   Stdlib::Host $puppet_server = $facts['networking']['fqdn'],
@@ -180,17 +228,24 @@ class autoami (
   Stdlib::Absolutepath $puppet_hostprivkey = $settings::hostprivkey,
   Stdlib::Absolutepath $puppet_localcacert = $settings::localcacert,
   Boolean $puppet_ca_signing = true,
-  Enum['pe', 'none'] $puppet_classifier = 'pe',
-  Pattern[/\A\d+(\.\d+)?(ms|s|m|h)\z/] $bake_report_timeout = '45m',
+  Enum['pe', 'none'] $puppet_classifier = 'none',
+  Autoami::Duration $bake_report_timeout = '45m',
   Integer[1, 1024] $bake_concurrency = 16,
   Optional[Stdlib::Port] $bake_ssh_port = undef,
-  Optional[Pattern[/\A\d+(\.\d+)?(ms|s|m|h)\z/]] $bake_poll_interval = undef,
-  Optional[Pattern[/\A\d+(\.\d+)?(ms|s|m|h)\z/]] $bake_lease = undef,
+  Optional[Autoami::Duration] $bake_poll_interval = undef,
+  Optional[Autoami::Duration] $bake_lease = undef,
+  Optional[Autoami::Listen] $metrics_listen = undef,
   String[1] $user = 'autoami',
   String[1] $group = 'autoami',
   Boolean $manage_user = true,
   Stdlib::Absolutepath $install_dir = '/opt/autoami',
   Boolean $manage_install = true,
+  Boolean $manage_command = true,
+  Stdlib::Absolutepath $command_path = '/usr/local/bin/autoami',
+  Boolean $manage_puppet_conf = true,
+  Stdlib::Absolutepath $puppet_conf = $settings::config,
+  Boolean $autosign = false,
+  Optional[String[1]] $puppetserver_service = undef,
   Boolean $manage_nodejs = true,
   String[1] $nodejs_ensure = 'installed',
   Boolean $manage_service = true,
@@ -204,21 +259,36 @@ class autoami (
   if $db_user =~ Undef and ($db_password =~ NotUndef or $db_socket =~ NotUndef or $db_pool_size =~ NotUndef) {
     fail('autoami: db_password, db_socket and db_pool_size need db_user (without db_user the sidecar uses its embedded store)')
   }
+  if $autosign and !($manage_puppet_conf and $manage_install) {
+    fail('autoami: autosign needs manage_puppet_conf (to set it in puppet.conf) and manage_install (for the autosign command)')
+  }
 
   # Paths every class shares.
   $config_file = "${config_dir}/autoami.yaml"
   $db_password_file = "${config_dir}/autoami.dbpass"
   $socket_dir = $socket.regsubst('/[^/]+\z', '')
   $spool_dir = "${state_dir}/spool"
+  $autosign_command = "${install_dir}/bin/autoami-autosign"
 
   contain autoami::user
   contain autoami::db
   contain autoami::config
+  contain autoami::install
   contain autoami::service
+  contain autoami::puppet_conf
 
+  # Ordering only: the service restarts on a change of exactly the files it subscribes to
+  # (autoami::service), so a new configuration never refreshes the Node.js package or
+  # reloads systemd.
   Class['autoami::user']
   -> Class['autoami::config']
-  ~> Class['autoami::service']
+  -> Class['autoami::service']
 
+  Class['autoami::install'] -> Class['autoami::service']
   Class['autoami::db'] -> Class['autoami::service']
+
+  # puppet.conf names the autosign command and the report processor reads autoami.yaml:
+  # both exist before Puppet Server is pointed at them.
+  Class['autoami::config'] -> Class['autoami::puppet_conf']
+  Class['autoami::install'] -> Class['autoami::puppet_conf']
 }

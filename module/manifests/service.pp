@@ -1,5 +1,5 @@
 # @summary
-#   Installs the sidecar and runs it as the `autoami` systemd service.
+#   Runs the sidecar as the `autoami` systemd service, with its directories.
 #
 # * `autoami::state_dir` (owner `autoami::user`, group `autoami::puppet_group`, 0750)
 #   and its `spool/` (0770), where the report processor spools reports while the
@@ -7,12 +7,12 @@
 # * The socket's directory: the unit's `RuntimeDirectory=` (0750, group
 #   `autoami::puppet_group`) when the socket lives under /run and the service is
 #   managed, otherwise a directory Puppet manages with the same owner and mode.
-# * With `autoami::manage_nodejs`, the Node.js package; with `autoami::manage_install`,
-#   the built sidecar from the module's `files/sidecar` in `autoami::install_dir`
-#   (owned by root, so the sidecar cannot change its own code).
+# * With `autoami::manage_nodejs`, the Node.js package (the service requires it; an
+#   upgrade does not restart it).
 # * With `autoami::manage_service`, a hardened unit in /etc/systemd/system, a
-#   `systemctl daemon-reload` when it changes, and `service { 'autoami': }`, restarted
-#   when the configuration, the password file, the unit or the installed code change.
+#   `systemctl daemon-reload` when (and only when) the unit changes, and
+#   `service { 'autoami': }`, restarted when the configuration, the password file, the
+#   unit or the code `autoami::install` installs change, and for nothing else.
 #
 # @api private
 #
@@ -60,20 +60,6 @@ class autoami::service {
     }
   }
 
-  if $autoami::manage_install {
-    file { $autoami::install_dir:
-      ensure  => directory,
-      source  => 'puppet:///modules/autoami/sidecar',
-      recurse => true,
-      purge   => true,
-      force   => true,
-      backup  => false,
-      owner   => 'root',
-      group   => 'root',
-      mode    => '0644',
-    }
-  }
-
   if $autoami::manage_service {
     $unit_file = '/etc/systemd/system/autoami.service'
     $read_write_paths = $systemd_runtime_dir ? {
@@ -106,8 +92,9 @@ class autoami::service {
       subscribe   => File[$unit_file],
     }
 
+    # The tree, and the launcher the unit starts (a resource of its own, outside the tree's events).
     $code = $autoami::manage_install ? {
-      true    => [File[$autoami::install_dir]],
+      true    => [File[$autoami::install_dir], File["${autoami::install_dir}/runtime/bin/autoami.js"]],
       default => [],
     }
     $nodejs = $autoami::manage_nodejs ? {

@@ -19,7 +19,8 @@ const WAIT_FOR_CERT_S = 15;
 
 export function bootstrapper(settings: BootstrapSettings): Bootstrapper {
   return {
-    overSsh(bake, group, host, deadline) {
+    overSsh(bake, group, host, deadline, challenge) {
+      // The script, secret included, goes over ssh's stdin: never on a command line or in a log.
       const script = renderBootstrapScript({
         certname: bake.certname!,
         server: group.puppetserver,
@@ -28,6 +29,7 @@ export function bootstrapper(settings: BootstrapSettings): Bootstrapper {
         role: group.name,
         environment: null,
         waitForCert: WAIT_FOR_CERT_S,
+        challenge,
       }, group.template ?? undefined);
       return runOverSsh({
         target: { host, port: settings.sshPort, login: group.login, keyfile: group.keyfile },
@@ -40,8 +42,8 @@ export function bootstrapper(settings: BootstrapSettings): Bootstrapper {
         sleep: settings.sleep,
       });
     },
-    userData(group, server) {
-      const input = { group: group.name, server, serverPort: settings.puppetPort, environment: null, waitForCert: WAIT_FOR_CERT_S };
+    userData(group, server, challenge) {
+      const input = { group: group.name, server, serverPort: settings.puppetPort, environment: null, waitForCert: WAIT_FOR_CERT_S, challenge };
       return userDataFor(input, group.template ?? undefined);
     },
   };

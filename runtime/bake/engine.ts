@@ -7,7 +7,7 @@ import { StoreUnavailableError, asAutoamiError } from '../errors.ts';
 import { isPassingEc2Failure } from '../ec2/failures.ts';
 import type { Bake } from '../store/store.ts';
 import { iso, type BakeEnv } from './env.ts';
-import { finish, step } from './steps.ts';
+import { abandonCleanup, finish, step } from './steps.ts';
 
 export class BakeEngine {
   readonly #env: BakeEnv;
@@ -87,7 +87,7 @@ export class BakeEngine {
       if (this.#driving.has(bake.id)) continue;
       const leasedElsewhere = bake.lease_owner !== null && bake.lease_owner !== this.#env.owner && Date.parse(bake.lease_expires ?? '') > now;
       if (leasedElsewhere) continue;
-      const driver = this.#drive(bake.id).finally(() => {
+      const driver = this.#drive(bake.id, bake.lease_owner !== null && bake.lease_owner !== this.#env.owner).finally(() => {
         this.#driving.delete(bake.id);
         this.#woken.delete(bake.id);
         if (!this.#stopped) this.wake();
@@ -101,30 +101,40 @@ export class BakeEngine {
     return this.#env.store.acquireLease(id, this.#env.owner, iso(now + this.#env.leaseMs), iso(now));
   }
 
-  async #drive(id: string): Promise<void> {
+  /** `takeover`: the bake was last leased by another sidecar, whose lease lapsed. */
+  async #drive(id: string, takeover: boolean): Promise<void> {
     const { store, log, owner } = this.#env;
     // Long steps (boot, ssh, image) outlive one lease period; renew it while they run.
     const heartbeat = setInterval(() => void this.#lease(id).catch(() => undefined), this.#env.leaseMs / 3);
     heartbeat.unref();
     let lastFailure: string | undefined;
+    let failures = 0;
     try {
       while (!this.#stopped) {
         let bake: Bake | undefined;
         try {
           bake = await this.#lease(id);
+          if (bake && takeover) {
+            takeover = false;
+            this.#env.metrics.leaseTakenOver();
+          }
           if (!bake || bake.state === 'done') return;
-          const result =
-            this.#env.clock.now() > Date.parse(bake.deadline) && bake.state !== 'cleaning'
-              ? await finish(this.#env, bake, 'timed_out', `no progress in ${bake.state} before its deadline`)
-              : await step(this.#env, bake);
+          const late = this.#env.clock.now() > Date.parse(bake.deadline);
+          const result = !late
+            ? await step(this.#env, bake)
+            : bake.state === 'cleaning'
+              ? await abandonCleanup(this.#env, bake, lastFailure)
+              : await finish(this.#env, bake, 'timed_out', `no progress in ${bake.state} before its deadline`);
+          if (result !== 'wait') failures = 0;
           if (result === 'lost') return;
           if (result === 'wait') await this.#pause(id);
         } catch (error) {
           const failure = asAutoamiError(error);
-          // Said once per bake and failure, not once per tick: an outage would flood the log.
-          if (lastFailure !== failure.message) log.warn('bake step failed', { bake: id, state: bake?.state, error: failure.message });
+          failures++;
+          // Every failure is logged with its count, so a retry that never succeeds is visible as one.
+          log.warn('bake step failed', { bake: id, state: bake?.state, attempt: failures, error: failure.message });
           lastFailure = failure.message;
-          // A store outage or an EC2 "not now" is waited out (the deadline bounds it); other failures end the bake.
+          // A store outage or an EC2 "not now" is waited out, and so is a failing cleanup: the deadline bounds both.
           if (!bake || error instanceof StoreUnavailableError || isPassingEc2Failure(error) || bake.state === 'cleaning') {
             await this.#pause(id);
           } else {

@@ -2,17 +2,20 @@
 import type { Clock } from '../clock.ts';
 import type { Ec2Source } from '../images.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import type { CertificateAuthority, Classifier } from '../puppet/types.ts';
+import type { SecretSource } from '../random.ts';
 import type { Sleep } from '../sleep.ts';
 import type { Bake, Group, Store } from '../store/store.ts';
 import type { BootstrapOutcome } from '../bootstrap/types.ts';
 import type { Deadlines } from './deadlines.ts';
 
+/** `challenge`: the bake's one-time secret, which the script puts in the CSR (never logged). */
 export interface Bootstrapper {
   /** ssh mode: run the bootstrap script on the instance; resolves when the agent run ended. */
-  overSsh(bake: Bake, group: Group, host: string, deadline: number): Promise<BootstrapOutcome>;
+  overSsh(bake: Bake, group: Group, host: string, deadline: number, challenge: string): Promise<BootstrapOutcome>;
   /** userdata mode: the script the instance runs at first boot. */
-  userData(group: Group, server: string): string;
+  userData(group: Group, server: string, challenge: string): string;
 }
 
 export interface BakeEnv {
@@ -24,12 +27,15 @@ export interface BakeEnv {
   readonly bootstrap: Bootstrapper;
   readonly clock: Clock;
   readonly sleep: Sleep;
+  /** Each bake's one-time CSR challenge. */
+  readonly secrets: SecretSource;
   readonly log: Logger;
   readonly deadlines: Deadlines;
   /** This sidecar's lease owner name: unique per process. */
   readonly owner: string;
   readonly leaseMs: number;
   readonly tickMs: number;
+  readonly metrics: Metrics;
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString();

@@ -3,9 +3,10 @@
  * still baking), then, with --wait, report each state change until every bake is done.
  */
 import type { CallContext } from '../dispatcher.ts';
-import { NotFoundError } from '../errors.ts';
+import { AutoamiError, ErrorCode, NotFoundError } from '../errors.ts';
 import type { Params } from '../interface/schema.ts';
 import type { IdSource } from '../random.ts';
+import { sleepUnlessAborted } from '../sleep.ts';
 import type { Bake, Group } from '../store/store.ts';
 import type { BakeEngine } from './engine.ts';
 import { iso, type BakeEnv } from './env.ts';
@@ -28,7 +29,7 @@ export interface RunResult {
   bakes: RunRow[];
 }
 
-const FAILED_OUTCOMES = new Set(['failed', 'failed_run', 'timed_out']);
+const FAILED_OUTCOMES = new Set(['failed', 'failed_run', 'timed_out', 'cleanup_failed']);
 
 function row(bake: Bake): RunRow {
   return {
@@ -57,18 +58,33 @@ async function selectGroups(env: BakeEnv, names: readonly string[]): Promise<Gro
   });
 }
 
-async function follow(env: BakeEnv, runId: string, context: CallContext): Promise<Bake[]> {
+/**
+ * Reports every state change of `ids` until each is done. The bakes do not depend on the
+ * call: when the sidecar stops or the client hangs up, following ends and they go on.
+ */
+async function follow(env: BakeEnv, runId: string, ids: ReadonlySet<string>, context: CallContext): Promise<Bake[]> {
   const seen = new Map<string, string>();
   for (;;) {
-    const bakes = await env.store.listBakes({ run_id: runId });
+    const bakes = await getBakes(env, ids);
     for (const bake of bakes) {
       const line = progressLine(bake);
       if (seen.get(bake.id) !== line) context.progress({ line, group: bake.group_name, state: bake.state, outcome: bake.outcome });
       seen.set(bake.id, line);
     }
     if (bakes.every((bake) => bake.state === 'done')) return bakes;
-    await env.sleep(env.tickMs);
+    await sleepUnlessAborted(env.sleep, env.tickMs, context.signal);
+    if (context.signal.aborted) {
+      throw new AutoamiError(
+        ErrorCode.ShuttingDown,
+        `the sidecar is stopping, so it stopped following run ${runId}; its bakes go on once a sidecar runs again: \`puppet autoami run --wait\` follows bakes already under way`,
+      );
+    }
   }
+}
+
+async function getBakes(env: BakeEnv, ids: ReadonlySet<string>): Promise<Bake[]> {
+  const bakes = await Promise.all([...ids].map((id) => env.store.getBake(id)));
+  return bakes.filter((bake): bake is Bake => bake !== undefined);
 }
 
 export function runHandler(env: BakeEnv, engine: BakeEngine, ids: IdSource) {
@@ -82,30 +98,41 @@ export function runHandler(env: BakeEnv, engine: BakeEngine, ids: IdSource) {
         state: active.has(group.name) ? 'already baking' : 'would launch',
         outcome: null,
         instance_id: null,
-        image: group.image,
+        // Nothing is baked under --noop: the source AMI belongs in the reason, not under "new AMI".
+        image: null,
         reason: `${group.type} in ${group.region} from ${group.image}, bootstrap ${group.bootstrap}`,
       }));
       return { run_id: null, noop: true, waited: false, failed: false, bakes: rows };
     }
     const runId = ids();
-    const skipped: RunRow[] = [];
+    const followed = new Set<string>();
+    const earlier = new Set<string>();
     for (const group of groups) {
       const running = active.get(group.name);
       if (running) {
-        skipped.push({ ...row(running), reason: `already baking in bake ${running.id}; not started twice` });
+        // Its outcome is this run's answer for the group too: --wait follows it rather than report its state of the moment.
+        followed.add(running.id);
+        earlier.add(running.id);
         continue;
       }
+      const id = ids();
       const deadline = iso(env.clock.now() + env.deadlines.forState('queued'));
-      await env.store.createBake({ id: ids(), run_id: runId, group_name: group.name, region: group.region, parent_image: group.image, deadline });
+      await env.store.createBake({ id, run_id: runId, group_name: group.name, region: group.region, parent_image: group.image, deadline });
+      followed.add(id);
     }
     engine.wake();
-    const bakes = params.wait ? await follow(env, runId, context) : await env.store.listBakes({ run_id: runId });
-    const rows = [...bakes.map(row), ...skipped];
+    const bakes = params.wait ? await follow(env, runId, followed, context) : await getBakes(env, followed);
+    const rows = bakes.map((bake) => {
+      if (!earlier.has(bake.id)) return row(bake);
+      const already = `already baking in bake ${bake.id} (run ${bake.run_id}); not started twice`;
+      return { ...row(bake), reason: bake.state === 'done' ? `${already}; it ended ${bake.outcome}: ${bake.reason ?? '-'}` : already };
+    });
     return {
       run_id: runId,
       noop: false,
       waited: Boolean(params.wait),
-      failed: bakes.some((bake) => bake.outcome !== null && FAILED_OUTCOMES.has(bake.outcome)),
+      // Without --wait an earlier bake's outcome is not this run's news; with it, it is the group's result.
+      failed: bakes.some((bake) => (params.wait || !earlier.has(bake.id)) && bake.outcome !== null && FAILED_OUTCOMES.has(bake.outcome)),
       bakes: rows,
     };
   };

@@ -6,7 +6,8 @@
 import { amiName } from '../ami-name.ts';
 import { certnameFor } from '../bootstrap/script.ts';
 import { Ec2Error, PuppetApiError } from '../errors.ts';
-import type { Bake, BakeUpdate, Group } from '../store/store.ts';
+import { challengeHash } from '../puppet/challenge.ts';
+import type { Bake, BakeState, BakeUpdate, Group } from '../store/store.ts';
 import { TAG } from '../tags.ts';
 import { iso, type BakeEnv } from './env.ts';
 import { judge } from './judge.ts';
@@ -14,9 +15,14 @@ import { applyRetention } from './retention.ts';
 
 export type StepResult = 'moved' | 'wait' | 'lost';
 
+/** States in which the bake's instance may still get its certificate signed. */
+const SIGNING_STATES: ReadonlySet<BakeState> = new Set(['launching', 'booting', 'bootstrapping', 'awaiting_report']);
+
 async function move(env: BakeEnv, bake: Bake, update: Omit<BakeUpdate, 'deadline'>): Promise<StepResult> {
   const deadline = iso(env.clock.now() + env.deadlines.forState(update.state));
-  const moved = await env.store.transition(bake.id, env.owner, bake.state, { ...update, deadline });
+  // Past signing, an unspent challenge is forgotten: nothing may be signed for this bake any more.
+  const forget = SIGNING_STATES.has(update.state) ? {} : { challenge_hash: null };
+  const moved = await env.store.transition(bake.id, env.owner, bake.state, { ...update, ...forget, deadline });
   if (moved) env.log.info('bake moved', { bake: bake.id, group: bake.group_name, from: bake.state, to: moved.state, outcome: moved.outcome });
   return moved ? 'moved' : 'lost';
 }
@@ -25,25 +31,66 @@ export function finish(env: BakeEnv, bake: Bake, outcome: NonNullable<BakeUpdate
   return move(env, bake, { state: 'cleaning', outcome, reason });
 }
 
+/**
+ * Cleaning that cannot finish (EC2 or the console keeps failing) must not hold its group
+ * forever: the bake ends named, with what is left behind, and the group may bake again.
+ */
+export function abandonCleanup(env: BakeEnv, bake: Bake, lastFailure: string | undefined): Promise<StepResult> {
+  const leftBehind = bake.instance_id ? `; instance ${bake.instance_id} and certificate ${bake.certname ?? '-'} may be left behind` : '';
+  const before = `${bake.outcome ?? 'bake'}${bake.reason ? `: ${bake.reason}` : ''}`;
+  const why = lastFailure ? ` (last failure: ${lastFailure})` : '';
+  return move(env, bake, { state: 'done', outcome: 'cleanup_failed', reason: `cleanup did not finish before its deadline${why}${leftBehind}; the bake had ended ${before}` });
+}
+
 const deadlineOf = (bake: Bake) => Date.parse(bake.deadline);
 
+/**
+ * Terminates every live instance tagged with this bake but `keep`, the recorded one: those
+ * of a launch attempt that did not get to record its instance. Only once an instance is
+ * recorded (booting on): before, an attempt still under way could yet record its own.
+ */
+async function terminateStrays(env: BakeEnv, bake: Bake, keep: string | null): Promise<void> {
+  const ec2 = env.ec2.get(bake.region);
+  const strays = (await ec2.findTagged({ [TAG.bake]: bake.id })).map((instance) => instance.id).filter((id) => id !== keep);
+  if (strays.length === 0) return;
+  env.log.warn('terminating instances of an interrupted launch', { bake: bake.id, instances: strays });
+  await ec2.terminate(strays);
+}
+
+/**
+ * userdata mode hands the instance its one-time secret in the user-data, fixed at
+ * RunInstances. The secret is derived from the bake id (`env.secrets`), so every attempt
+ * (after a kill, or on another sidecar sharing the store) sends the same user-data with
+ * the bake id as ClientToken, and EC2 answers a repeated launch with the first instance.
+ * Its hash is recorded before the call, and the instance only while that hash stands.
+ */
 async function launch(env: BakeEnv, bake: Bake, group: Group): Promise<StepResult> {
   const ec2 = env.ec2.get(bake.region);
+  let userData: string | null = null;
+  let expected: string | undefined;
+  if (group.bootstrap === 'userdata') {
+    const challenge = env.secrets(bake.id);
+    expected = challengeHash(challenge);
+    if (!(await env.store.setChallenge(bake.id, env.owner, 'launching', expected))) return 'lost';
+    userData = env.bootstrap.userData(group, group.puppetserver, challenge);
+  }
   const instance = await ec2.launch({
     image: bake.parent_image,
     type: group.type,
     keyname: group.keyname,
     subnet: group.subnet,
     securityGroup: group.security_group,
-    userData: group.bootstrap === 'userdata' ? env.bootstrap.userData(group, group.puppetserver) : null,
+    userData,
     clientToken: bake.id,
     tags: { [TAG.name]: `autoami-${group.name}-bake`, [TAG.group]: group.name, [TAG.bake]: bake.id },
   });
-  return move(env, bake, { state: 'booting', instance_id: instance.id, certname: certnameFor(group.name, instance.id) });
+  const recorded = { state: 'booting', instance_id: instance.id, certname: certnameFor(group.name, instance.id) } as const;
+  return move(env, bake, expected === undefined ? recorded : { ...recorded, expect_challenge: expected });
 }
 
 async function boot(env: BakeEnv, bake: Bake, group: Group): Promise<StepResult> {
   const running = await env.ec2.get(bake.region).waitForInstance(bake.instance_id!, ['running'], { deadline: deadlineOf(bake) });
+  await terminateStrays(env, bake, bake.instance_id);
   const pinned = await env.classifier.pin(group, bake.certname!);
   if (pinned.state === 'pinned') env.log.info('pinned', { bake: bake.id, certname: bake.certname, group: group.node_group });
   if (group.bootstrap === 'userdata') return move(env, bake, { state: 'awaiting_report' });
@@ -52,10 +99,24 @@ async function boot(env: BakeEnv, bake: Bake, group: Group): Promise<StepResult>
   return move(env, bake, { state: 'bootstrapping' });
 }
 
-/** Signs the instance's CSR when it shows up; the agent waits for it meanwhile. */
+/**
+ * Signs the instance's CSR when it shows up; the agent waits for it meanwhile. Only with a
+ * challenge outstanding, which the signature spends (its hash is cleared just before), so
+ * the secret signs nothing else. A refused CSR is removed by the CA, and the agent asks again.
+ */
 export async function signWhenReady(env: BakeEnv, bake: Bake): Promise<'signed' | 'pending' | 'refused'> {
-  if (!env.ca || !bake.certname || !bake.instance_id) return 'pending';
-  const result = await env.ca.signFor(bake.certname, bake.instance_id);
+  const hash = bake.challenge_hash;
+  if (!env.ca || !bake.certname || !bake.instance_id || !hash) return 'pending';
+  let spent = false;
+  const challenge = { hash, spend: async () => (spent = await env.store.clearChallenge(bake.id, hash)) };
+  let result;
+  try {
+    result = await env.ca.signFor(bake.certname, bake.instance_id, challenge);
+  } catch (error) {
+    // Spent, but the signature failed: the secret is still unused, and the agent still waits for it.
+    if (spent) await env.store.setChallenge(bake.id, env.owner, bake.state, hash).catch(() => undefined);
+    throw error;
+  }
   if (result.state === 'refused') env.log.warn('certificate refused', { bake: bake.id, certname: bake.certname, reason: result.reason });
   return result.state;
 }
@@ -64,14 +125,21 @@ async function bootstrap(env: BakeEnv, bake: Bake, group: Group): Promise<StepRe
   const instance = (await env.ec2.get(bake.region).describeInstances([bake.instance_id!])).get(bake.instance_id!);
   if (!instance || instance.state !== 'running') return finish(env, bake, 'failed', `${bake.instance_id} is ${instance?.state ?? 'gone'}; cannot bootstrap it`);
   const host = instance.publicDns ?? instance.publicIp ?? instance.privateIp!;
-  let signed = false;
+  // The bake's secret, its hash recorded before ssh carries it; a rerun after an interruption hands over the same one.
+  const challenge = env.secrets(bake.id);
+  const current = await env.store.setChallenge(bake.id, env.owner, 'bootstrapping', challengeHash(challenge));
+  if (!current) return 'lost';
+  let ended = false;
   const signing = (async () => {
-    while (!signed && env.clock.now() < deadlineOf(bake)) {
-      if ((await signWhenReady(env, bake).catch(() => 'pending' as const)) !== 'pending') return;
+    while (!ended && env.clock.now() < deadlineOf(bake)) {
+      // Read each time: the challenge to sign with is the one the store holds now.
+      const now = () => env.store.getBake(bake.id).then((fresh) => (fresh ? signWhenReady(env, fresh) : ('pending' as const)));
+      // Refused is no reason to stop: the CSR is removed and the agent submits its own.
+      if ((await now().catch(() => 'pending' as const)) === 'signed') return;
       await env.sleep(env.tickMs);
     }
   })();
-  const outcome = await env.bootstrap.overSsh(bake, group, host, deadlineOf(bake)).finally(() => (signed = true));
+  const outcome = await env.bootstrap.overSsh(current, group, host, deadlineOf(bake), challenge).finally(() => (ended = true));
   await signing;
   if (outcome.state === 'failed') return finish(env, bake, 'failed', outcome.reason);
   return move(env, bake, { state: 'awaiting_report' });
@@ -149,6 +217,7 @@ async function unpin(env: BakeEnv, bake: Bake, group: Group): Promise<void> {
 }
 
 async function clean(env: BakeEnv, bake: Bake, group: Group | undefined): Promise<StepResult> {
+  await terminateStrays(env, bake, bake.instance_id);
   const keep = group?.keep_failed === true && FAILURES.has(bake.outcome ?? '');
   if (bake.instance_id && keep) env.log.warn('failed instance kept for inspection', { bake: bake.id, instance: bake.instance_id });
   if (bake.instance_id && !keep) {

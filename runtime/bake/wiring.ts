@@ -5,11 +5,13 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Ec2Source } from '../images.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import { PuppetCa } from '../puppet/ca.ts';
 import { NoClassifier, PeClassifier } from '../puppet/classifier.ts';
 import type { CertificateAuthority, Classifier } from '../puppet/types.ts';
 import { replaySpool } from '../reports.ts';
-import type { IdSource } from '../random.ts';
+import { challengeKey, derivedSecrets } from '../puppet/challenge.ts';
+import type { IdSource, SecretSource } from '../random.ts';
 import type { Sleep } from '../sleep.ts';
 import type { Store } from '../store/store.ts';
 import { bootstrapper } from './bootstrapper.ts';
@@ -29,9 +31,12 @@ export interface BakeSeams {
   readonly clock: Clock;
   readonly sleep: Sleep;
   readonly ids: IdSource;
+  /** Default: derived from the key of every sidecar on this store and the bake id. */
+  readonly secrets?: SecretSource;
   readonly ec2: Ec2Source;
   readonly ca?: CertificateAuthority | null;
   readonly classifier?: Classifier;
+  readonly metrics: Metrics;
 }
 
 function certificateAuthority(config: Config): CertificateAuthority | null {
@@ -49,16 +54,18 @@ export function wireBakes(config: Config, store: Store, log: Logger, seams: Bake
     bootstrap: bootstrapper({ stateDir: config.state_dir, sshPort: config.bake.ssh_port, puppetPort: config.puppet.port, clock: seams.clock, sleep: seams.sleep }),
     clock: seams.clock,
     sleep: seams.sleep,
+    secrets: seams.secrets ?? derivedSecrets(challengeKey(config.database?.password, config.state_dir)),
     log,
     deadlines: deadlines(config.bake.report_timeout_ms),
     owner: `${hostname()}:${process.pid}:${seams.ids().slice(0, 8)}`,
     leaseMs: config.bake.lease_ms,
     tickMs: config.bake.poll_interval_ms,
+    metrics: seams.metrics,
   };
   const engine = new BakeEngine(env, config.bake.concurrency);
   const spoolDir = join(config.state_dir, 'spool');
   let replaying: Promise<number> | undefined;
-  const replay = () => (replaying ??= replaySpool({ store, onRecorded: (id) => engine.wake(id) }, spoolDir, log).finally(() => (replaying = undefined)));
+  const replay = () => (replaying ??= replaySpool({ store, metrics: env.metrics, onRecorded: (id) => engine.wake(id) }, spoolDir, log).finally(() => (replaying = undefined)));
   const timer = setInterval(() => void replay(), Math.max(env.tickMs * 5, 1000));
   timer.unref();
   return {

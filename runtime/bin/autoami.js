@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Runs the built sidecar when present (installed module), else the TypeScript sources.
+// Runs the built sidecar when present (installed module: ../cli.js is the bundle `npm run
+// build` writes), else the TypeScript sources. This file and node-version.js stay plain,
+// unbundled JavaScript, so an older Node.js gets the version check, not a syntax error.
 import { existsSync, readFileSync } from 'node:fs';
 import { nodeVersionProblem } from './node-version.js';
 

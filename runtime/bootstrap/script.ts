@@ -32,6 +32,8 @@ export interface UserDataInput {
   readonly serverPort: number;
   readonly environment: string | null;
   readonly waitForCert: number;
+  /** The bake's one-time secret; user-data is the only way it reaches the instance. */
+  readonly challenge: string;
 }
 
 /** A single-quoted shell word: inside '…' only `'` itself is special. */
@@ -120,10 +122,17 @@ interface TemplateContext {
   readonly waitForCert: number;
   /** Seconds between certificate polls; waitForCert is the total. */
   readonly certPollInterval: number;
+  /** The CSR's challengePassword: the one-time secret the sidecar signs only with. */
+  readonly challenge: string;
 }
 
 function render(context: TemplateContext, templatePath: string): string {
   for (const field of ['certname', 'instanceId', 'role', 'server', 'environment'] as const) checkValue(field, context[field]);
+  // Checked by shape, never shown. Letters and digits only: Puppet writes the attribute as a
+  // PrintableString, and nothing in YAML or the shell can read them as anything else.
+  if (typeof context.challenge !== 'string' || !/^[A-Za-z0-9]{32,255}$/.test(context.challenge)) {
+    throw new Error('bootstrap challenge must be 32 to 255 letters and digits (value hidden)');
+  }
   checkInteger('serverPort', context.serverPort, 1, 65535);
   checkInteger('waitForCert', context.waitForCert, 0, 86400);
   let source: string;

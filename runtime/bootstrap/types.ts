@@ -12,6 +12,8 @@ export interface BootstrapScriptInput {
   readonly environment: string | null;
   /** Seconds the agent waits for its certificate to be signed. */
   readonly waitForCert: number;
+  /** The bake's one-time secret, put in the CSR as challengePassword. Never logged. */
+  readonly challenge: string;
 }
 
 export type BootstrapOutcome =

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { Clock } from '../clock.ts';
 import { Ec2Error } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
 import type { Sleep } from '../sleep.ts';
 import { Ec2Calls, type Call } from './calls.ts';
 import { endpointLabel } from './client.ts';
@@ -34,6 +35,8 @@ export interface Ec2AdapterOptions {
   readonly pollIntervalMs?: number;
   /** DescribeImages page size for listOwnImages, 5..1000. */
   readonly pageSize?: number;
+  /** Counts calls and throttles; `Metrics.off()` counts nothing. */
+  readonly metrics: Metrics;
 }
 
 const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
@@ -57,7 +60,7 @@ export class Ec2Adapter implements Ec2 {
 
   constructor(options: Ec2AdapterOptions) {
     this.region = options.region;
-    this.calls = new Ec2Calls(options.client, options.region, endpointLabel({ endpoint: options.endpoint }, options.region));
+    this.calls = new Ec2Calls(options.client, options.region, endpointLabel({ endpoint: options.endpoint }, options.region), options.metrics);
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.pageSize = options.pageSize ?? 1000;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()));
@@ -133,6 +136,12 @@ export class Ec2Adapter implements Ec2 {
   async describeInstances(ids: readonly string[]): Promise<Map<string, InstanceInfo>> {
     const parts = await Promise.all(chunked(ids).map((chunk) => this.calls.instances([{ Name: 'instance-id', Values: chunk }])));
     return new Map(parts.flatMap((part) => [...part]));
+  }
+
+  async findTagged(tags: Tags): Promise<InstanceInfo[]> {
+    const Filters = Object.entries(tags).map(([key, value]) => ({ Name: `tag:${key}`, Values: [literal(value)] }));
+    const found = await this.calls.instances([...Filters, { Name: 'instance-state-name', Values: LIVE_INSTANCE_STATES }]);
+    return [...found.values()];
   }
 
   waitForInstance(id: string, states: readonly string[], options: WaitOptions): Promise<InstanceInfo> {

@@ -7,6 +7,7 @@ import {
   type Filter,
 } from '@aws-sdk/client-ec2';
 import type { Ec2Error } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
 import { toEc2Error, type CallContext } from './failures.ts';
 import { toImageInfo, toInstanceInfo } from './records.ts';
 import type { ImageInfo, InstanceInfo } from './types.ts';
@@ -17,18 +18,26 @@ export class Ec2Calls {
   readonly client: EC2Client;
   readonly region: string;
   readonly endpoint: string;
+  readonly #metrics: Metrics;
 
-  constructor(client: EC2Client, region: string, endpoint: string) {
+  constructor(client: EC2Client, region: string, endpoint: string, metrics: Metrics) {
     this.client = client;
     this.region = region;
     this.endpoint = endpoint;
+    this.#metrics = metrics;
+    metrics.watchEc2Client(client);
   }
 
+  /** Every EC2 call goes through here: failures mapped, each call counted by action. */
   async call<T>(context: Call, send: (client: EC2Client) => Promise<T>): Promise<T> {
     try {
-      return await send(this.client);
+      const answer = await send(this.client);
+      this.#metrics.ec2Called(context.action, null);
+      return answer;
     } catch (error) {
-      throw toEc2Error(error, { ...context, region: this.region, endpoint: this.endpoint });
+      const failure = toEc2Error(error, { ...context, region: this.region, endpoint: this.endpoint });
+      this.#metrics.ec2Called(context.action, failure);
+      throw failure;
     }
   }
 

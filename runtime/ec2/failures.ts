@@ -71,6 +71,11 @@ export function awsCodeOf(error: unknown): string {
   return e.Code ?? networkCode(e) ?? e.name;
 }
 
+/** EC2 refused for its request rate (an SDK error, or an Ec2Error after the retries). */
+export function isThrottling(error: unknown): boolean {
+  return THROTTLING_CODES.has(error instanceof Ec2Error ? error.awsCode : awsCodeOf(error));
+}
+
 /** Worth asking again later: throttling, EC2-side trouble, the network. Never a client error. */
 export function isRetryable(error: unknown): boolean {
   // Judge an already-mapped failure by the SDK error it wraps.

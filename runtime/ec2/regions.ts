@@ -8,6 +8,7 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
+import type { Metrics } from '../metrics.ts';
 import type { Sleep } from '../sleep.ts';
 import type { Ec2ClientOptions } from './client.ts';
 import type { Ec2, ImageSpec, LaunchSpec, Tags, WaitOptions } from './types.ts';
@@ -17,6 +18,7 @@ export interface Ec2RegionsOptions {
   readonly sleep?: Sleep;
   readonly pollIntervalMs?: number;
   readonly client?: Ec2ClientOptions;
+  readonly metrics: Metrics;
 }
 
 /** Stands in for a region's adapter until the SDK is loaded, then hands every call on. */
@@ -38,6 +40,7 @@ class DeferredEc2 implements Ec2 {
   async launch(spec: LaunchSpec) { return (await this.#ec2()).launch(spec); }
   async findInstance(server: string) { return (await this.#ec2()).findInstance(server); }
   async describeInstances(ids: readonly string[]) { return (await this.#ec2()).describeInstances(ids); }
+  async findTagged(tags: Tags) { return (await this.#ec2()).findTagged(tags); }
   async waitForInstance(id: string, states: readonly string[], options: WaitOptions) { return (await this.#ec2()).waitForInstance(id, states, options); }
   async terminate(ids: readonly string[]) { return (await this.#ec2()).terminate(ids); }
   async createImage(spec: ImageSpec) { return (await this.#ec2()).createImage(spec); }
@@ -53,7 +56,7 @@ export class Ec2Regions {
   private readonly options: Ec2RegionsOptions;
   private readonly byRegion = new Map<string, { ec2: Ec2; client: EC2Client | undefined }>();
 
-  constructor(aws: Config['aws'], options: Ec2RegionsOptions = {}) {
+  constructor(aws: Config['aws'], options: Ec2RegionsOptions) {
     this.aws = aws;
     this.options = options;
   }
@@ -73,10 +76,11 @@ export class Ec2Regions {
     const [{ Ec2Adapter }, { createEc2Client }] = await Promise.all([import('./adapter.ts'), import('./client.ts')]);
     const client = createEc2Client(this.aws, region, this.options.client);
     entry.client = client;
-    const { clock, sleep, pollIntervalMs } = this.options;
+    const { clock, sleep, pollIntervalMs, metrics } = this.options;
     return new Ec2Adapter({
       client,
       region,
+      metrics,
       ...(this.aws.endpoint !== undefined && { endpoint: this.aws.endpoint }),
       ...(clock && { clock }),
       ...(sleep && { sleep }),

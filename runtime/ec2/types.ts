@@ -75,6 +75,8 @@ export interface Ec2 {
   findInstance(server: string): Promise<InstanceInfo | undefined>;
   /** By filter, so ids not yet visible (eventual consistency) are simply absent. */
   describeInstances(ids: readonly string[]): Promise<Map<string, InstanceInfo>>;
+  /** Live instances (not shutting-down or terminated) carrying every one of `tags`. */
+  findTagged(tags: Tags): Promise<InstanceInfo[]>;
   /** Resolves once the instance is in one of `states`; Ec2WaitTimeout past the deadline. */
   waitForInstance(id: string, states: readonly string[], options: WaitOptions): Promise<InstanceInfo>;
   terminate(ids: readonly string[]): Promise<void>;

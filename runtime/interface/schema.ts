@@ -4,6 +4,7 @@
  */
 import { access, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
+import { userInfo } from 'node:os';
 import { ValidationError } from '../errors.ts';
 
 export type FieldType = 'string' | 'integer' | 'boolean' | 'string[]';
@@ -110,8 +111,24 @@ async function checkHost(name: string, field: FieldDef, value: unknown): Promise
     await access(value, constants.R_OK);
   } catch (error) {
     if (error instanceof ValidationError) throw error;
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not readable by the sidecar';
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist (for the sidecar)' : await unreadableReason(value);
     throw new ValidationError(name, `${describeValue(field, value)} ${reason}`, error);
+  }
+}
+
+/**
+ * The sidecar reads the file later, as its own user and with the unit's groups (which are
+ * not the user's own), so the fix that works is the one this names: ownership by that user.
+ */
+async function unreadableReason(path: string): Promise<string> {
+  const { username, uid } = userInfo();
+  const fix = `give it to the sidecar's user: chown ${username} FILE && chmod 0600 FILE`;
+  try {
+    const info = await stat(path);
+    const mode = (info.mode & 0o777).toString(8).padStart(4, '0');
+    return `is not readable by the sidecar, which runs as user ${username} (uid ${uid}); the file is uid ${info.uid} gid ${info.gid} mode ${mode}: ${fix}`;
+  } catch {
+    return `is not reachable by the sidecar, which runs as user ${username} (uid ${uid}): a directory on its path is closed to it; keep the key where that user can reach it (e.g. under its state_dir) and ${fix}`;
   }
 }
 

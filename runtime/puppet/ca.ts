@@ -1,14 +1,16 @@
 /**
  * Signs a bake instance's certificate through Puppet Server's CA API (v1), as the master
  * itself: auth.conf must allow the master's certname on `certificate_status` (README).
- * Only a CSR that names the certname AutoAMI waits for and carries the instance's id in
- * pp_instance_id is signed; the same check answers policy autosign.
+ * Only a CSR that names the certname AutoAMI waits for, carries the instance's id in
+ * pp_instance_id and the bake's one-time secret as challengePassword is signed; the same
+ * check answers policy autosign.
  */
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.ts';
+import { challengeMatches } from './challenge.ts';
 import { parseCsr, verifyCsrSignature, CsrError } from './csr.ts';
 import { httpsCall, ok, statusError, type HttpsCall, type HttpsResponse, type TlsMaterial } from './https.ts';
-import { PP_INSTANCE_ID_OID, type CertificateAuthority, type SignResult } from './types.ts';
+import { PP_INSTANCE_ID_OID, type CertificateAuthority, type Challenge, type SignResult } from './types.ts';
 
 export interface PuppetCaOptions {
   readonly server: string;
@@ -25,8 +27,13 @@ export type CsrCheck = { readonly state: 'allowed' } | { readonly state: 'refuse
 // Values from a CSR are the sender's words: quoted and cut short before they reach a log.
 const quote = (value: string) => JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
 
-/** May `csrPem` be signed as `certname` for the bake running on instance `expectedInstanceId`? */
-export function checkCsrForBake(csrPem: string, certname: string, expectedInstanceId: string): CsrCheck {
+/**
+ * May `csrPem` be signed as `certname` for the bake running on instance `expectedInstanceId`,
+ * whose outstanding challenge is `challengeHash` (null: none, so nothing may be signed)?
+ * The certname and instance id are public; only the challenge proves the CSR came from the
+ * instance the bake bootstrapped. Reasons never show a challengePassword, right or wrong.
+ */
+export function checkCsrForBake(csrPem: string, certname: string, expectedInstanceId: string, challengeHash: string | null): CsrCheck {
   const refuse = (reason: string): CsrCheck => ({ state: 'refused', reason });
   if (!expectedInstanceId) return refuse(`no instance id is known for ${certname}`);
   let info;
@@ -45,6 +52,9 @@ export function checkCsrForBake(csrPem: string, certname: string, expectedInstan
   if (instanceId !== expectedInstanceId) {
     return refuse(`the CSR for ${certname} has pp_instance_id ${quote(instanceId)}, but the bake instance is ${quote(expectedInstanceId)}`);
   }
+  if (!challengeHash) return refuse(`no challenge is outstanding for ${certname}: its secret was used already, or the bake is past signing`);
+  if (info.challengePassword === null) return refuse(`the CSR for ${certname} carries no challengePassword`);
+  if (!challengeMatches(info.challengePassword, challengeHash)) return refuse(`the CSR for ${certname} carries a wrong challengePassword`);
   return { state: 'allowed' };
 }
 
@@ -55,16 +65,34 @@ export class PuppetCa implements CertificateAuthority {
     this.base = new URL(`https://${options.server.includes(':') ? `[${options.server}]` : options.server}:${options.port}/puppet-ca/v1/`);
   }
 
-  async signFor(certname: string, instanceId: string): Promise<SignResult> {
+  async signFor(certname: string, instanceId: string, challenge: Challenge): Promise<SignResult> {
     const request = await this.call('GET', 'certificate_request', certname, undefined, 'text/plain');
     // Puppet Server drops the CSR once it is signed, so 404 also follows a sign that raced us.
     if (request.res.status === 404) return { state: 'pending', reason: `no CSR from ${certname} is waiting` };
     if (!ok(request.res)) throw statusError(request.call, request.res, forbiddenHint(request.res));
-    const check = checkCsrForBake(request.res.text, certname, instanceId);
-    if (check.state === 'refused') return check;
+    const check = checkCsrForBake(request.res.text, certname, instanceId, challenge.hash);
+    if (check.state === 'refused') return { state: 'refused', reason: `${check.reason}; ${await this.discard(certname)}` };
+    // Policy autosign may be deciding on this very CSR: whoever spends the secret signs.
+    if (!(await challenge.spend())) return { state: 'pending', reason: `the challenge for ${certname} was spent meanwhile, by policy autosign signing this CSR` };
     const sign = await this.call('PUT', 'certificate_status', certname, { desired_state: 'signed' });
     if (!ok(sign.res)) throw statusError(sign.call, sign.res, forbiddenHint(sign.res));
     return { state: 'signed' };
+  }
+
+  /**
+   * Removes a refused CSR. Puppet Server keeps one CSR per certname and answers any later one
+   * 400, so a CSR forged ahead of the agent's would otherwise hold the certname until the
+   * bake times out; removed, the agent (which asks again every waitforcert) submits its own.
+   * It also drops a CSR carrying the secret of an interrupted bootstrap, whose hash is gone.
+   */
+  private async discard(certname: string): Promise<string> {
+    try {
+      const remove = await this.call('DELETE', 'certificate_status', certname);
+      if (ok(remove.res) || remove.res.status === 404) return 'the CSR was removed, so the instance can ask again';
+      return `the CSR stays: ${statusError(remove.call, remove.res, forbiddenHint(remove.res)).message}`;
+    } catch (error) {
+      return `the CSR stays: ${(error as Error).message}`;
+    }
   }
 
   async clean(certname: string): Promise<void> {

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ConfigError, PuppetApiError } from '../errors.ts';
-import type { Group } from '../store/store.ts';
+import type { Group, GroupSettings } from '../store/store.ts';
 import { httpsCall, ok, parseJson, statusError, type HttpsCall, type HttpsResponse } from './https.ts';
 import type { Classifier, PinResult } from './types.ts';
 
@@ -31,6 +31,11 @@ export class PeClassifier implements Classifier {
   private readonly tokens = new Map<string, { readonly token: string; readonly until: number }>();
 
   constructor(private readonly options: PeClassifierOptions) {}
+
+  async check(group: GroupSettings): Promise<void> {
+    if (skipReason(group)) return;
+    await this.groupId(consoleOf(group), group.node_group, true);
+  }
 
   async pin(group: Group, certname: string): Promise<PinResult> {
     const skip = skipReason(group);
@@ -120,17 +125,19 @@ export class PeClassifier implements Classifier {
   }
 }
 
-function skipReason(group: Group): string | null {
+function skipReason(group: GroupSettings): string | null {
   if (!group.node_group || !group.enc_user) return `group ${group.name} names no --node-group/--enc-user: pp_role carries the group`;
   return null;
 }
 
-function consoleOf(group: Group): Console {
+function consoleOf(group: GroupSettings): Console {
   const host = group.enc_server ?? group.puppetserver;
   return { origin: new URL(`https://${host.includes(':') ? `[${host}]` : host}:${group.enc_port}`), login: group.enc_user, password: group.enc_pass };
 }
 
 export class NoClassifier implements Classifier {
+  async check(_group: GroupSettings): Promise<void> {}
+
   async pin(_group: Group, _certname: string): Promise<PinResult> {
     return { state: 'skipped', reason: 'no PE console: pp_role carries the group' };
   }

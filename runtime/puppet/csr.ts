@@ -1,10 +1,12 @@
 /**
- * Reads the parts of a PKCS#10 CSR that the signing decision rests on: the subject CN and
- * the requested extensions (Puppet's trusted facts). The bytes come from whoever asked for
- * a certificate, so every length is checked against what is left before it is used.
+ * Reads the parts of a PKCS#10 CSR that the signing decision rests on: the subject CN, the
+ * requested extensions (Puppet's trusted facts) and the challengePassword attribute (the
+ * bake's one-time secret). The bytes come from whoever asked for a certificate, so every
+ * length is checked against what is left before it is used.
  */
 import { createPublicKey, verify } from 'node:crypto';
 import { AutoamiError, ErrorCode } from '../errors.ts';
+import { CHALLENGE_PASSWORD_OID } from './challenge.ts';
 import type { CsrInfo } from './types.ts';
 
 export class CsrError extends AutoamiError {
@@ -121,6 +123,17 @@ function stringText(buf: Uint8Array, tlv: Tlv): string | null {
     case 0x1e: // BMPString: UTF-16BE
       if (bytes.length % 2) throw bad('BMPString');
       return Buffer.from(bytes).swap16().toString('utf16le');
+    case 0x1c: {
+      // UniversalString: UCS-4 big-endian, the last DirectoryString choice.
+      if (bytes.length % 4) throw bad('UniversalString');
+      let text = '';
+      for (let i = 0; i < bytes.length; i += 4) {
+        const code = ((bytes[i]! << 24) | (bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!) >>> 0;
+        if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw bad('UniversalString');
+        text += String.fromCodePoint(code);
+      }
+      return text;
+    }
     default:
       return null;
   }
@@ -186,11 +199,23 @@ function parse(pem: string): ParsedCsr {
     }
   }
   const extensions = new Map<string, string>();
+  let challengePassword: string | null = null;
   const attributes = fields.done ? null : DerReader.inside(der, fields.expect(ATTRIBUTES, 'attributes'));
   while (attributes && !attributes.done) {
     const attribute = DerReader.inside(der, attributes.expect(SEQUENCE, 'attribute'));
     const type = oidText(der, attribute.next('attribute type'));
     const values = DerReader.inside(der, attribute.expect(SET, 'attribute values'));
+    if (type === CHALLENGE_PASSWORD_OID) {
+      // SINGLE VALUE (PKCS#9): like a doubled extension, two would leave "which one?" open.
+      if (challengePassword !== null) throw new CsrError('challengePassword is given twice');
+      if (values.done) throw new CsrError('challengePassword has no value');
+      const value = values.next('challengePassword value');
+      if (!values.done) throw new CsrError('challengePassword has more than one value');
+      // A DirectoryString; its text is compared, never shown: it may be a secret.
+      challengePassword = stringText(der, value);
+      if (challengePassword === null) throw new CsrError(`challengePassword is not a string (tag 0x${hex(value.tag)})`);
+      continue;
+    }
     if (type !== OID_EXTENSION_REQUEST) continue;
     while (!values.done) {
       const list = DerReader.inside(der, values.expect(SEQUENCE, 'extension request'));
@@ -207,12 +232,12 @@ function parse(pem: string): ParsedCsr {
     }
   }
   const signatureAlgorithm = oidText(der, algorithm.next('signature algorithm'));
-  return { subjectCommonName, extensions: Object.fromEntries(extensions), der, info, publicKey, signatureAlgorithm, signature };
+  return { subjectCommonName, extensions: Object.fromEntries(extensions), challengePassword, der, info, publicKey, signatureAlgorithm, signature };
 }
 
 export function parseCsr(pem: string): CsrInfo {
-  const { subjectCommonName, extensions } = parse(pem);
-  return { subjectCommonName, extensions };
+  const { subjectCommonName, extensions, challengePassword } = parse(pem);
+  return { subjectCommonName, extensions, challengePassword };
 }
 
 // Algorithms Puppet agents sign CSRs with (RSA or EC keys); null: the key type fixes the hash.

@@ -10,7 +10,7 @@ import { bakeOrder, byCodePoint, imageOrder } from './records.ts';
 import type { Bake, Group, ImageRecord } from './store.ts';
 
 /** Bump with an entry in UPGRADES when the file layout changes. */
-export const EMBEDDED_SCHEMA_VERSION = 3;
+export const EMBEDDED_SCHEMA_VERSION = 4;
 
 type Raw = Record<string, unknown>;
 // UPGRADES[i] turns a document at schema_version i+1 into one at i+2.
@@ -22,6 +22,12 @@ const UPGRADES: readonly ((doc: Raw) => Raw)[] = [
     ...doc,
     schema_version: 3,
     groups: Array.isArray(doc.groups) ? doc.groups.map((group: Raw) => ({ template: null, keep_failed: false, ...group })) : doc.groups,
+  }),
+  // 4: bakes keep the hash of their one-time CSR challenge; none for bakes already under way.
+  (doc) => ({
+    ...doc,
+    schema_version: 4,
+    bakes: Array.isArray(doc.bakes) ? doc.bakes.map((bake: Raw) => ({ challenge_hash: null, ...bake })) : doc.bakes,
   }),
 ];
 

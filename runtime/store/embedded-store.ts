@@ -10,8 +10,8 @@ import { ConflictError, StoreUnavailableError } from '../errors.ts';
 import { copyDoc, freeze, load, removeLeftovers, sameDoc, save, type Doc } from './embedded-document.ts';
 import { FileLock } from './embedded-lock.ts';
 import {
-  applyTransition, bakeOrder, byCodePoint, checkState, imageOrder, matches, newBake, nowUtc, pickImage, pickReport, transitionValues,
-  utc,
+  applyTransition, bakeOrder, byCodePoint, checkChallengeHash, checkState, imageOrder, matches, meetsExpectation, newBake, nowUtc, pickImage,
+  pickReport, transitionValues, utc,
 } from './records.ts';
 import {
   newGroup, type Bake, type BakeFilter, type BakeState, type BakeUpdate, type Group, type GroupSettings, type ImageRecord,
@@ -122,12 +122,34 @@ export class EmbeddedStore implements Store {
     const now = nowUtc();
     return this.#write(({ bakes }) => {
       const bake = bakes.get(id);
-      if (!bake || bake.state !== from || bake.lease_owner !== owner) return undefined;
+      if (!bake || bake.state !== from || bake.lease_owner !== owner || !meetsExpectation(bake, update)) return undefined;
       // MySQL's unique key on certname, checked only once the row qualifies, as there.
       if (update.certname !== undefined && [...bakes.values()].some((b) => b.id !== id && b.certname === update.certname)) {
         throw new ConflictError('certname', `another bake already has certname ${JSON.stringify(update.certname)}`);
       }
       return this.#put(bakes, applyTransition(bake, update, now));
+    });
+  }
+
+  async setChallenge(id: string, owner: string, state: BakeState, hash: string): Promise<Bake | undefined> {
+    checkState('state', state);
+    checkChallengeHash(hash);
+    const now = nowUtc();
+    return this.#write(({ bakes }) => {
+      const bake = bakes.get(id);
+      if (!bake || bake.state !== state || bake.lease_owner !== owner) return undefined;
+      return this.#put(bakes, { ...bake, challenge_hash: hash, updated_at: now });
+    });
+  }
+
+  async clearChallenge(id: string, hash: string): Promise<boolean> {
+    checkChallengeHash(hash);
+    const now = nowUtc();
+    return this.#write(({ bakes }) => {
+      const bake = bakes.get(id);
+      if (!bake || bake.challenge_hash !== hash) return false;
+      this.#put(bakes, { ...bake, challenge_hash: null, updated_at: now });
+      return true;
     });
   }
 

@@ -108,6 +108,16 @@ export const MIGRATIONS: readonly Migration[] = [
         ADD COLUMN \`keep_failed\` TINYINT(1) NOT NULL DEFAULT 0`,
     ],
   },
+  {
+    version: 4,
+    name: 'bakes: hash of the one-time CSR challenge',
+    // NULL for bakes already under way: an instance bootstrapped before this has no
+    // challenge in its CSR, which is then refused (the bake times out and is cleaned).
+    statements: [
+      `ALTER TABLE \`bakes\`
+        ADD COLUMN \`challenge_hash\` VARCHAR(80) NULL COMMENT 'sha256 of the outstanding challengePassword, never the secret'`,
+    ],
+  },
 ];
 
 const SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS \`schema_migrations\` (

@@ -15,7 +15,7 @@ export const INSERT_GROUP = `INSERT INTO \`groups\` (${quoted(GROUP_COLUMNS)}) V
 
 const BAKE_COLUMNS = [
   'id', 'run_id', 'group_name', 'region', 'parent_image', 'deadline', 'state', 'outcome', 'reason', 'instance_id', 'certname',
-  'image_id', 'image_name', 'report', 'lease_owner', 'lease_expires', 'created_at', 'updated_at', 'finished_at',
+  'image_id', 'image_name', 'report', 'lease_owner', 'lease_expires', 'created_at', 'updated_at', 'finished_at', 'challenge_hash',
 ] as const satisfies readonly (keyof Bake)[];
 export const SELECT_BAKES = `SELECT ${quoted(BAKE_COLUMNS)} FROM \`bakes\``;
 const NEW_BAKE_COLUMNS = ['id', 'run_id', 'group_name', 'region', 'parent_image', 'deadline', 'state', 'created_at', 'updated_at'] as const;
@@ -65,6 +65,7 @@ export function rowToBake(row: RowDataPacket): Bake {
     report: row.report === null ? null : (JSON.parse(String(row.report)) as ReportSummary),
     lease_owner: nullable(row.lease_owner), lease_expires: nullableIso(row.lease_expires),
     created_at: toIso(row.created_at), updated_at: toIso(row.updated_at), finished_at: nullableIso(row.finished_at),
+    challenge_hash: nullable(row.challenge_hash),
   };
 }
 

@@ -13,7 +13,7 @@ import {
   INSERT_BAKE, INSERT_GROUP, INSERT_IMAGE, SELECT_BAKES, SELECT_GROUPS, SELECT_IMAGES, groupValues, imageValues, newBakeValues,
   rowToBake, rowToGroup, rowToImage, toDatetime,
 } from './mysql-rows.ts';
-import { checkState, newBake, nowUtc, pickImage, pickReport, transitionValues, utc } from './records.ts';
+import { checkChallengeHash, checkState, newBake, nowUtc, pickImage, pickReport, transitionValues, utc } from './records.ts';
 import {
   newGroup, type Bake, type BakeFilter, type BakeState, type BakeUpdate, type Group, type GroupSettings, type ImageRecord,
   type NewBake, type ReportSummary, type Store,
@@ -123,15 +123,32 @@ export class MysqlStore implements Store {
     // Column names come from UPDATABLE, never from the caller's keys.
     for (const [column, value] of Object.entries(transitionValues(update))) {
       sets.push(`\`${column}\` = ?`);
-      values.push(column === 'deadline' ? toDatetime(value) : value);
+      values.push(column === 'deadline' ? toDatetime(value as string) : (value ?? null));
     }
     if (update.state === 'done') {
       sets.push('`finished_at` = ?', '`lease_owner` = NULL', '`lease_expires` = NULL');
       values.push(now);
     }
-    const sql = `UPDATE \`bakes\` SET ${sets.join(', ')} WHERE \`id\` = ? AND \`state\` = ? AND \`lease_owner\` = ?`;
+    const where = ['`id` = ?', '`state` = ?', '`lease_owner` = ?'];
+    const conditions: Value[] = [id, from, owner];
+    if (update.expect_challenge !== undefined) {
+      where.push('`challenge_hash` = ?');
+      conditions.push(update.expect_challenge);
+    }
+    const sql = `UPDATE \`bakes\` SET ${sets.join(', ')} WHERE ${where.join(' AND ')}`;
     const clash = () => new ConflictError('certname', `another bake already has certname ${JSON.stringify(update.certname)}`);
-    return (await this.#run(sql, [...values, id, from, owner], clash)) > 0 ? this.getBake(id) : undefined;
+    return (await this.#run(sql, [...values, ...conditions], clash)) > 0 ? this.getBake(id) : undefined;
+  }
+
+  async setChallenge(id: string, owner: string, state: BakeState, hash: string): Promise<Bake | undefined> {
+    checkState('state', state);
+    const sql = 'UPDATE `bakes` SET `challenge_hash` = ?, `updated_at` = ? WHERE `id` = ? AND `state` = ? AND `lease_owner` = ?';
+    return (await this.#run(sql, [checkChallengeHash(hash), toDatetime(nowUtc()), id, state, owner])) > 0 ? this.getBake(id) : undefined;
+  }
+
+  async clearChallenge(id: string, hash: string): Promise<boolean> {
+    const sql = 'UPDATE `bakes` SET `challenge_hash` = NULL, `updated_at` = ? WHERE `id` = ? AND `challenge_hash` = ?';
+    return (await this.#run(sql, [toDatetime(nowUtc()), id, checkChallengeHash(hash)])) > 0;
   }
 
   async recordReport(id: string, report: ReportSummary): Promise<boolean> {

@@ -4,6 +4,7 @@
  * place is what keeps the embedded store and MySQL answering the same.
  */
 import { ValidationError } from '../errors.ts';
+import { CHALLENGE_HASH } from '../puppet/challenge.ts';
 import {
   BAKE_OUTCOMES, BAKE_STATES, type Bake, type BakeFilter, type BakeUpdate, type ImageRecord, type NewBake, type ReportSummary,
 } from './store.ts';
@@ -31,8 +32,14 @@ export function newBake(b: NewBake, now: string): Bake {
     id: b.id, run_id: b.run_id, group_name: b.group_name, region: b.region, parent_image: b.parent_image,
     deadline: utc('deadline', b.deadline), state: 'queued', outcome: null, reason: null, instance_id: null, certname: null,
     image_id: null, image_name: null, report: null, lease_owner: null, lease_expires: null,
-    created_at: now, updated_at: now, finished_at: null,
+    created_at: now, updated_at: now, finished_at: null, challenge_hash: null,
   };
+}
+
+/** Only a digest is ever stored; the value is not echoed, in case a caller passed the secret. */
+export function checkChallengeHash(hash: string): string {
+  if (typeof hash !== 'string' || !CHALLENGE_HASH.test(hash)) throw new ValidationError('challenge_hash', 'is not a sha256:<hex> digest (value hidden)');
+  return hash;
 }
 
 const strings = (list: readonly string[]): string[] => list.map(String);
@@ -56,22 +63,29 @@ export function pickImage(i: ImageRecord): ImageRecord {
 }
 
 /** The columns a transition may set, in a fixed order (MySQL builds its SET list from it). */
-export const UPDATABLE = ['outcome', 'reason', 'instance_id', 'certname', 'image_id', 'image_name', 'deadline'] as const;
+export const UPDATABLE = ['outcome', 'reason', 'instance_id', 'certname', 'image_id', 'image_name', 'deadline', 'challenge_hash'] as const;
 export type Updatable = (typeof UPDATABLE)[number];
 
 /** The checked, normalised values a transition writes; absent fields keep their value. */
-export function transitionValues(update: BakeUpdate): Partial<Record<Updatable, string>> {
+export function transitionValues(update: BakeUpdate): Partial<Record<Updatable, string | null>> {
   checkState('state', update.state);
   if (update.outcome !== undefined && !(BAKE_OUTCOMES as readonly string[]).includes(update.outcome)) {
     throw new ValidationError('outcome', `is not a bake outcome: ${JSON.stringify(update.outcome)}`);
   }
-  const values: Partial<Record<Updatable, string>> = {};
+  // A transition only ever forgets a challenge (setChallenge records one).
+  if (update.challenge_hash !== undefined && update.challenge_hash !== null) throw new ValidationError('challenge_hash', 'a transition can only clear it');
+  if (update.expect_challenge !== undefined) checkChallengeHash(update.expect_challenge);
+  const values: Partial<Record<Updatable, string | null>> = {};
   for (const key of UPDATABLE) {
     const value = update[key];
-    if (value !== undefined) values[key] = key === 'deadline' ? utc('deadline', value) : value;
+    if (value !== undefined) values[key] = key === 'deadline' ? utc('deadline', value as string) : value;
   }
   return values;
 }
+
+/** Does the bake meet a transition's conditions besides state and lease (MySQL checks the same in its WHERE)? */
+export const meetsExpectation = (bake: Bake, update: BakeUpdate): boolean =>
+  update.expect_challenge === undefined || bake.challenge_hash === update.expect_challenge;
 
 /** The row after a successful transition, as the embedded store keeps it (MySQL does the same in SQL). */
 export function applyTransition(bake: Bake, update: BakeUpdate, now: string): Bake {

@@ -42,7 +42,7 @@ export const BAKE_STATES = [
 ] as const;
 export type BakeState = (typeof BAKE_STATES)[number];
 
-export const BAKE_OUTCOMES = ['baked', 'unchanged', 'failed_run', 'timed_out', 'failed'] as const;
+export const BAKE_OUTCOMES = ['baked', 'unchanged', 'failed_run', 'timed_out', 'failed', 'cleanup_failed'] as const;
 export type BakeOutcome = (typeof BAKE_OUTCOMES)[number];
 
 /** What AutoAMI keeps of a Puppet report (DESIGN §6, report judgement). */
@@ -62,7 +62,10 @@ export interface ReportSummary {
 }
 
 export interface NewBake {
-  /** Also the RunInstances ClientToken, so a retried launch never starts a second instance. */
+  /**
+   * Also the RunInstances ClientToken (ssh mode; in userdata mode with the challenge's
+   * hash appended), so a retried launch never starts a second instance.
+   */
   readonly id: string;
   readonly run_id: string;
   readonly group_name: string;
@@ -86,6 +89,12 @@ export interface Bake extends NewBake {
   readonly created_at: string;
   readonly updated_at: string;
   readonly finished_at: string | null;
+  /**
+   * `sha256:<hex>` of the one-time secret the instance's CSR must carry as challengePassword
+   * (runtime/puppet/challenge.ts); never the secret itself. Null when no secret is
+   * outstanding: none handed out yet, or spent on a signature, or the bake is past signing.
+   */
+  readonly challenge_hash: string | null;
 }
 
 /** Fields a transition may set besides the state itself. */
@@ -98,6 +107,13 @@ export interface BakeUpdate {
   readonly image_id?: string;
   readonly image_name?: string;
   readonly deadline?: string;
+  /** A transition may only forget the challenge; setChallenge records one. */
+  readonly challenge_hash?: null;
+  /**
+   * A condition, not a value: move only while the bake's challenge is still this hash (a
+   * launch records only an instance carrying the secret the store knows).
+   */
+  readonly expect_challenge?: string;
 }
 
 export interface BakeFilter {
@@ -155,6 +171,18 @@ export interface Store {
    * Reaching `done` sets finished_at and clears the lease.
    */
   transition(id: string, owner: string, from: BakeState, update: BakeUpdate): Promise<Bake | undefined>;
+  /**
+   * Record the hash of a new one-time challenge (replacing any earlier one), only while
+   * `owner` holds the bake's lease and it is still in `state`; undefined when that no longer
+   * holds. ValidationError for anything but a `sha256:<hex>` digest, so a secret is never stored.
+   */
+  setChallenge(id: string, owner: string, state: BakeState, hash: string): Promise<Bake | undefined>;
+  /**
+   * Forget the challenge once a CSR carrying its secret is signed: only while it is still
+   * `hash`, so of two callers spending one secret exactly one gets true. Needs no lease:
+   * policy autosign spends it from whichever sidecar Puppet Server asks.
+   */
+  clearChallenge(id: string, hash: string): Promise<boolean>;
   /** Keep the bake's report; false (and nothing written) when it already has one. */
   recordReport(id: string, report: ReportSummary): Promise<boolean>;
 

@@ -3,7 +3,7 @@
 # rspec-puppet for the autoami module (Debian's ruby-rspec-puppet and
 # ruby-puppetlabs-spec-helper: rspec-puppet 2.9 on Debian 12, 4.x on Debian 13). The
 # modulepath is a throwaway fixtures directory of symlinks: this repository's module/ as
-# `autoami`, and puppetlabs-mysql, -stdlib and -translate from Debian's puppet-module-*
+# `autoami`, and puppetlabs-mysql, -stdlib, -inifile and -translate from Debian's puppet-module-*
 # packages (or $AUTOAMI_SYSTEM_MODULES).
 require 'fileutils'
 require 'tmpdir'
@@ -19,7 +19,7 @@ FIXTURES = File.join(FIXTURES_ROOT, 'spec', 'fixtures')
 MODULES = File.join(FIXTURES, 'modules')
 FileUtils.mkdir_p([MODULES, File.join(FIXTURES, 'manifests')])
 File.symlink(File.join(REPO_ROOT, 'module'), File.join(MODULES, 'autoami'))
-%w[mysql stdlib translate].each do |name|
+%w[mysql stdlib inifile translate].each do |name|
   source = File.join(SYSTEM_MODULES, name)
   unless File.directory?(source)
     next if name == 'translate' # mysql needs it only to word some errors

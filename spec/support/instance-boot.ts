@@ -41,8 +41,22 @@ function runScript(script: string, env: NodeJS.ProcessEnv): Promise<{ exitCode: 
   });
 }
 
-/** Watches `endpoint` for running instances that carry user data and boots each once. */
-export function bootInstances(endpoint: Ec2Endpoint, puppetArgs: string, pollMs = 100): InstanceBooter {
+export interface BootOptions {
+  readonly pollMs?: number;
+  /**
+   * Runs once an instance is running, before its user-data does: what happens on the network
+   * between the two (say, someone else's CSR for its certname). A failure is put in the output.
+   */
+  readonly beforeBoot?: (instanceId: string) => Promise<void>;
+}
+
+/**
+ * Watches `endpoint` for running instances that carry user data and boots each once.
+ * `puppetArgs`: one set for all (instances that run one after another, sharing a "disk"),
+ * or one per instance, for instances that boot side by side.
+ */
+export function bootInstances(endpoint: Ec2Endpoint, puppetArgs: string | ((instanceId: string) => string), options: BootOptions = {}): InstanceBooter {
+  const { pollMs = 100, beforeBoot } = options;
   const seen = new Set<string>();
   const booted: BootedInstance[] = [];
   const scripts: Promise<void>[] = [];
@@ -54,8 +68,15 @@ export function bootInstances(endpoint: Ec2Endpoint, puppetArgs: string, pollMs 
       const script = endpoint.userData(instance.instanceId);
       seen.add(instance.instanceId);
       if (script === undefined) continue;
-      const env = { ...process.env, AUTOAMI_INSTANCE_ID: instance.instanceId, AUTOAMI_PUPPET_ARGS: puppetArgs };
-      scripts.push(runScript(script, env).then((result) => void booted.push({ instanceId: instance.instanceId, ...result })));
+      const args = typeof puppetArgs === 'string' ? puppetArgs : puppetArgs(instance.instanceId);
+      const env = { ...process.env, AUTOAMI_INSTANCE_ID: instance.instanceId, AUTOAMI_PUPPET_ARGS: args };
+      const before = beforeBoot ? beforeBoot(instance.instanceId).then(() => '', (error: unknown) => `beforeBoot failed: ${String(error)}\n`) : Promise.resolve('');
+      scripts.push(
+        before.then(async (failure) => {
+          const result = await runScript(script, env);
+          booted.push({ instanceId: instance.instanceId, exitCode: result.exitCode, output: `${failure}${result.output}` });
+        }),
+      );
     }
   }, pollMs);
   return {

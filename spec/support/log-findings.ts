@@ -29,6 +29,16 @@ export function sidecarErrors(sidecarLog: string): string[] {
   });
 }
 
+/**
+ * The bakes' one-time CSR challenges, read from bootstrap scripts (user-data, or what an ssh
+ * session was sent): the one place they belong, so they can be looked for everywhere else.
+ */
+export function bootstrapChallenges(scripts: readonly string[]): string[] {
+  const found = new Set<string>();
+  for (const script of scripts) for (const match of script.matchAll(/^CHALLENGE_YAML='"([0-9A-Za-z]{32,255})"'$/gm)) found.add(match[1]!);
+  return [...found];
+}
+
 /** Every line of the logs that holds one of the secrets, named by its log, the secret itself masked. */
 export function secretLines(logs: Record<string, string>, secrets: readonly string[]): string[] {
   const found: string[] = [];

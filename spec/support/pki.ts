@@ -27,6 +27,10 @@ export interface CsrRequest {
   /** OID → value. A plain value becomes a UTF8String; `ASN1:TYPE:value` is passed to openssl as is. */
   readonly extensions?: Readonly<Record<string, string>>;
   readonly keyType?: 'ec' | 'rsa';
+  /** The PKCS#9 challengePassword attribute, as csr_attributes.yaml custom_attributes puts it. */
+  readonly challengePassword?: string;
+  /** openssl's string_mask: `nombstr` makes ASCII a PrintableString (as Puppet writes it), `utf8only` a UTF8String. */
+  readonly stringMask?: 'nombstr' | 'utf8only';
 }
 
 export interface Pki {
@@ -69,13 +73,16 @@ export function makePki(caName = 'Puppet CA: test'): Pki {
     return { cert: path(`${base}.crt`), key: path(`${base}.key`), certPem: readFileSync(path(`${base}.crt`), 'utf8'), keyPem: readFileSync(path(`${base}.key`), 'utf8') };
   };
 
-  const makeCsr = ({ certname, extensions = {}, keyType = 'ec' }: CsrRequest): string => {
+  const makeCsr = ({ certname, extensions = {}, keyType = 'ec', challengePassword, stringMask }: CsrRequest): string => {
     const base = `${++counter}-csr`;
     const lines = ['[req]', 'distinguished_name = dn', 'prompt = no'];
+    if (stringMask) lines.push(`string_mask = ${stringMask}`);
     const entries = Object.entries(extensions);
     if (entries.length > 0) lines.push('req_extensions = ext');
+    if (challengePassword !== undefined) lines.push('attributes = attrs');
     lines.push('[dn]', `CN = ${certname}`);
     if (entries.length > 0) lines.push('[ext]', ...entries.map(([oid, value]) => `${oid} = ${value.startsWith('ASN1:') ? value : `ASN1:UTF8String:${value}`}`));
+    if (challengePassword !== undefined) lines.push('[attrs]', `challengePassword = ${challengePassword}`);
     if (lines.some((line) => /[\n\r]/.test(line))) throw new Error('makeCsr: values must be single-line');
     writeFileSync(path(`${base}.cnf`), lines.join('\n') + '\n');
     openssl(['req', '-new', ...(keyType === 'rsa' ? RSA_KEY : EC_KEY), '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-config', `${base}.cnf`], dir);

@@ -21,6 +21,8 @@ export interface PuppetServerOptions {
   readonly reports: string;
   /** Extra auth.conf rules (HOCON objects), ahead of the package's rules. */
   readonly authRules?: readonly string[];
+  /** puppet.conf `[server] autosign`: a policy command's absolute path; default false (nothing is autosigned). */
+  readonly autosign?: string;
 }
 
 export interface PuppetServer {
@@ -111,7 +113,7 @@ function writeConfig(root: string, port: number, options: PuppetServerOptions): 
       '[server]',
       `cadir = ${dir('ca')}`,
       `reports = ${options.reports}`,
-      'autosign = false',
+      `autosign = ${options.autosign ?? 'false'}`,
       'environment_timeout = 0',
       '',
     ].join('\n'),

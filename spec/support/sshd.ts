@@ -140,6 +140,8 @@ export interface SshdOptions {
   readonly login?: string;
   /** sshd's SetEnv: variables every session gets, as an instance's image could set them. */
   readonly setEnv?: Readonly<Record<string, string>>;
+  /** sshd's ForceCommand: run instead of what the client asked for (e.g. to keep a copy of its stdin). */
+  readonly forceCommand?: string;
 }
 
 export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
@@ -151,6 +153,11 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     if (typeof started !== 'string') return started;
     if (options.port !== undefined || attempt === 5) throw new Error(started);
   }
+}
+
+function forceCommand(command: string): string {
+  if (/\p{Cc}/u.test(command)) throw new Error(`ForceCommand cannot carry ${JSON.stringify(command)}`);
+  return `ForceCommand ${command}`;
 }
 
 /** The running sshd, or why it did not start. */
@@ -180,6 +187,7 @@ async function launchSshd(port: number, options: SshdOptions): Promise<TestSshd 
         if (!/^[A-Z_][A-Z0-9_]*$/.test(name) || /["\\\p{Cc}]/u.test(value)) throw new Error(`SetEnv cannot carry ${name}=${JSON.stringify(value)}`);
         return `SetEnv ${name}="${value}"`;
       }),
+      ...(options.forceCommand === undefined ? [] : [forceCommand(options.forceCommand)]),
       '',
     ].join('\n'),
   );

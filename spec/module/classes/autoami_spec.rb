@@ -6,7 +6,7 @@ describe 'autoami' do
   context 'with defaults (embedded store)' do
     it { is_expected.to compile.with_all_deps }
 
-    %w[autoami::user autoami::db autoami::config autoami::service].each do |klass|
+    %w[autoami::user autoami::db autoami::config autoami::install autoami::service autoami::puppet_conf].each do |klass|
       it { is_expected.to contain_class(klass) }
     end
 
@@ -14,8 +14,15 @@ describe 'autoami' do
       is_expected.to contain_class('autoami::user').that_comes_before('Class[autoami::config]')
     end
 
-    it 'restarts the service when the configuration changes' do
-      is_expected.to contain_class('autoami::config').that_notifies('Class[autoami::service]')
+    it 'writes the configuration before the service, without refreshing the whole service class' do
+      is_expected.to contain_class('autoami::config').that_comes_before('Class[autoami::service]')
+      is_expected.not_to contain_class('autoami::config').that_notifies('Class[autoami::service]')
+    end
+
+    it 'installs the code before the service starts and before puppet.conf names it' do
+      is_expected.to contain_class('autoami::install').that_comes_before('Class[autoami::service]')
+      is_expected.to contain_class('autoami::install').that_comes_before('Class[autoami::puppet_conf]')
+      is_expected.to contain_class('autoami::config').that_comes_before('Class[autoami::puppet_conf]')
     end
 
     it 'has the database before the service starts' do
@@ -96,6 +103,13 @@ describe 'autoami' do
       bake_concurrency: 0,
       bake_poll_interval: '2 seconds',
       bake_lease: '1d',
+      metrics_listen: 'localhost:9777',
+      command_path: 'usr/local/bin/autoami',
+      manage_puppet_conf: 'yes',
+      manage_command: 'no',
+      puppet_conf: 'puppet.conf',
+      autosign: 'true',
+      puppetserver_service: '',
       service_ensure: 'restarted',
       service_enable: 'yes',
       manage_service: 'true',
@@ -107,6 +121,43 @@ describe 'autoami' do
         let(:params) { { param => value } }
 
         it { is_expected.to compile.and_raise_error(%r{#{param}}) }
+      end
+    end
+  end
+
+  describe 'the data types in module/types' do
+    {
+      aws_region: { good: %w[us-east-1 eu-west-1 us-gov-west-1 ap-southeast-2], bad: %w[mars us-east US-EAST-1 us-east-1a] },
+      bake_report_timeout: { good: %w[500ms 90s 45m 1.5h], bad: ['1d', '45', 'm', '1.5.5h', ' 45m'] },
+      bake_lease: { good: %w[60s 2m], bad: %w[1w forever] },
+      metrics_listen: {
+        good: ['127.0.0.1:9777', '0.0.0.0:1', '[::1]:9777', '10.1.2.3:65535'],
+        bad: ['localhost:9777', '127.0.0.1', '127.0.0.1:0', '127.0.0.1:65536', '256.0.0.1:9777', '::1:9777', ':9777'],
+      },
+    }.each do |param, values|
+      values[:good].each do |value|
+        context "accepts #{param} => #{value.inspect}" do
+          let(:params) { { param => value } }
+
+          it { is_expected.to compile.with_all_deps }
+        end
+      end
+      values[:bad].each do |value|
+        context "rejects #{param} => #{value.inspect}" do
+          let(:params) { { param => value } }
+
+          it { is_expected.to compile.and_raise_error(%r{#{param}}) }
+        end
+      end
+    end
+  end
+
+  describe 'autosign without what it needs' do
+    { manage_puppet_conf: false, manage_install: false }.each do |param, value|
+      context "with #{param} => #{value}" do
+        let(:params) { { autosign: true, param => value } }
+
+        it { is_expected.to compile.and_raise_error(%r{autosign needs manage_puppet_conf .* and manage_install}) }
       end
     end
   end

@@ -48,10 +48,14 @@ describe 'autoami::config' do
           'hostcert' => Puppet[:hostcert],
           'hostprivkey' => Puppet[:hostprivkey],
           'localcacert' => Puppet[:localcacert],
-          'classifier' => 'pe',
+          'classifier' => 'none',
         },
         'bake' => { 'report_timeout' => '45m', 'concurrency' => 16 },
       )
+    end
+
+    it 'has no metrics section (no metrics endpoint)' do
+      expect(yaml).not_to have_key('metrics')
     end
 
     it 'has no database section' do
@@ -160,6 +164,7 @@ describe 'autoami::config' do
         bake_ssh_port: 2222,
         bake_poll_interval: "'5s'",
         bake_lease: "'2m'",
+        metrics_listen: "'127.0.0.1:9777'",
         puppet_group: "'pe-puppet'",
       }
     end
@@ -182,6 +187,7 @@ describe 'autoami::config' do
           'hostprivkey' => '/etc/ssl/host.key', 'localcacert' => '/etc/ssl/ca.pem', 'classifier' => 'none'
         },
         'bake' => { 'report_timeout' => '30m', 'concurrency' => 4, 'ssh_port' => 2222, 'poll_interval' => '5s', 'lease' => '2m' },
+        'metrics' => { 'listen' => '127.0.0.1:9777' },
       )
       written = yaml.to_h { |key, value| [key, value.is_a?(Hash) ? value.keys.sort : nil] }
       expected = sidecar_config_keys.to_h do |key, subkeys|
@@ -199,7 +205,31 @@ describe 'autoami::config' do
 
     it 'leaves puppet.server out, so the sidecar leaves signing to policy autosigning' do
       expect(yaml['puppet']).not_to have_key('server')
-      expect(yaml['puppet']).to include('localcacert' => Puppet[:localcacert], 'classifier' => 'pe')
+      expect(yaml['puppet']).to include('localcacert' => Puppet[:localcacert], 'classifier' => 'none')
+    end
+  end
+
+  context 'with the PE classifier' do
+    let(:params_for_autoami) { { puppet_classifier: "'pe'" } }
+
+    it_behaves_like 'a config file the sidecar accepts'
+
+    it { expect(yaml['puppet']['classifier']).to eq('pe') }
+  end
+
+  {
+    '127.0.0.1:9777' => '127.0.0.1:9777',
+    'an IPv6 address' => '[::1]:9777',
+  }.each do |what, listen|
+    context "with metrics on #{what}" do
+      let(:params_for_autoami) { { metrics_listen: "'#{listen}'" } }
+
+      it_behaves_like 'a config file the sidecar accepts'
+
+      it 'writes metrics.listen, quoted' do
+        expect(yaml['metrics']).to eq('listen' => listen)
+        expect(file_content(config_file)).to include("metrics:\n  listen: '#{listen}'\n")
+      end
     end
   end
 

@@ -33,13 +33,6 @@ describe 'autoami::service' do
 
     it { is_expected.to contain_package('nodejs').with_ensure('installed') }
 
-    it 'installs the built sidecar from the module, owned by root' do
-      is_expected.to contain_file('/opt/autoami').with(
-        ensure: 'directory', source: 'puppet:///modules/autoami/sidecar', recurse: true, purge: true, force: true,
-        owner: 'root', group: 'root', mode: '0644', backup: false,
-      )
-    end
-
     it 'writes the unit' do
       is_expected.to contain_file(unit).with(ensure: 'file', owner: 'root', group: 'root', mode: '0644')
       expect(unit_lines).to include(
@@ -80,6 +73,34 @@ describe 'autoami::service' do
       ).that_subscribes_to("File[#{unit}]")
     end
 
+    # A refresh of the whole service class (Class[autoami::config] ~> Class[autoami::service])
+    # once reached every resource in it: a new autoami.yaml refreshed Package[nodejs] and ran
+    # daemon-reload. rspec-puppet counts a relationship between the classes that contain two
+    # resources as one between them, so these fail if any such class-wide refresh comes back.
+    it 'refreshes only the service when the configuration, the password file or the code change' do
+      is_expected.to contain_package('nodejs')
+      is_expected.to contain_exec('autoami-systemd-daemon-reload')
+      [config_file, dbpass_file, '/opt/autoami', '/opt/autoami/runtime/bin/autoami.js'].each do |file|
+        is_expected.to contain_service('autoami').that_subscribes_to("File[#{file}]")
+        is_expected.not_to contain_package('nodejs').that_subscribes_to("File[#{file}]")
+        is_expected.not_to contain_exec('autoami-systemd-daemon-reload').that_subscribes_to("File[#{file}]")
+      end
+    end
+
+    it 'reloads systemd for the unit and for nothing else' do
+      subscribed = catalogue.resources.select { |r| r.type == 'File' }.map(&:ref).select do |ref|
+        RSpec::Puppet::ManifestMatchers::CreateGeneric.new(:contain_exec, 'autoami-systemd-daemon-reload').that_subscribes_to(ref).matches?(catalogue)
+      end
+      expect(subscribed).to eq(["File[#{unit}]"])
+    end
+
+    it 'never refreshes the Node.js package' do
+      notifying = catalogue.resources.map(&:ref).reject { |ref| ref == 'Package[nodejs]' }.select do |ref|
+        RSpec::Puppet::ManifestMatchers::CreateGeneric.new(:contain_package, 'nodejs').that_subscribes_to(ref).matches?(catalogue)
+      end
+      expect(notifying).to eq([])
+    end
+
     it { is_expected.to contain_service('autoami').with(ensure: 'running', enable: true) }
 
     it 'restarts on a change of configuration, password file, unit or code' do
@@ -88,6 +109,13 @@ describe 'autoami::service' do
         .that_subscribes_to("File[#{dbpass_file}]")
         .that_subscribes_to("File[#{unit}]")
         .that_subscribes_to('File[/opt/autoami]')
+        .that_subscribes_to('File[/opt/autoami/runtime/bin/autoami.js]')
+    end
+
+    it 'does not restart for the commands it does not run' do
+      is_expected.to contain_file('/usr/local/bin/autoami')
+      is_expected.not_to contain_service('autoami').that_subscribes_to('File[/usr/local/bin/autoami]')
+      is_expected.not_to contain_service('autoami').that_subscribes_to('File[/opt/autoami/bin/autoami-autosign]')
     end
 
     it 'starts after daemon-reload, Node.js and the directories' do
@@ -144,6 +172,7 @@ describe 'autoami::service' do
 
     it 'still installs the sidecar and writes the state directories' do
       is_expected.to contain_file('/opt/autoami')
+      is_expected.to contain_file('/opt/autoami/runtime/bin/autoami.js').with_mode('0755')
       is_expected.to contain_package('nodejs')
       is_expected.to contain_file('/var/lib/autoami/spool')
     end
@@ -174,12 +203,14 @@ describe 'autoami::service' do
   end
 
   context 'with everything off' do
-    let(:params_for_autoami) { { manage_service: false, manage_install: false, manage_nodejs: false, manage_user: false } }
+    let(:params_for_autoami) do
+      { manage_service: false, manage_install: false, manage_nodejs: false, manage_user: false, manage_puppet_conf: false, manage_command: false }
+    end
 
     it { is_expected.to compile.with_all_deps }
 
     it 'manages only the configuration and the directories' do
-      managed = catalogue.resources.select { |r| %w[File Package Service Exec User Group].include?(r.type) }.map(&:ref)
+      managed = catalogue.resources.select { |r| %w[File Package Service Exec User Group Ini_setting Ini_subsetting].include?(r.type) }.map(&:ref)
       expect(managed).to contain_exactly(
         "File[#{config_file}]", "File[#{dbpass_file}]",
         'File[/var/lib/autoami]', 'File[/var/lib/autoami/spool]', 'File[/run/autoami]'
