@@ -45,9 +45,11 @@ export function abandonCleanup(env: BakeEnv, bake: Bake, lastFailure: string | u
 const deadlineOf = (bake: Bake) => Date.parse(bake.deadline);
 
 /**
- * Terminates every live instance tagged with this bake but `keep`, the recorded one: those
- * of a launch attempt that did not get to record its instance. Only once an instance is
- * recorded (booting on): before, an attempt still under way could yet record its own.
+ * Terminates every live instance tagged with this bake but `keep`, the recorded one. A
+ * resumed launch adopts its instance through the ClientToken, so there are none, unless
+ * the challenge key changed mid-launch (the database password was rotated) and a second
+ * launch had to carry the new secret. Only once an instance is recorded (booting on):
+ * before, an attempt still under way could yet record its own.
  */
 async function terminateStrays(env: BakeEnv, bake: Bake, keep: string | null): Promise<void> {
   const ec2 = env.ec2.get(bake.region);
