@@ -46,10 +46,9 @@ const deadlineOf = (bake: Bake) => Date.parse(bake.deadline);
 
 /**
  * Terminates every live instance tagged with this bake but `keep`, the recorded one. A
- * resumed launch adopts its instance through the ClientToken, so there are none, unless
- * the challenge key changed mid-launch (the database password was rotated) and a second
- * launch had to carry the new secret. Only once an instance is recorded (booting on):
- * before, an attempt still under way could yet record its own.
+ * resumed launch adopts its instance through the ClientToken, so normally there are none;
+ * this is the net for any other, which nothing else would ever stop. Only once an instance
+ * is recorded (booting on): before, an attempt still under way could yet record its own.
  */
 async function terminateStrays(env: BakeEnv, bake: Bake, keep: string | null): Promise<void> {
   const ec2 = env.ec2.get(bake.region);
