@@ -15,14 +15,19 @@ const NOBODY = 65534;
 
 /** The probe as `nobody`: a user that, like the sidecar's, owns neither the key nor root's directories. */
 function checkAs(uid: number, keyfile: string): string {
-  const probe = spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'support', 'keyfile-probe.ts'), keyfile], {
-    uid,
-    gid: uid,
-    cwd: join(import.meta.dirname, '..'),
-    env: { PATH: process.env.PATH, HOME: '/nonexistent' },
-    encoding: 'utf8',
-  });
-  assert.is(probe.status, 0, probe.stderr);
+  const run = (node: string) =>
+    spawnSync(node, ['--import', 'tsx', join(import.meta.dirname, 'support', 'keyfile-probe.ts'), keyfile], {
+      uid,
+      gid: uid,
+      cwd: join(import.meta.dirname, '..'),
+      env: { PATH: process.env.PATH, HOME: '/nonexistent' },
+      encoding: 'utf8',
+    });
+  // The suite's Node may live where only root can reach it (`--node 22` keeps it under root's
+  // home): the host's `node` on PATH then runs the probe, which is about files, not versions.
+  let probe = run(process.execPath);
+  if (probe.error) probe = run('node');
+  assert.is(probe.status, 0, `${probe.error?.message ?? ''}${probe.stderr}`);
   return probe.stdout.trim();
 }
 
