@@ -62,10 +62,10 @@ async function selectGroups(env: BakeEnv, names: readonly string[]): Promise<Gro
  * Reports every state change of `ids` until each is done. The bakes do not depend on the
  * call: when the sidecar stops or the client hangs up, following ends and they go on.
  */
-async function follow(env: BakeEnv, runId: string, ids: ReadonlySet<string>, context: CallContext): Promise<Bake[]> {
+async function follow(env: BakeEnv, runId: string, earlier: ReadonlySet<string>, context: CallContext): Promise<Bake[]> {
   const seen = new Map<string, string>();
   for (;;) {
-    const bakes = await getBakes(env, ids);
+    const bakes = await getBakes(env, runId, earlier);
     for (const bake of bakes) {
       const line = progressLine(bake);
       if (seen.get(bake.id) !== line) context.progress({ line, group: bake.group_name, state: bake.state, outcome: bake.outcome });
@@ -82,9 +82,10 @@ async function follow(env: BakeEnv, runId: string, ids: ReadonlySet<string>, con
   }
 }
 
-async function getBakes(env: BakeEnv, ids: ReadonlySet<string>): Promise<Bake[]> {
-  const bakes = await Promise.all([...ids].map((id) => env.store.getBake(id)));
-  return bakes.filter((bake): bake is Bake => bake !== undefined);
+/** The run's own bakes in one query, and the few earlier ones it follows by id: a poll of a big run stays one query. */
+async function getBakes(env: BakeEnv, runId: string, earlier: ReadonlySet<string>): Promise<Bake[]> {
+  const [own, ...others] = await Promise.all([env.store.listBakes({ run_id: runId }), ...[...earlier].map((id) => env.store.getBake(id))]);
+  return [...own, ...others.filter((bake): bake is Bake => bake !== undefined)];
 }
 
 export function runHandler(env: BakeEnv, engine: BakeEngine, ids: IdSource) {
@@ -105,23 +106,19 @@ export function runHandler(env: BakeEnv, engine: BakeEngine, ids: IdSource) {
       return { run_id: null, noop: true, waited: false, failed: false, bakes: rows };
     }
     const runId = ids();
-    const followed = new Set<string>();
     const earlier = new Set<string>();
     for (const group of groups) {
       const running = active.get(group.name);
       if (running) {
         // Its outcome is this run's answer for the group too: --wait follows it rather than report its state of the moment.
-        followed.add(running.id);
         earlier.add(running.id);
         continue;
       }
-      const id = ids();
       const deadline = iso(env.clock.now() + env.deadlines.forState('queued'));
-      await env.store.createBake({ id, run_id: runId, group_name: group.name, region: group.region, parent_image: group.image, deadline });
-      followed.add(id);
+      await env.store.createBake({ id: ids(), run_id: runId, group_name: group.name, region: group.region, parent_image: group.image, deadline });
     }
     engine.wake();
-    const bakes = params.wait ? await follow(env, runId, followed, context) : await getBakes(env, followed);
+    const bakes = params.wait ? await follow(env, runId, earlier, context) : await getBakes(env, runId, earlier);
     const rows = bakes.map((bake) => {
       if (!earlier.has(bake.id)) return row(bake);
       const already = `already baking in bake ${bake.id} (run ${bake.run_id}); not started twice`;
