@@ -2,7 +2,7 @@
  * `autoami serve | migrate | version`. Failures print one line naming what was wrong and
  * exit 2, so service managers and operators see the cause at once.
  */
-import { autosignCommand } from './autosign.ts';
+import { autosignCommand } from './methods/autosign.ts';
 import { loadConfig, resolveConfigPath } from './config.ts';
 import { AutoamiError } from './errors.ts';
 import { createLogger } from './log.ts';

@@ -14,7 +14,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { AutoamiError, StoreUnavailableError, type Ec2Error } from './errors.ts';
 import { isThrottling } from './ec2/failures.ts';
-import type { ReportSource, ReportState } from './reports.ts';
+import type { ReportSource, ReportState } from './methods/reports.ts';
 import { BAKE_OUTCOMES, BAKE_STATES, type Bake, type BakeState, type Store } from './store/store.ts';
 import { VERSION } from './version.ts';
 

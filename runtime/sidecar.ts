@@ -5,19 +5,20 @@
 import { mkdir } from 'node:fs/promises';
 import type { Config } from './config.ts';
 import { Dispatcher, type Handlers } from './dispatcher.ts';
-import { bakeListHandler } from './bake-list.ts';
+import { bakeListHandler } from './methods/bake-list.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { Ec2Regions } from './ec2/regions.ts';
-import { groupHandlers } from './groups.ts';
-import { imageHandlers, type Ec2Source } from './images.ts';
-import { launchHandler } from './launch.ts';
+import { groupHandlers } from './methods/groups.ts';
+import { imageHandlers } from './methods/images.ts';
+import type { Ec2Source } from './ec2/source.ts';
+import { launchHandler } from './methods/launch.ts';
 import { randomId, type IdSource, type SecretSource } from './random.ts';
 import { realSleep, type Sleep } from './sleep.ts';
-import { runHandler } from './bake/run.ts';
+import { runHandler } from './methods/bake-run.ts';
 import { wireBakes, type BakeWiring } from './bake/wiring.ts';
-import { csrCheckHandler } from './autosign.ts';
-import { historyHandlers } from './history.ts';
-import { submitReport } from './reports.ts';
+import { csrCheckHandler } from './methods/autosign.ts';
+import { historyHandlers } from './methods/history.ts';
+import { submitReport } from './methods/reports.ts';
 import type { CertificateAuthority, Classifier } from './puppet/types.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
@@ -25,7 +26,7 @@ import { serveMetrics, type MetricsServer } from './metrics-server.ts';
 import { listen, type SocketServer } from './server.ts';
 import { openStore } from './store/open-store.ts';
 import type { Store } from './store/store.ts';
-import { statusHandler } from './status.ts';
+import { statusHandler } from './methods/status.ts';
 import { VERSION } from './version.ts';
 
 /** Seams for tests; production uses the real clock, ids and EC2. */

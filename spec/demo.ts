@@ -8,10 +8,10 @@
 import './support/aws-env.ts';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunRow } from '../runtime/bake/run.ts';
+import type { RunRow } from '../runtime/methods/bake-run.ts';
 import { certnameFor } from '../runtime/bootstrap/script.ts';
 import { systemClock } from '../runtime/clock.ts';
-import type { HistoryRow } from '../runtime/history.ts';
+import type { HistoryRow } from '../runtime/methods/history.ts';
 import { installedPuppetVersion, realPuppetAgent, recordedAgent, type DemoAgent } from './demo/agent.ts';
 import { callFollowing } from './demo/follow.ts';
 import { historyTable } from './demo/history-table.ts';

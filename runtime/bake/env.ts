@@ -1,6 +1,6 @@
 /** Everything a bake step touches, passed in so tests control time, EC2 and Puppet. */
 import type { Clock } from '../clock.ts';
-import type { Ec2Source } from '../images.ts';
+import type { Ec2Source } from '../ec2/source.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { CertificateAuthority, Classifier } from '../puppet/types.ts';

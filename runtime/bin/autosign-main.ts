@@ -5,7 +5,7 @@
  * `npm run build` bundles this on its own (files/sidecar/runtime/autosign.js), so a CSR
  * does not load the whole sidecar.
  */
-import { autosignCommand } from '../autosign.ts';
+import { autosignCommand } from '../methods/autosign.ts';
 import { resolveConfigPath } from '../config.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -1,5 +1,5 @@
 /** `group.history` rows as a plain table, newest first, as `puppet autoami history` lists them. */
-import type { HistoryRow } from '../../runtime/history.ts';
+import type { HistoryRow } from '../../runtime/methods/history.ts';
 
 const COLUMNS = ['time', 'outcome', 'image', 'parent', 'config version', 'changes'] as const;
 

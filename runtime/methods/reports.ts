@@ -4,13 +4,13 @@
  */
 import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isAutoamiCertname } from './bootstrap/script.ts';
-import { StoreUnavailableError, asAutoamiError } from './errors.ts';
-import { findMethod } from './interface/methods.ts';
-import { validate, type Params } from './interface/schema.ts';
-import type { Logger } from './log.ts';
-import type { Metrics } from './metrics.ts';
-import type { ReportSummary, Store } from './store/store.ts';
+import { isAutoamiCertname } from '../bootstrap/script.ts';
+import { StoreUnavailableError, asAutoamiError } from '../errors.ts';
+import { findMethod } from '../interface/methods.ts';
+import { validate, type Params } from '../interface/schema.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { ReportSummary, Store } from '../store/store.ts';
 
 export type ReportState = 'recorded' | 'duplicate' | 'ignored' | 'unknown_certname';
 /** Live over the socket, or replayed from the spool. */

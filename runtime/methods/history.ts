@@ -2,9 +2,9 @@
  * `history NAME` (every finished bake of the group with the image it produced) and
  * `rollback NAME [--to AMI]` (point the group back at an image from its lineage).
  */
-import { NotFoundError, ValidationError } from './errors.ts';
-import type { Params } from './interface/schema.ts';
-import type { Store } from './store/store.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import type { Params } from '../interface/schema.ts';
+import type { Store } from '../store/store.ts';
 
 export interface HistoryRow {
   time: string;

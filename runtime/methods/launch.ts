@@ -1,12 +1,12 @@
 /** `puppet node_aws launch GROUP`: one plain instance of the group from its current image. */
-import type { Clock } from './clock.ts';
-import type { CallContext } from './dispatcher.ts';
-import { NotFoundError } from './errors.ts';
-import type { Ec2Source } from './images.ts';
-import type { Params } from './interface/schema.ts';
-import type { IdSource } from './random.ts';
-import type { Store } from './store/store.ts';
-import { TAG } from './tags.ts';
+import type { Clock } from '../clock.ts';
+import type { CallContext } from '../dispatcher.ts';
+import { NotFoundError } from '../errors.ts';
+import type { Ec2Source } from '../ec2/source.ts';
+import type { Params } from '../interface/schema.ts';
+import type { IdSource } from '../random.ts';
+import type { Store } from '../store/store.ts';
+import { TAG } from '../tags.ts';
 
 const BOOT_WAIT_MS = 15 * 60_000;
 

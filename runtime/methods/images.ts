@@ -2,17 +2,14 @@
  * `puppet node_aws images` and `new_ami`: the account's AMIs, and an AMI from a running
  * instance. Waiting happens here, with progress lines, so the face stays a thin shim.
  */
-import type { Clock } from './clock.ts';
-import type { CallContext } from './dispatcher.ts';
-import { ValidationError } from './errors.ts';
-import type { Ec2, ImageInfo } from './ec2/types.ts';
-import { amiName } from './ami-name.ts';
-import type { Params } from './interface/schema.ts';
-import { TAG } from './tags.ts';
-
-export interface Ec2Source {
-  get(region: string): Ec2;
-}
+import type { Clock } from '../clock.ts';
+import type { CallContext } from '../dispatcher.ts';
+import { ValidationError } from '../errors.ts';
+import type { Ec2Source } from '../ec2/source.ts';
+import type { ImageInfo } from '../ec2/types.ts';
+import { amiName } from '../ami-name.ts';
+import type { Params } from '../interface/schema.ts';
+import { TAG } from '../tags.ts';
 
 export interface ImageRow {
   id: string;

@@ -1,9 +1,9 @@
-import type { Config } from './config.ts';
-import { asAutoamiError } from './errors.ts';
-import { PROTOCOL_VERSION } from './interface/methods.ts';
-import type { Ec2Source } from './images.ts';
-import type { Store } from './store/store.ts';
-import { VERSION } from './version.ts';
+import type { Config } from '../config.ts';
+import { asAutoamiError } from '../errors.ts';
+import { PROTOCOL_VERSION } from '../interface/methods.ts';
+import type { Ec2Source } from '../ec2/source.ts';
+import type { Store } from '../store/store.ts';
+import { VERSION } from '../version.ts';
 
 export interface StatusReport {
   version: string;

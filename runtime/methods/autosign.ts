@@ -5,12 +5,12 @@
  * challengePassword is the bake's one-time secret.
  */
 import { createConnection } from 'node:net';
-import { loadConfig } from './config.ts';
-import { PROTOCOL_VERSION } from './interface/methods.ts';
-import type { Params } from './interface/schema.ts';
-import { LineSplitter, MAX_LINE_BYTES } from './protocol.ts';
-import { checkCsrForBake } from './puppet/ca.ts';
-import type { Store } from './store/store.ts';
+import { loadConfig } from '../config.ts';
+import { PROTOCOL_VERSION } from '../interface/methods.ts';
+import type { Params } from '../interface/schema.ts';
+import { LineSplitter, MAX_LINE_BYTES } from '../protocol.ts';
+import { checkCsrForBake } from '../puppet/ca.ts';
+import type { Store } from '../store/store.ts';
 
 export function csrCheckHandler(store: Store) {
   return async (params: Params): Promise<{ sign: boolean; reason: string }> => {

@@ -8,8 +8,8 @@ import type { Params } from '../interface/schema.ts';
 import type { IdSource } from '../random.ts';
 import { sleepUnlessAborted } from '../sleep.ts';
 import type { Bake, Group } from '../store/store.ts';
-import type { BakeEngine } from './engine.ts';
-import { iso, type BakeEnv } from './env.ts';
+import type { BakeEngine } from '../bake/engine.ts';
+import { iso, type BakeEnv } from '../bake/env.ts';
 
 export interface RunRow {
   group: string;

@@ -2,10 +2,10 @@
  * Group definitions: the handlers behind new_group, delete_group and groups. Params arrive
  * validated by the dispatcher; what is left here is shaping records and hiding secrets.
  */
-import { NotFoundError, PuppetApiError } from './errors.ts';
-import type { Params } from './interface/schema.ts';
-import type { Classifier } from './puppet/types.ts';
-import type { Group, GroupSettings, Store } from './store/store.ts';
+import { NotFoundError, PuppetApiError } from '../errors.ts';
+import type { Params } from '../interface/schema.ts';
+import type { Classifier } from '../puppet/types.ts';
+import type { Group, GroupSettings, Store } from '../store/store.ts';
 
 export const REDACTED = '[redacted]';
 

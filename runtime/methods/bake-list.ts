@@ -2,8 +2,8 @@
  * `puppet autoami list`: unfinished bakes from the store, each with its instance as EC2
  * sees it now. An instance EC2 no longer knows is reported as gone, never dropped.
  */
-import type { Ec2Source } from './images.ts';
-import type { Bake, Store } from './store/store.ts';
+import type { Ec2Source } from '../ec2/source.ts';
+import type { Bake, Store } from '../store/store.ts';
 
 export interface BakeRow {
   bake: string;
