@@ -3,8 +3,8 @@
  * definition in interface/methods.ts, so no handler ever sees an unchecked value.
  */
 import { AutoamiError, ErrorCode } from './errors.ts';
-import { PROTOCOL_VERSION, findMethod, type MethodName } from './interface/methods.ts';
-import { validate, type Params } from './interface/schema.ts';
+import { METHODS, PROTOCOL_VERSION, isMethodName, type MethodName, type ParamsFor } from './interface/methods.ts';
+import { validate } from './interface/schema.ts';
 import type { Request } from './protocol.ts';
 
 export interface Session {
@@ -18,8 +18,11 @@ export interface CallContext {
   readonly signal: AbortSignal;
 }
 
-export type Handler = (params: Params, context: CallContext) => Promise<unknown>;
-export type Handlers = { readonly [name in Exclude<MethodName, 'hello'>]: Handler };
+/** Every method but hello, which the dispatcher answers itself. */
+export type HandledMethod = Exclude<MethodName, 'hello'>;
+/** A handler's params are typed from its method's definition, so it needs no casts. */
+export type Handler<M extends HandledMethod> = (params: ParamsFor<M>, context: CallContext) => Promise<unknown>;
+export type Handlers = { readonly [M in HandledMethod]: Handler<M> };
 
 export interface HelloResult {
   protocol: number;
@@ -34,23 +37,27 @@ export class Dispatcher {
   ) {}
 
   async dispatch(request: Request, session: Session, progress: CallContext['progress'], signal: AbortSignal = new AbortController().signal): Promise<unknown> {
-    const method = findMethod(request.method);
-    if (!method) {
-      throw new AutoamiError(ErrorCode.MethodNotFound, `method not found: ${JSON.stringify(request.method.slice(0, 100))}`, {
+    const name = request.method;
+    if (!isMethodName(name)) {
+      throw new AutoamiError(ErrorCode.MethodNotFound, `method not found: ${JSON.stringify(name.slice(0, 100))}`, {
         data: { field: 'method' },
       });
     }
-    const params = await validate(method.params, request.params);
-    if (method.name === 'hello') return this.hello(params, session);
-    if (!session.hello) {
-      throw new AutoamiError(ErrorCode.ProtocolMismatch, `call hello {protocol: ${PROTOCOL_VERSION}} before ${method.name}`);
-    }
-    const handler: Handler | undefined = this.handlers[method.name as keyof Handlers];
-    if (!handler) throw new AutoamiError(ErrorCode.MethodNotFound, `method not implemented: ${method.name}`, { data: { field: 'method' } });
-    return handler(params, { session, progress, signal });
+    if (name === 'hello') return this.hello(await validate(METHODS.hello.params, request.params), session);
+    return this.call(name, request.params, { session, progress, signal });
   }
 
-  private hello(params: Params, session: Session): HelloResult {
+  /** Generic in the method, so the compiler ties its validated params to its handler. */
+  private async call<M extends HandledMethod>(name: M, input: unknown, context: CallContext): Promise<unknown> {
+    const params = await validate<(typeof METHODS)[M]['params']>(METHODS[name].params, input);
+    if (!context.session.hello) {
+      throw new AutoamiError(ErrorCode.ProtocolMismatch, `call hello {protocol: ${PROTOCOL_VERSION}} before ${name}`);
+    }
+    const handler: Handler<M> = this.handlers[name];
+    return handler(params, context);
+  }
+
+  private hello(params: ParamsFor<'hello'>, session: Session): HelloResult {
     if (params.protocol !== PROTOCOL_VERSION) {
       throw new AutoamiError(
         ErrorCode.ProtocolMismatch,

@@ -1,69 +1,72 @@
-/** Field shapes used by more than one method. */
+/**
+ * Field shapes used by more than one method. Each is `as const`, so a method built from
+ * them keeps the literal facts (`required: true`, `type: 'integer'`) its params type is
+ * inferred from.
+ */
+import { PATTERN_WORDS, jsPattern } from './patterns.ts';
 import type { FieldDef } from './schema.ts';
 
-const hex = '(?:[0-9a-f]{8}|[0-9a-f]{17})';
-
-export const groupName: FieldDef = {
+export const groupName = {
   type: 'string',
   summary: 'The group (role) name',
   placeholder: 'NAME',
   required: true,
-  pattern: /^[a-z][a-z0-9_-]{0,62}$/,
-  expected: 'a lower-case letter, then up to 62 of a-z, 0-9, _ and -',
-};
+  pattern: jsPattern('group_name'),
+  expected: PATTERN_WORDS.group_name,
+} as const satisfies FieldDef;
 
-export const amiId: FieldDef = {
+export const amiId = {
   type: 'string',
   summary: 'An AMI id',
   placeholder: 'AMI',
-  pattern: new RegExp(`^ami-${hex}$`),
-  expected: "'ami-' followed by 8 or 17 hex digits",
-};
+  pattern: jsPattern('image_id'),
+  expected: PATTERN_WORDS.image_id,
+} as const satisfies FieldDef;
 
-export const hostName: FieldDef = {
+export const hostName = {
   type: 'string',
   summary: 'A host name',
   placeholder: 'HOST',
   maxLength: 253,
   pattern: /^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/,
   expected: 'a DNS host name such as puppet.example.com',
-};
+} as const satisfies FieldDef;
 
-export const region: FieldDef = {
+export const region = {
   type: 'string',
   summary: 'AWS region',
   placeholder: 'REGION',
   maxLength: 32,
-  pattern: /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/,
-  expected: 'an AWS region such as us-east-1',
-};
+  pattern: jsPattern('region'),
+  expected: PATTERN_WORDS.region,
+} as const satisfies FieldDef;
 
-export const subnetId: FieldDef = {
+export const subnetId = {
   type: 'string',
   summary: 'VPC subnet to launch into',
   placeholder: 'SUBNET',
-  pattern: new RegExp(`^subnet-${hex}$`),
-  expected: "'subnet-' followed by 8 or 17 hex digits",
-};
+  pattern: jsPattern('subnet_id'),
+  expected: PATTERN_WORDS.subnet_id,
+} as const satisfies FieldDef;
 
-export const securityGroupId: FieldDef = {
+export const securityGroupId = {
   type: 'string',
   summary: 'Security group for the instance',
   placeholder: 'SG',
-  pattern: new RegExp(`^sg-${hex}$`),
-  expected: "'sg-' followed by 8 or 17 hex digits",
-};
+  pattern: jsPattern('security_group_id'),
+  expected: PATTERN_WORDS.security_group_id,
+} as const satisfies FieldDef;
 
-export const instanceType: FieldDef = {
+export const instanceType = {
   type: 'string',
   summary: 'EC2 instance type',
   placeholder: 'TYPE',
   maxLength: 64,
   pattern: /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
   expected: 'an instance type such as t3.micro',
-};
+} as const satisfies FieldDef;
 
 /** Free-form names (key pairs, node groups, logins to the console): printable text. */
-export function label(summary: string, placeholder: string, maxLength = 255): FieldDef {
-  return { type: 'string', summary, placeholder, maxLength };
+export function label(summary: string, placeholder: string, maxLength = 255) {
+  return { type: 'string', summary, placeholder, maxLength } as const satisfies FieldDef;
 }

@@ -2,31 +2,33 @@
  * The sidecar's methods and their parameter schemas: the single definition that the
  * server validates against and the generator renders Ruby options from.
  */
-import type { Schema } from './schema.ts';
+import type { ParamsOf, Schema } from './schema.ts';
 import { amiId, groupName, hostName, instanceType, label, region, securityGroupId, subnetId } from './fields.ts';
 
 export const PROTOCOL_VERSION = 1;
 
-export interface MethodDef {
-  readonly name: string;
+/** What a method is, apart from its name: the key it has in METHODS. */
+export interface MethodSpec {
   readonly summary: string;
   readonly params: Schema;
+}
+
+export interface MethodDef extends MethodSpec {
+  readonly name: MethodName;
 }
 
 export const BOOTSTRAP_MODES = ['ssh', 'userdata'] as const;
 export type BootstrapMode = (typeof BOOTSTRAP_MODES)[number];
 
-const hello: MethodDef = {
-  name: 'hello',
+const hello = {
   summary: 'Open a session and agree on the protocol version',
   params: {
     protocol: { type: 'integer', summary: 'Protocol version the client speaks', required: true, min: 1, max: 1000 },
     client: { type: 'string', summary: 'Who is calling, for the log', maxLength: 128 },
   },
-};
+} as const satisfies MethodSpec;
 
-const groupCreate: MethodDef = {
-  name: 'group.create',
+const groupCreate = {
   summary: 'Define a new group (role) to bake',
   params: {
     name: groupName,
@@ -74,31 +76,27 @@ const groupCreate: MethodDef = {
     },
     keep_failed: { type: 'boolean', summary: 'Leave the instance of a failed run running for inspection', default: false },
   },
-};
+} as const satisfies MethodSpec;
 
-const groupDelete: MethodDef = {
-  name: 'group.delete',
+const groupDelete = {
   summary: 'Remove a group (its AMIs stay)',
   params: { name: groupName },
-};
+} as const satisfies MethodSpec;
 
-const groupList: MethodDef = {
-  name: 'group.list',
+const groupList = {
   summary: 'Every group and its current image',
   params: {},
-};
+} as const satisfies MethodSpec;
 
 /** For calls that are not tied to a group: the sidecar's own region unless one is named. */
 const callRegion = { ...region, summary: 'AWS region (default: the sidecar config aws.region)' };
 
-const imageList: MethodDef = {
-  name: 'image.list',
+const imageList = {
   summary: 'AMIs owned by the account',
   params: { region: callRegion },
-};
+} as const satisfies MethodSpec;
 
-const imageCreate: MethodDef = {
-  name: 'image.create',
+const imageCreate = {
   summary: 'Create an AMI from a running EBS-backed instance',
   params: {
     server: {
@@ -116,22 +114,19 @@ const imageCreate: MethodDef = {
     no_reboot: { type: 'boolean', summary: 'Image without rebooting the instance (file systems may be inconsistent)', default: false },
     region: callRegion,
   },
-};
+} as const satisfies MethodSpec;
 
-const groupLaunch: MethodDef = {
-  name: 'group.launch',
+const groupLaunch = {
   summary: "Launch one instance of a group from its latest AMI",
   params: { name: groupName },
-};
+} as const satisfies MethodSpec;
 
-const bakeList: MethodDef = {
-  name: 'bake.list',
+const bakeList = {
   summary: 'Instances being baked now, reconciled with EC2',
   params: {},
-};
+} as const satisfies MethodSpec;
 
-const bakeRun: MethodDef = {
-  name: 'bake.run',
+const bakeRun = {
   summary: 'Bake every group, or the named ones, in parallel',
   params: {
     groups: { ...groupName, type: 'string[]', required: false, summary: 'Only these groups, comma-separated (default: every group)', placeholder: 'NAMES' },
@@ -143,22 +138,19 @@ const bakeRun: MethodDef = {
       puppetSetting: 'noop',
     },
   },
-};
+} as const satisfies MethodSpec;
 
-const groupHistory: MethodDef = {
-  name: 'group.history',
+const groupHistory = {
   summary: "A group's bakes and image lineage",
   params: { name: groupName },
-};
+} as const satisfies MethodSpec;
 
-const groupRollback: MethodDef = {
-  name: 'group.rollback',
+const groupRollback = {
   summary: 'Point a group back at an earlier image',
   params: { name: groupName, to: { ...amiId, summary: 'The image to return to (default: the parent of the current image)' } },
-};
+} as const satisfies MethodSpec;
 
-const reportSubmit: MethodDef = {
-  name: 'report.submit',
+const reportSubmit = {
   summary: 'A Puppet run report summary from the autoami report processor',
   params: {
     host: { type: 'string', summary: 'The certname', required: true, maxLength: 255 },
@@ -174,29 +166,47 @@ const reportSubmit: MethodDef = {
     changed_resources: { type: 'string[]', summary: 'Titles of changed resources', maxLength: 4096 },
     failed_resources: { type: 'string[]', summary: 'Titles of failed resources', maxLength: 4096 },
   },
-};
+} as const satisfies MethodSpec;
 
-const csrCheck: MethodDef = {
-  name: 'csr.check',
+const csrCheck = {
   summary: 'Policy autosign: may this CSR be signed?',
   params: {
     certname: { type: 'string', summary: 'The certname asking', required: true, maxLength: 255 },
     csr: { type: 'string', summary: 'The PEM certificate signing request', required: true, maxLength: 65536, multiline: true },
   },
-};
+} as const satisfies MethodSpec;
 
-const status: MethodDef = {
-  name: 'status',
+const status = {
   summary: 'Sidecar, store and queue health',
   params: {},
-};
+} as const satisfies MethodSpec;
 
-export const methods = [
-  hello, groupCreate, groupDelete, groupList, status, imageList, imageCreate, groupLaunch, bakeList, bakeRun, groupHistory,
-  groupRollback, reportSubmit, csrCheck,
-] as const;
+/** Every method by its wire name: the server, the handlers' types and the generator all read this. */
+export const METHODS = {
+  hello,
+  'group.create': groupCreate,
+  'group.delete': groupDelete,
+  'group.list': groupList,
+  status,
+  'image.list': imageList,
+  'image.create': imageCreate,
+  'group.launch': groupLaunch,
+  'bake.list': bakeList,
+  'bake.run': bakeRun,
+  'group.history': groupHistory,
+  'group.rollback': groupRollback,
+  'report.submit': reportSubmit,
+  'csr.check': csrCheck,
+} as const;
 
-export type MethodName = (typeof methods)[number]['name'];
+export type MethodName = keyof typeof METHODS;
+/** The params `name`'s handler receives, inferred from its definition. */
+export type ParamsFor<M extends MethodName> = ParamsOf<(typeof METHODS)[M]['params']>;
+
+export const isMethodName = (name: string): name is MethodName => Object.hasOwn(METHODS, name);
+
+/** In definition order, with their names: for the generator and the specs that walk every method. */
+export const methods: readonly MethodDef[] = Object.entries(METHODS).flatMap(([name, spec]) => (isMethodName(name) ? [{ name, ...spec }] : []));
 
 export function findMethod(name: string): MethodDef | undefined {
   return methods.find((method) => method.name === name);

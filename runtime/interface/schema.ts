@@ -40,6 +40,29 @@ export interface FieldDef {
 export type Params = Record<string, unknown>;
 export type Schema = Readonly<Record<string, FieldDef>>;
 
+type ValueOfType<T extends FieldType> = T extends 'integer' ? number : T extends 'boolean' ? boolean : T extends 'string[]' ? readonly string[] : string;
+
+/** A field's value once validated: a `values` list narrows a string to its members. */
+export type ValueOf<F extends FieldDef> = F extends { readonly values: readonly (infer V extends string)[] }
+  ? F['type'] extends 'string[]' ? readonly V[] : V
+  : ValueOfType<F['type']>;
+
+/** Validation always sets a required field, one with a default, and a list (empty when not given). */
+type AlwaysSet<F extends FieldDef> = F extends { readonly required: true } ? true
+  : F extends { readonly default: string | number | boolean } ? true
+  : F extends { readonly type: 'string[]' } ? true
+  : false;
+
+/**
+ * The params a handler receives for `S`, inferred from the definition itself, so a handler
+ * reads `params.keep` as a number without a cast and a renamed field fails to compile.
+ */
+export type ParamsOf<S extends Schema> = {
+  readonly [K in keyof S as AlwaysSet<S[K]> extends true ? K : never]: ValueOf<S[K]>;
+} & {
+  readonly [K in keyof S as AlwaysSet<S[K]> extends true ? never : K]?: ValueOf<S[K]>;
+};
+
 const DEFAULT_MAX_LENGTH = 1024;
 const MAX_LIST_ITEMS = 256;
 // C0 and C1 control characters and DEL: no legitimate name, path or password holds them,
@@ -132,16 +155,35 @@ async function unreadableReason(path: string): Promise<string> {
   }
 }
 
+const JS_TYPE: Readonly<Record<FieldType, (value: unknown) => boolean>> = {
+  string: (value) => typeof value === 'string',
+  integer: (value) => typeof value === 'number',
+  boolean: (value) => typeof value === 'boolean',
+  'string[]': (value) => Array.isArray(value),
+};
+
+/**
+ * The last word before a handler sees `params` as `ParamsOf<S>`: every field validation
+ * always sets is there, and every value has its declared JavaScript type.
+ */
+function conforms<S extends Schema>(schema: S, params: Params): params is Params & ParamsOf<S> {
+  return Object.entries(schema).every(([name, field]) => {
+    const value = params[name];
+    if (value === undefined) return !(field.required || field.default !== undefined || field.type === 'string[]');
+    return JS_TYPE[field.type](value);
+  });
+}
+
 /**
  * Validate `input` against `schema`: unknown keys, missing required fields, wrong types
  * and bad values are each a ValidationError naming the field. Defaults are filled in.
  */
-export async function validate(schema: Schema, input: unknown): Promise<Params> {
+export async function validate<S extends Schema>(schema: S, input: unknown): Promise<ParamsOf<S>> {
   if (input === undefined) input = {};
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new ValidationError('params', 'expected an object of named parameters');
   }
-  const given = input as Params;
+  const given: Params = { ...input };
   for (const key of Object.keys(given)) {
     if (!Object.hasOwn(schema, key)) throw new ValidationError(key, 'is not a known parameter');
   }
@@ -157,5 +199,6 @@ export async function validate(schema: Schema, input: unknown): Promise<Params> 
     result[name] = checkValue(name, field, value);
     await checkHost(name, field, result[name]);
   }
+  if (!conforms(schema, result)) throw new Error('validated params do not match their schema: a bug in schema.ts');
   return result;
 }

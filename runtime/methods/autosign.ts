@@ -6,18 +6,17 @@
  */
 import { createConnection } from 'node:net';
 import { loadConfig } from '../config.ts';
-import { PROTOCOL_VERSION } from '../interface/methods.ts';
-import type { Params } from '../interface/schema.ts';
+import { PROTOCOL_VERSION, type ParamsFor } from '../interface/methods.ts';
 import { LineSplitter, MAX_LINE_BYTES } from '../protocol.ts';
 import { checkCsrForBake } from '../puppet/ca.ts';
 import type { Store } from '../store/store.ts';
 
 export function csrCheckHandler(store: Store) {
-  return async (params: Params): Promise<{ sign: boolean; reason: string }> => {
-    const certname = params.certname as string;
+  return async (params: ParamsFor<'csr.check'>): Promise<{ sign: boolean; reason: string }> => {
+    const certname = params.certname;
     const bake = await store.findBakeByCertname(certname);
     if (!bake || bake.state === 'done' || !bake.instance_id) return { sign: false, reason: `${certname} is not a bake AutoAMI is waiting for` };
-    const check = checkCsrForBake(params.csr as string, certname, bake.instance_id, bake.challenge_hash);
+    const check = checkCsrForBake(params.csr, certname, bake.instance_id, bake.challenge_hash);
     if (check.state === 'refused') return { sign: false, reason: check.reason };
     // One time: the secret is spent on the first CSR it signs. Cleared only if still this
     // one, so of two CSRs racing with the same secret only one is signed.

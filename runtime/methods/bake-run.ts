@@ -4,7 +4,7 @@
  */
 import type { CallContext } from '../dispatcher.ts';
 import { AutoamiError, ErrorCode, NotFoundError } from '../errors.ts';
-import type { Params } from '../interface/schema.ts';
+import type { ParamsFor } from '../interface/methods.ts';
 import type { IdSource } from '../random.ts';
 import { sleepUnlessAborted } from '../sleep.ts';
 import type { Bake, Group } from '../store/store.ts';
@@ -89,8 +89,8 @@ async function getBakes(env: BakeEnv, runId: string, earlier: ReadonlySet<string
 }
 
 export function runHandler(env: BakeEnv, engine: BakeEngine, ids: IdSource) {
-  return async (params: Params, context: CallContext): Promise<RunResult> => {
-    const groups = await selectGroups(env, (params.groups as string[] | undefined) ?? []);
+  return async (params: ParamsFor<'bake.run'>, context: CallContext): Promise<RunResult> => {
+    const groups = await selectGroups(env, params.groups);
     const active = new Map((await env.store.listBakes({ active: true })).map((bake) => [bake.group_name, bake]));
     if (params.noop) {
       const rows = groups.map((group) => ({

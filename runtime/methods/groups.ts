@@ -3,7 +3,7 @@
  * validated by the dispatcher; what is left here is shaping records and hiding secrets.
  */
 import { NotFoundError, PuppetApiError } from '../errors.ts';
-import type { Params } from '../interface/schema.ts';
+import type { ParamsFor } from '../interface/methods.ts';
 import type { Classifier } from '../puppet/types.ts';
 import type { Group, GroupSettings, Store } from '../store/store.ts';
 
@@ -15,29 +15,13 @@ export function redact(group: Group): PublicGroup {
   return { ...group, enc_pass: REDACTED };
 }
 
-const optional = (value: unknown): string | null => (typeof value === 'string' ? value : null);
-
-export function settingsFrom(params: Params): GroupSettings {
+export function settingsFrom(params: ParamsFor<'group.create'>): GroupSettings {
   return {
-    name: params.name as string,
-    image: params.image as string,
-    type: params.type as string,
-    keyname: params.keyname as string,
-    keyfile: params.keyfile as string,
-    login: params.login as string,
-    puppetserver: params.puppetserver as string,
-    node_group: params.node_group as string,
-    enc_user: params.enc_user as string,
-    enc_pass: params.enc_pass as string,
-    enc_server: optional(params.enc_server),
-    enc_port: params.enc_port as number,
-    region: params.region as string,
-    subnet: optional(params.subnet),
-    security_group: optional(params.security_group),
-    bootstrap: params.bootstrap as GroupSettings['bootstrap'],
-    keep: params.keep as number,
-    template: optional(params.template),
-    keep_failed: params.keep_failed as boolean,
+    ...params,
+    enc_server: params.enc_server ?? null,
+    subnet: params.subnet ?? null,
+    security_group: params.security_group ?? null,
+    template: params.template ?? null,
   };
 }
 
@@ -56,13 +40,13 @@ async function checkClassification(classifier: Classifier, settings: GroupSettin
 
 export function groupHandlers(store: Store, classifier: Classifier) {
   return {
-    async 'group.create'(params: Params): Promise<PublicGroup> {
+    async 'group.create'(params: ParamsFor<'group.create'>): Promise<PublicGroup> {
       const settings = settingsFrom(params);
       await checkClassification(classifier, settings);
       return redact(await store.createGroup(settings));
     },
-    async 'group.delete'(params: Params): Promise<{ name: string; deleted: true }> {
-      const name = params.name as string;
+    async 'group.delete'(params: ParamsFor<'group.delete'>): Promise<{ name: string; deleted: true }> {
+      const name = params.name;
       if (!(await store.deleteGroup(name))) throw new NotFoundError('group', name, 'name');
       return { name, deleted: true };
     },

@@ -3,7 +3,7 @@
  * `rollback NAME [--to AMI]` (point the group back at an image from its lineage).
  */
 import { NotFoundError, ValidationError } from '../errors.ts';
-import type { Params } from '../interface/schema.ts';
+import type { ParamsFor } from '../interface/methods.ts';
 import type { Store } from '../store/store.ts';
 
 export interface HistoryRow {
@@ -27,8 +27,8 @@ export function historyHandlers(store: Store) {
   }
 
   return {
-    async 'group.history'(params: Params): Promise<HistoryRow[]> {
-      const current = await group(params.name as string);
+    async 'group.history'(params: ParamsFor<'group.history'>): Promise<HistoryRow[]> {
+      const current = await group(params.name);
       const bakes = (await store.listBakes({ group_name: current.name })).filter((bake) => bake.state === 'done');
       const images = new Map((await store.listImages(current.name)).map((image) => [image.image_id, image]));
       return bakes
@@ -50,10 +50,10 @@ export function historyHandlers(store: Store) {
         .reverse();
     },
 
-    async 'group.rollback'(params: Params) {
-      const current = await group(params.name as string);
+    async 'group.rollback'(params: ParamsFor<'group.rollback'>) {
+      const current = await group(params.name);
       const lineage = await store.listImages(current.name);
-      let target = params.to as string | undefined;
+      let target = params.to;
       if (target === undefined) {
         const now = lineage.find((image) => image.image_id === current.image);
         if (!now) throw new ValidationError('name', `${current.name} is on its base image ${current.image}; there is nothing earlier to roll back to`);

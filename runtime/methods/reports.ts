@@ -6,8 +6,8 @@ import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAutoamiCertname } from '../bootstrap/script.ts';
 import { StoreUnavailableError, asAutoamiError } from '../errors.ts';
-import { findMethod } from '../interface/methods.ts';
-import { validate, type Params } from '../interface/schema.ts';
+import { METHODS, type ParamsFor } from '../interface/methods.ts';
+import { validate } from '../interface/schema.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { ReportSummary, Store } from '../store/store.ts';
@@ -23,14 +23,24 @@ export interface ReportDeps {
   readonly metrics: Metrics;
 }
 
-export async function submitReport(deps: ReportDeps, params: Params, source: ReportSource): Promise<{ state: ReportState; bake?: string }> {
+export async function submitReport(deps: ReportDeps, params: ParamsFor<'report.submit'>, source: ReportSource): Promise<{ state: ReportState; bake?: string }> {
   const handled = await keepReport(deps, params);
   deps.metrics.reportHandled(source, handled.state);
   return handled;
 }
 
-async function keepReport(deps: ReportDeps, params: Params): Promise<{ state: ReportState; bake?: string }> {
-  const report = params as unknown as ReportSummary;
+/** What the store keeps of a report: absent optional fields become null. */
+function summaryOf(params: ParamsFor<'report.submit'>): ReportSummary {
+  return {
+    ...params,
+    configuration_version: params.configuration_version ?? null,
+    environment: params.environment ?? null,
+    time: params.time ?? null,
+  };
+}
+
+async function keepReport(deps: ReportDeps, params: ParamsFor<'report.submit'>): Promise<{ state: ReportState; bake?: string }> {
+  const report = summaryOf(params);
   if (!isAutoamiCertname(report.host)) return { state: 'ignored' };
   const bake = await deps.store.findBakeByCertname(report.host);
   if (!bake) return { state: 'unknown_certname' };
@@ -44,7 +54,7 @@ async function keepReport(deps: ReportDeps, params: Params): Promise<{ state: Re
  * store outage leaves it for the next pass; an unreadable one is set aside, not lost.
  */
 export async function replaySpool(deps: ReportDeps, spoolDir: string, log: Logger): Promise<number> {
-  const schema = findMethod('report.submit')!.params;
+  const schema = METHODS['report.submit'].params;
   let names: string[];
   try {
     names = (await readdir(spoolDir)).filter((name) => name.endsWith('.json')).sort();
