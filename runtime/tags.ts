@@ -1,4 +1,4 @@
-/** The tag keys AutoAMI puts on everything it creates (DESIGN §6). */
+/** The tag keys AutoAMI puts on everything it creates (docs/ARCHITECTURE.md §6). */
 export const TAG = {
   group: 'autoami:group',
   bake: 'autoami:bake',

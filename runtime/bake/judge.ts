@@ -1,6 +1,7 @@
 /**
- * DESIGN §6 report judgement: a run that changed something and failed nothing is baked;
- * a clean run with no change is left alone; anything that failed is recorded as failed.
+ * Report judgement (docs/ARCHITECTURE.md §2): a run that changed something and failed
+ * nothing is baked; a clean run with no change is left alone; anything that failed is
+ * recorded as failed.
  */
 import type { ReportSummary } from '../store/store.ts';
 
