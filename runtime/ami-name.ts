@@ -3,7 +3,7 @@
  * Milliseconds are kept: a retried CreateImage finds its image by name, so two bakes of one
  * group must never share a name, even when they finish within the same second.
  */
-export function utcStamp(ms: number): string {
+function utcStamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '');
 }
 

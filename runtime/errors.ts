@@ -74,8 +74,6 @@ export class StoreUnavailableError extends AutoamiError {
   }
 }
 
-export class ProtocolError extends AutoamiError {}
-
 /** Render any thrown value as an AutoamiError without leaking internals to clients. */
 export function asAutoamiError(error: unknown): AutoamiError {
   if (error instanceof AutoamiError) return error;

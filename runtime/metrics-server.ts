@@ -26,7 +26,7 @@ const KEY = 'metrics.listen';
  * `HOST:PORT` with an IP address for HOST (IPv6 in brackets): a name could resolve to
  * another address than the operator meant to expose. Port 0 takes a free port (tests).
  */
-export function parseListen(value: unknown): ListenAddress {
+function parseListen(value: unknown): ListenAddress {
   const refuse = (why: string) => new ConfigError(KEY, `${why}, got ${JSON.stringify(value)}`);
   if (typeof value !== 'string') throw refuse('expected HOST:PORT, e.g. 127.0.0.1:9777');
   const match = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$/.exec(value);

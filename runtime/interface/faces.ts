@@ -189,7 +189,7 @@ export const autoamiFace: FaceDef = {
   ],
 };
 
-export const nodeAwsFace: FaceDef = {
+const nodeAwsFace: FaceDef = {
   name: 'node_aws',
   // The version cloud provisioning modules gave this face: actions only merge into a face
   // of the same version.

@@ -17,8 +17,7 @@ export interface MethodDef extends MethodSpec {
   readonly name: MethodName;
 }
 
-export const BOOTSTRAP_MODES = ['ssh', 'userdata'] as const;
-export type BootstrapMode = (typeof BOOTSTRAP_MODES)[number];
+const BOOTSTRAP_MODES = ['ssh', 'userdata'] as const;
 
 const hello = {
   summary: 'Open a session and agree on the protocol version',

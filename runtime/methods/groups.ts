@@ -7,15 +7,15 @@ import type { ParamsFor } from '../interface/methods.ts';
 import type { Classifier } from '../puppet/types.ts';
 import type { Group, GroupSettings, Store } from '../store/store.ts';
 
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 export type PublicGroup = Omit<Group, 'enc_pass'> & { enc_pass: typeof REDACTED };
 
-export function redact(group: Group): PublicGroup {
+function redact(group: Group): PublicGroup {
   return { ...group, enc_pass: REDACTED };
 }
 
-export function settingsFrom(params: ParamsFor<'group.create'>): GroupSettings {
+function settingsFrom(params: ParamsFor<'group.create'>): GroupSettings {
   return {
     ...params,
     enc_server: params.enc_server ?? null,
