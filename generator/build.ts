@@ -1,6 +1,6 @@
 /**
  * `npm run build [-- --out DIR]`: pkg/<owner>-<name>-<version>.tar.gz, the Puppet module
- * with the sidecar inside it as bundled JavaScript (DESIGN §2), so a master needs Node.js
+ * with the sidecar inside it as bundled JavaScript, so a master needs Node.js
  * but neither an npm registry nor tsx, and Puppet copies a handful of files, not thousands.
  *
  *   <owner>-<name>-<version>/
@@ -94,7 +94,7 @@ function fail(message: string): never {
 }
 
 /** The module's name and version from metadata.json; the sidecar carries the same version. */
-export function moduleIdentity(root = ROOT): { name: string; version: string; base: string } {
+function moduleIdentity(root = ROOT): { name: string; version: string; base: string } {
   const metadata = readJson<{ name?: unknown; version?: unknown }>(join(root, 'metadata.json'));
   const pkg = readJson<{ version?: unknown }>(join(root, 'package.json'));
   if (typeof metadata.name !== 'string' || !/^[a-z0-9]+[-/][a-z][a-z0-9_]*$/.test(metadata.name)) fail(`metadata.json: name ${JSON.stringify(metadata.name)} is not owner-name`);
@@ -143,7 +143,7 @@ function copyTree(source: string, dest: string, options: CopyOptions = {}, rel =
 const isDotEntry = (rel: string) => posix.basename(rel).startsWith('.');
 
 /** The package directory (`node_modules/a`, `node_modules/a/node_modules/@b/c`) an esbuild input path is in, if any. */
-export function packageDirOf(input: string): string | undefined {
+function packageDirOf(input: string): string | undefined {
   const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/@][^/]*)\//.exec(input.replace(/\\/g, '/'));
   return match?.[1];
 }

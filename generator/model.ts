@@ -4,6 +4,7 @@
  */
 import { faces as allFaces, type ActionDef, type FaceDef } from '../runtime/interface/faces.ts';
 import { PROTOCOL_VERSION, findMethod } from '../runtime/interface/methods.ts';
+import { PUPPET_TYPES, rubyPattern, type PuppetTypeDef } from '../runtime/interface/patterns.ts';
 import type { FieldDef } from '../runtime/interface/schema.ts';
 
 export interface OptionModel {
@@ -52,10 +53,24 @@ export interface FaceModel {
   readonly separateActions: readonly ActionModel[];
 }
 
-export interface ClientModel {
+/** The values the hand-written Ruby in lib/puppet_x/autoami/ shares with the sidecar. */
+export interface ConstantsModel {
   readonly protocol: number;
   /** Seconds the report processor gives the sidecar before spooling: the master must not wait. */
   readonly submitTimeout: number;
+  /** Ruby regexp source for a bake instance's certname. */
+  readonly certname: string;
+}
+
+export interface PuppetTypeModel {
+  /** `Autoami::Duration`. */
+  readonly name: string;
+  /** types/duration.pp: Puppet finds an alias by its name's last segment, down-cased. */
+  readonly file: string;
+  /** The summary's lines, wrapped for a `#   ` comment. */
+  readonly summary: readonly string[];
+  /** Ruby regexp source, which is what Puppet's Pattern takes. */
+  readonly pattern: string;
 }
 
 export const flagOf = (field: string): string => `--${field.replace(/_/g, '-')}`;
@@ -119,6 +134,39 @@ export function faceModel(face: FaceDef): FaceModel {
   };
 }
 
-export function models(faces: readonly FaceDef[] = allFaces): { faces: FaceModel[]; client: ClientModel } {
-  return { faces: faces.map(faceModel), client: { protocol: PROTOCOL_VERSION, submitTimeout: 2 } };
+/** Comment lines stay within 90 columns, as the hand-written manifests' do. */
+const SUMMARY_WIDTH = 90 - '#   '.length;
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last]!.length + 1 + word.length <= width) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines;
+}
+
+export function puppetTypeModel(type: PuppetTypeDef): PuppetTypeModel {
+  if (!/^[A-Z][A-Za-z0-9]*$/.test(type.name)) throw new Error(`Puppet type ${type.name}: not a capitalized name segment`);
+  return {
+    name: `Autoami::${type.name}`,
+    file: `types/${type.name.toLowerCase()}.pp`,
+    summary: wrap(type.summary, SUMMARY_WIDTH),
+    pattern: rubyPattern(type.pattern),
+  };
+}
+
+export interface Models {
+  readonly faces: FaceModel[];
+  readonly constants: ConstantsModel;
+  readonly types: PuppetTypeModel[];
+}
+
+export function models(faces: readonly FaceDef[] = allFaces, types: readonly PuppetTypeDef[] = PUPPET_TYPES): Models {
+  return {
+    faces: faces.map(faceModel),
+    constants: { protocol: PROTOCOL_VERSION, submitTimeout: 2, certname: rubyPattern('certname') },
+    types: types.map(puppetTypeModel),
+  };
 }

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import Handlebars from 'handlebars';
-import { models, type ClientModel, type FaceModel } from './model.ts';
+import { models } from './model.ts';
 
 const TEMPLATE_DIR = new URL('./templates/', import.meta.url);
 
@@ -25,7 +25,18 @@ function json(value: unknown): string {
   return JSON.stringify(value);
 }
 
-const KNOWN_HELPERS = { ruby: rubyString, json } as const;
+/**
+ * A `/…/` literal, which Ruby and Puppet both read. Puppet's lexer ends the literal at the
+ * first `/` whatever precedes it, so a pattern holding one is refused, not escaped.
+ */
+function regexp(source: unknown): string {
+  if (typeof source !== 'string' || source === '' || /[/\r\n]/.test(source)) {
+    throw new Error(`regexp helper expects a one-line pattern without '/', got ${JSON.stringify(source)}`);
+  }
+  return `/${source}/`;
+}
+
+const KNOWN_HELPERS = { ruby: rubyString, json, regexp } as const;
 
 function engine(): typeof Handlebars {
   const handlebars = Handlebars.create();
@@ -52,27 +63,19 @@ function header(template: string): string {
 export function renderModule(): RenderedFile[] {
   const handlebars = engine();
   handlebars.registerPartial('action', templateSource('action.rb.hbs'));
-  const { faces, client } = models();
-  const faceTemplate = compile(handlebars, 'face.rb.hbs');
-  const applicationTemplate = compile(handlebars, 'application.rb.hbs');
-  const clientTemplate = compile(handlebars, 'client.rb.hbs');
-  const actionTemplate = compile(handlebars, 'face-action.rb.hbs');
+  const { faces, constants, types } = models();
+  const render = (template: string, context: object): string => compile(handlebars, template)({ header: header(template), ...context });
   const files: RenderedFile[] = [];
-  const withHeader = (template: string, model: FaceModel | ClientModel) => ({ header: header(template), ...model });
   for (const face of faces) {
-    files.push({ path: `lib/puppet/face/${face.name}.rb`, content: faceTemplate(withHeader('face.rb.hbs', face)) });
-    files.push({ path: `lib/puppet/application/${face.name}.rb`, content: applicationTemplate(withHeader('application.rb.hbs', face)) });
+    files.push({ path: `lib/puppet/face/${face.name}.rb`, content: render('face.rb.hbs', face) });
+    files.push({ path: `lib/puppet/application/${face.name}.rb`, content: render('application.rb.hbs', face) });
     for (const action of face.separateActions) {
-      const context = { ...action, header: header('face-action.rb.hbs'), face: face.name, version: face.version };
-      files.push({ path: `lib/puppet/face/${face.name}/${action.name}.rb`, content: actionTemplate(context) });
+      const content = render('face-action.rb.hbs', { ...action, face: face.name, version: face.version });
+      files.push({ path: `lib/puppet/face/${face.name}/${action.name}.rb`, content });
     }
   }
-  files.push({ path: 'lib/puppet_x/autoami/client.rb', content: clientTemplate(withHeader('client.rb.hbs', client)) });
-  files.push({ path: 'lib/puppet/reports/autoami.rb', content: compile(handlebars, 'report.rb.hbs')(withHeader('report.rb.hbs', client)) });
-  files.push({
-    path: 'lib/puppet_x/autoami/report.rb',
-    content: compile(handlebars, 'report-support.rb.hbs')(withHeader('report-support.rb.hbs', client)),
-  });
+  files.push({ path: 'lib/puppet_x/autoami/constants.rb', content: render('constants.rb.hbs', constants) });
+  for (const type of types) files.push({ path: type.file, content: render('type.pp.hbs', type) });
   // Partials indent their blank lines too; trailing blanks are noise in diffs and linters.
   return files.map((file) => ({ ...file, content: file.content.replace(/[ \t]+$/gm, '') }));
 }

@@ -2,6 +2,7 @@
  * `autoami serve | migrate | version`. Failures print one line naming what was wrong and
  * exit 2, so service managers and operators see the cause at once.
  */
+import { systemClock } from './clock.ts';
 import { autosignCommand } from './methods/autosign.ts';
 import { loadConfig, resolveConfigPath } from './config.ts';
 import { AutoamiError } from './errors.ts';
@@ -70,7 +71,7 @@ export async function main(argv: string[]): Promise<void> {
       case 'serve':
         return await serve(await resolveConfigPath(config));
       case 'migrate': {
-        const store = await openStore(await loadConfig(await resolveConfigPath(config)));
+        const store = await openStore(await loadConfig(await resolveConfigPath(config)), systemClock);
         await store.close();
         process.stdout.write(`schema up to date (${store.backend} store)\n`);
         return;

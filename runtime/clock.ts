@@ -1,10 +1,6 @@
-/** Time behind one seam so tests can move it. */
+/** Time behind one seam so tests can move it: epoch milliseconds, everywhere inside the sidecar. */
 export interface Clock {
   now(): number;
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
-
-export function isoTime(clock: Clock): string {
-  return new Date(clock.now()).toISOString();
-}

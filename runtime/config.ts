@@ -1,5 +1,5 @@
 /**
- * The one YAML file both the Ruby shims and the sidecar read (DESIGN §3). Anything
+ * The one YAML file both the Ruby shims and the sidecar read. Anything
  * unknown or malformed stops start-up with an error naming the key and the value.
  */
 import { existsSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ConfigError } from './errors.ts';
 import { parseDuration } from './duration.ts';
+import { jsPattern } from './interface/patterns.ts';
 import { metricsConfig, type MetricsConfig } from './metrics-server.ts';
 
 export interface DatabaseConfig {
@@ -48,7 +49,7 @@ export interface Config {
   readonly metrics: MetricsConfig;
 }
 
-export const DEFAULT_CONFIG_FILE = '/etc/puppetlabs/puppet/autoami.yaml';
+const DEFAULT_CONFIG_FILE = '/etc/puppetlabs/puppet/autoami.yaml';
 
 /** `--config`, then `$AUTOAMI_CONFIG`, then the default beside puppet.conf. */
 export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
@@ -188,7 +189,7 @@ async function database(raw: Raw, file: string): Promise<DatabaseConfig | undefi
 const TOP_KEYS = ['socket', 'state_dir', 'database', 'aws', 'puppet', 'bake', 'metrics'];
 
 /** Puppet Enterprise writes its version here; open-source Puppet Server has no such file. */
-export const PE_VERSION_FILE = '/opt/puppetlabs/server/pe_version';
+const PE_VERSION_FILE = '/opt/puppetlabs/server/pe_version';
 
 export interface ConfigDefaults {
   /** Where to look for Puppet Enterprise when `puppet.classifier` is not given. */
@@ -214,7 +215,7 @@ export async function parseConfig(text: string, file: string, defaults: ConfigDe
   const endpoint = str(aws, 'endpoint', 'aws.endpoint');
   if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) throw new ConfigError('aws.endpoint', `expected an http(s) URL, got ${JSON.stringify(endpoint)}`);
   const region = str(aws, 'region', 'aws.region') ?? 'us-east-1';
-  if (!/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/.test(region)) throw new ConfigError('aws.region', `${JSON.stringify(region)} is not an AWS region`);
+  if (!jsPattern('region').test(region)) throw new ConfigError('aws.region', `${JSON.stringify(region)} is not an AWS region`);
   const puppet = section(top, 'puppet', ['server', 'port', 'hostcert', 'hostprivkey', 'localcacert', 'classifier']);
   const bake = section(top, 'bake', ['report_timeout', 'concurrency', 'ssh_port', 'poll_interval', 'lease']);
   // Pinning needs a PE console: assumed on an open-source master it made every bake fail.

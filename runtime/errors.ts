@@ -74,6 +74,19 @@ export class StoreUnavailableError extends AutoamiError {
   }
 }
 
+/**
+ * A wait ended by its AbortSignal (the sidecar stopping, the client hanging up) before the
+ * awaited thing happened. Nothing failed: a bake step that ends on one is resumed later,
+ * and a client reads ShuttingDown, which says to retry.
+ */
+export class WaitAborted extends AutoamiError {
+  /** `what`: what was awaited, e.g. "image ami-… to be available". */
+  constructor(what: string, signal: AbortSignal) {
+    const why = signal.reason instanceof Error ? signal.reason.message : 'aborted';
+    super(ErrorCode.ShuttingDown, `stopped waiting for ${what}: ${why}`, { cause: signal.reason });
+  }
+}
+
 /** Render any thrown value as an AutoamiError without leaking internals to clients. */
 export function asAutoamiError(error: unknown): AutoamiError {
   if (error instanceof AutoamiError) return error;

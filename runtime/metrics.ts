@@ -218,7 +218,7 @@ export class Metrics {
     on.transitions.inc({ from, to: bake.state, outcome: bake.outcome ?? '' });
     if (bake.state !== 'done' || bake.outcome === null) return;
     on.finished.inc({ outcome: bake.outcome });
-    const seconds = (Date.parse(bake.finished_at ?? bake.updated_at) - Date.parse(bake.created_at)) / 1000;
+    const seconds = ((bake.finished_at ?? bake.updated_at) - bake.created_at) / 1000;
     if (Number.isFinite(seconds)) on.duration.observe({ outcome: bake.outcome }, Math.max(0, seconds));
   }
 

@@ -54,8 +54,8 @@ export interface Sidecar {
 export async function startSidecar(config: Config, log: Logger, options: SidecarOptions = {}): Promise<Sidecar> {
   await mkdir(config.state_dir, { recursive: true, mode: 0o750 });
   const metrics = config.metrics.listen ? await Metrics.on() : Metrics.off();
-  const store = metrics.watchStore(await openStore(config));
   const clock = options.clock ?? systemClock;
+  const store = metrics.watchStore(await openStore(config, clock));
   const regions = options.ec2 ? undefined : new Ec2Regions(config.aws, { pollIntervalMs: config.bake.poll_interval_ms, metrics });
   const ec2: Ec2Source = options.ec2 ?? regions!;
   const startedAt = clock.now();
@@ -70,7 +70,7 @@ export async function startSidecar(config: Config, log: Logger, options: Sidecar
     'csr.check': csrCheckHandler(store),
     'report.submit': (params) => submitReport({ store, metrics, onRecorded: (id) => bakes.engine.wake(id) }, params, 'socket'),
     'bake.list': bakeListHandler({ store, ec2 }),
-    status: statusHandler({ store, config, startedAt, ec2 }),
+    status: statusHandler({ store, config, startedAt, ec2, clock }),
   };
   let server: SocketServer;
   let metricsServer: MetricsServer | null = null;

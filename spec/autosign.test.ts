@@ -38,9 +38,9 @@ Autosign.before(async (context) => {
   context.sidecar = await startTestSidecar(undefined, { puppet: { classifier: 'none' } });
   const store = context.sidecar.store;
   // The engine must not drive this bake: its lease stays with the spec.
-  const deadline = new Date(Date.now() + 600_000).toISOString();
+  const deadline = Date.now() + 600_000;
   await store.createBake({ id: 'bake-autosign', run_id: 'run', group_name: 'web', region: 'us-east-1', parent_image: 'ami-0abc1234', deadline });
-  await store.acquireLease('bake-autosign', 'spec', deadline, new Date().toISOString());
+  await store.acquireLease('bake-autosign', 'spec', deadline, Date.now());
   await store.transition('bake-autosign', 'spec', 'queued', { state: 'awaiting_report', instance_id: INSTANCE, certname: CERTNAME });
 });
 

@@ -11,6 +11,7 @@ import { parseCsr } from '../runtime/puppet/csr.ts';
 import { PP_INSTANCE_ID_OID } from '../runtime/puppet/types.ts';
 import { REMOTE_COMMAND_ROOT, REMOTE_COMMAND_SUDO, runOverSsh, sshArgv, type SshAttempt } from '../runtime/bootstrap/ssh.ts';
 import type { BootstrapScriptInput } from '../runtime/bootstrap/types.ts';
+import { shellPattern } from '../runtime/interface/patterns.ts';
 import { requirePuppet } from './support/puppet.ts';
 import { freePort, startSshd, sudoInstalled, testUser, type TestSshd } from './support/sshd.ts';
 import { tempDir } from './support/tmp.ts';
@@ -146,6 +147,8 @@ Render('should make user-data that works out the instance id on the instance', a
   const { confdir, args } = agentDirs();
   const script = userDataFor({ group: 'web', server: '127.0.0.1', serverPort: 1, environment: null, waitForCert: 0, challenge: CHALLENGE });
   assert.ok(script.startsWith('#!/bin/bash\n'));
+  // The sidecar's own instance-id pattern, not a copy of it.
+  assert.ok(script.includes(`ID_PATTERN='${shellPattern('instance_id')}'\n`), script);
   const run = await runScript(script, { AUTOAMI_PUPPET_ARGS: args, AUTOAMI_INSTANCE_ID: 'i-0123abcd' });
   assert.is(run.code, 1, run.output);
   assert.equal(csr(confdir), attributes('i-0123abcd', 'web'));

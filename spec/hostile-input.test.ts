@@ -126,9 +126,9 @@ Hostile.before(async (context) => {
     puppetserver: 'puppet.example.com', node_group: 'seed', enc_user: 'admin', enc_pass: 'seed-pass', enc_server: null, enc_port: 443,
     region: 'us-east-1', subnet: null, security_group: null, bootstrap: 'userdata', keep: 5, template: null, keep_failed: false,
   });
-  const hour = new Date(Date.now() + 3_600_000).toISOString();
+  const hour = Date.now() + 3_600_000;
   await context.store.createBake({ id: 'bake-seed', run_id: 'run-seed', group_name: 'seed', region: 'us-east-1', parent_image: 'ami-0abc1234', deadline: hour });
-  await context.store.acquireLease('bake-seed', 'spec', hour, new Date().toISOString());
+  await context.store.acquireLease('bake-seed', 'spec', hour, Date.now());
   await context.store.transition('bake-seed', 'spec', 'queued', { state: 'awaiting_report', instance_id: 'i-0123456789abcdef0', certname: WAITING_CERTNAME });
   context.pristine = await dumpTables(context);
 });

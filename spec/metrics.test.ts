@@ -154,7 +154,7 @@ Watch('should not count answers such as a name already taken', async () => {
   await raw.open();
   const store = metrics.watchStore(raw);
   try {
-    const bake = { id: 'b-1', run_id: 'r-1', group_name: 'web', region: 'us-east-1', parent_image: 'ami-0abc1234', deadline: new Date(Date.now() + 60_000).toISOString() };
+    const bake = { id: 'b-1', run_id: 'r-1', group_name: 'web', region: 'us-east-1', parent_image: 'ami-0abc1234', deadline: Date.now() + 60_000 };
     await store.createBake(bake);
     await store.createBake(bake).then(() => assert.unreachable('created a bake twice'), () => undefined);
     const all = samples(await metrics.text());
@@ -278,10 +278,10 @@ Scrape('should count a lease taken over from a sidecar that let it lapse', async
     group_name: 'gone',
     region: 'us-east-1',
     parent_image: 'ami-0abc1234',
-    deadline: new Date(now + 3_600_000).toISOString(),
+    deadline: now + 3_600_000,
   });
   // Leased by another sidecar that then died: its lease ran out a while ago.
-  const leased = await store.acquireLease(bake.id, 'elsewhere:1:dead', new Date(now - 60_000).toISOString(), new Date(now).toISOString());
+  const leased = await store.acquireLease(bake.id, 'elsewhere:1:dead', now - 60_000, now);
   assert.is(leased?.lease_owner, 'elsewhere:1:dead');
   sidecar.bakes.engine.wake();
   const done = await waitForBake(store, bake.id, inState('done'));

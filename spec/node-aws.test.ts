@@ -110,8 +110,8 @@ NodeAws('should show unfinished bakes with their instances, and a vanished one a
   const dns = await launch(puppet);
   const live = endpoint.instances().find((each) => each.publicDnsName === dns)!.instanceId;
   // An hour: the sidecar's engine must leave these bakes alone however slowly the puppet runs below go.
-  const deadline = new Date(Date.now() + 3_600_000).toISOString();
-  const now = new Date().toISOString();
+  const deadline = Date.now() + 3_600_000;
+  const now = Date.now();
   for (const [id, instance] of [['bake-live', live], ['bake-gone', 'i-0fedcba9876543210'], ['bake-queued', null]] as const) {
     await store.createBake({ id, run_id: 'run-1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-0abc1234', deadline });
     // Leased to the spec, so the sidecar's own engine leaves these bakes as they are.

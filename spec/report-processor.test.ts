@@ -62,9 +62,9 @@ Processor('should leave the run as it was and spool the report while the sidecar
   // A bake is waiting for this certname when the sidecar comes back: the spool is replayed.
   const store = new EmbeddedStore(join(dir, 'state', 'store.json'));
   await store.open();
-  const deadline = new Date(Date.now() + 600_000).toISOString();
+  const deadline = Date.now() + 600_000;
   await store.createBake({ id: 'bake-spool', run_id: 'run', group_name: 'web', region: 'us-east-1', parent_image: 'ami-0abc1234', deadline });
-  await store.acquireLease('bake-spool', 'spec', deadline, new Date().toISOString());
+  await store.acquireLease('bake-spool', 'spec', deadline, Date.now());
   await store.transition('bake-spool', 'spec', 'queued', { state: 'awaiting_report', instance_id: 'i-0123456789abcdef0', certname: CERTNAME });
   await store.close();
   const sidecar = await startSidecar(await loadConfig(configFile), silentLogger);

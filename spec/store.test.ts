@@ -1,5 +1,5 @@
 /**
- * One contract for both store backends (DESIGN §7), then what only one backend can show:
+ * One contract for both store backends, then what only one backend can show:
  * the embedded file's lock and crash safety, MySQL's migrations and unreachable servers.
  */
 import { suite } from 'uvu';
@@ -14,7 +14,7 @@ import { ConflictError, StoreUnavailableError } from '../runtime/errors.ts';
 import { EMBEDDED_SCHEMA_VERSION, EmbeddedStore } from '../runtime/store/embedded-store.ts';
 import { MIGRATIONS, migrate } from '../runtime/store/migrations.ts';
 import { MysqlStore } from '../runtime/store/mysql-store.ts';
-import { ISO_MS, bakeContract, rejects, settings, using, type Backing } from './support/bake-contract.ts';
+import { FakeClock, at, bakeContract, rejects, settings, using, type Backing } from './support/bake-contract.ts';
 import { startMariadb } from './support/mariadb.ts';
 import { tempDir } from './support/tmp.ts';
 
@@ -23,11 +23,11 @@ const NASTY = "'; DROP TABLE groups; --";
 function contract(name: string, fresh: () => Promise<Backing>) {
   const test = suite(`store contract (${name})`);
 
-  test('should create a group and get it back with base_image and UTC timestamps', async () => {
-    await using((await fresh()).make(), async (store) => {
+  test('should create a group and get it back with base_image and its clock\'s time', async () => {
+    const clock = new FakeClock(Date.UTC(2030, 0, 2, 3, 4, 5, 678));
+    await using((await fresh()).make(clock), async (store) => {
       const created = await store.createGroup(settings());
-      assert.equal(created, { ...settings(), base_image: 'ami-0abc1234', created_at: created.created_at, updated_at: created.created_at });
-      assert.match(created.created_at, ISO_MS);
+      assert.equal(created, { ...settings(), base_image: 'ami-0abc1234', created_at: clock.time, updated_at: clock.time });
       assert.equal(await store.getGroup('wordpress'), created);
       assert.is(await store.getGroup('nope'), undefined);
     });
@@ -101,7 +101,7 @@ function contract(name: string, fresh: () => Promise<Backing>) {
 const embeddedPath = (): string => join(tempDir(), 'state', 'store.json');
 const Embedded = contract('embedded', async () => {
   const path = embeddedPath();
-  return { make: () => new EmbeddedStore(path), shared: false, raw: async () => readFileSync(path, 'utf8') };
+  return { make: (clock) => new EmbeddedStore(path, { clock }), shared: false, raw: async () => readFileSync(path, 'utf8') };
 });
 
 Embedded('should create the state dir 0700 and write a schema_version', async () => {
@@ -113,11 +113,11 @@ Embedded('should create the state dir 0700 and write a schema_version', async ()
 
 Embedded('should open a v1 file (groups only), keep its groups and write it back as the current version', async () => {
   const path = embeddedPath();
-  const group = {
-    ...settings({ name: NASTY }), base_image: 'ami-0abc1234', created_at: '2024-05-01T10:00:00.000Z', updated_at: '2024-05-02T10:00:00.000Z',
-  };
+  const { template: _template, keep_failed: _keepFailed, ...before } = settings({ name: NASTY });
+  const stored = { ...before, base_image: 'ami-0abc1234', created_at: '2024-05-01T10:00:00.000Z', updated_at: '2024-05-02T12:00:00+02:00' };
+  const group = { ...settings({ name: NASTY }), base_image: 'ami-0abc1234', created_at: Date.UTC(2024, 4, 1, 10), updated_at: Date.UTC(2024, 4, 2, 10) };
   mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, `${JSON.stringify({ schema_version: 1, groups: [group] }, null, 2)}\n`);
+  writeFileSync(path, `${JSON.stringify({ schema_version: 1, groups: [stored] }, null, 2)}\n`);
   await using(new EmbeddedStore(path), async (store) => {
     assert.equal(await store.listGroups(), [group]);
     assert.equal([await store.listBakes(), await store.listImages(NASTY)], [[], []]);
@@ -126,6 +126,8 @@ Embedded('should open a v1 file (groups only), keep its groups and write it back
   });
   const written = JSON.parse(readFileSync(path, 'utf8'));
   assert.equal([written.schema_version, written.bakes, written.images], [EMBEDDED_SCHEMA_VERSION, [], []]);
+  // Times stay readable in the file: ISO-8601 UTC.
+  assert.equal([written.groups[0].created_at, written.groups[0].updated_at], ['2024-05-01T10:00:00.000Z', '2024-05-02T10:00:00.000Z']);
   await using(new EmbeddedStore(path), async (store) => assert.equal(await store.getGroup(NASTY), group));
 });
 
@@ -140,12 +142,32 @@ Embedded('should open a v3 file with a bake under way and give it no challenge',
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, `${JSON.stringify({ schema_version: 3, groups: [], bakes: [bake], images: [] }, null, 2)}\n`);
   await using(new EmbeddedStore(path), async (store) => {
-    assert.equal(await store.getBake('b1'), { ...bake, challenge_hash: null });
-    assert.ok(await store.acquireLease('b1', 'm1', '2030-01-01T00:01:00.000Z', '2030-01-01T00:00:00.000Z'));
+    assert.equal(await store.getBake('b1'), {
+      ...bake, deadline: at(0), created_at: at(-3600), updated_at: at(-3600), challenge_hash: null,
+    });
+    assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
     assert.ok(await store.setChallenge('b1', 'm1', 'awaiting_report', `sha256:${'0'.repeat(64)}`));
   });
   const written = JSON.parse(readFileSync(path, 'utf8'));
   assert.equal([written.schema_version, written.bakes[0].challenge_hash], [EMBEDDED_SCHEMA_VERSION, `sha256:${'0'.repeat(64)}`]);
+});
+
+Embedded('should refuse a file holding a field its table cannot read, naming the record and field', async () => {
+  const path = embeddedPath();
+  const created = await using(new EmbeddedStore(path), (store) => store.createBake({
+    id: 'b1', run_id: 'r1', group_name: 'web', region: 'us-east-1', parent_image: 'ami-1', deadline: at(0),
+  }));
+  const file = JSON.parse(readFileSync(path, 'utf8'));
+  assert.is(file.bakes[0].deadline, '2030-01-01T00:00:00.000Z');
+  for (const [field, value] of [['deadline', '2030-01-01 00:00'], ['state', 'baking'], ['report', { host: 'h' }], ['created_at', undefined]] as const) {
+    const text = JSON.stringify({ ...file, bakes: [{ ...file.bakes[0], [field]: value }] });
+    writeFileSync(path, text);
+    const error = await rejects(new EmbeddedStore(path).open(), StoreUnavailableError);
+    assert.match(error.message, `holds bake "b1" whose ${field}: is `);
+    assert.is(readFileSync(path, 'utf8'), text);
+  }
+  writeFileSync(path, JSON.stringify(file));
+  await using(new EmbeddedStore(path), async (store) => assert.equal(await store.getBake('b1'), created));
 });
 
 Embedded('should refuse a file whose bakes lack ids, leaving it untouched', async () => {
@@ -241,7 +263,7 @@ async function asRoot<T>(db: DatabaseConfig, sql: string): Promise<T> {
 const freshDb = async (): Promise<DatabaseConfig> => (await startMariadb()).createDatabase();
 const Mysql = contract('mysql', async () => {
   const db = await freshDb();
-  return { make: () => new MysqlStore(db), shared: true, raw: async () => JSON.stringify(await asRoot<RowDataPacket[]>(db, 'SELECT * FROM `bakes`')) };
+  return { make: (clock) => new MysqlStore(db, { clock }), shared: true, raw: async () => JSON.stringify(await asRoot<RowDataPacket[]>(db, 'SELECT * FROM `bakes`')) };
 });
 
 Mysql('should upgrade a database from before the challenge column, keeping its bakes', async () => {
@@ -261,7 +283,8 @@ Mysql('should upgrade a database from before the challenge column, keeping its b
   await using(new MysqlStore(db), async (store) => {
     const bake = await store.getBake('b1');
     assert.equal([bake?.state, bake?.certname, bake?.challenge_hash], ['awaiting_report', 'web-i-0abc.autoami', null]);
-    assert.ok(await store.acquireLease('b1', 'm1', '2030-01-01T00:01:00.000Z', '2030-01-01T00:00:00.000Z'));
+    assert.equal([bake?.deadline, bake?.created_at], [at(0), at(-3600)]);
+    assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
     assert.is((await store.setChallenge('b1', 'm1', 'awaiting_report', `sha256:${'0'.repeat(64)}`))?.challenge_hash, `sha256:${'0'.repeat(64)}`);
   });
   const versions = await asRoot<RowDataPacket[]>(db, 'SELECT `version` FROM `schema_migrations` ORDER BY `version`');
@@ -284,7 +307,7 @@ Mysql('should apply each migration once when stores open together, and again ope
 Mysql('should survive re-running every migration statement, as after a kill before its row was written', async () => {
   const db = await freshDb();
   await using(new MysqlStore(db), (store) => store.createBake({
-    id: 'b1', run_id: 'r1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-1', deadline: '2030-01-01T00:00:00.000Z',
+    id: 'b1', run_id: 'r1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-1', deadline: at(0),
   }));
   const server = await startMariadb();
   const conn = await createConnection({ socketPath: server.socketPath, user: 'root', database: db.name });

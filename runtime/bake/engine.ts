@@ -3,11 +3,19 @@
  * sidecars on one MySQL share it without doing a step twice; a sidecar that starts picks
  * up every bake whose lease has lapsed, which is how a crash is resumed.
  */
-import { StoreUnavailableError, asAutoamiError } from '../errors.ts';
+import { setMaxListeners } from 'node:events';
+import { AutoamiError, Ec2WaitTimeout, ErrorCode, StoreUnavailableError, asAutoamiError } from '../errors.ts';
 import { isPassingEc2Failure } from '../ec2/failures.ts';
 import type { Bake } from '../store/store.ts';
-import { iso, type BakeEnv } from './env.ts';
+import type { BakeEnv, StepEnv } from './env.ts';
 import { abandonCleanup, finish, step } from './steps.ts';
+
+function stopController(): AbortController {
+  const controller = new AbortController();
+  // Each wait under way listens to it, and there is one per bake driven: Node's leak warning at 10 is no leak here.
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
 
 export class BakeEngine {
   readonly #env: BakeEnv;
@@ -18,6 +26,8 @@ export class BakeEngine {
   readonly #woken = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Every wait of a step gets its signal; stop() aborts it. */
+  #stopping = stopController();
   #scanning: Promise<void> | undefined;
 
   constructor(env: BakeEnv, concurrency: number) {
@@ -28,6 +38,7 @@ export class BakeEngine {
   /** Scan now and then every tick for bakes this sidecar may drive. */
   start(): void {
     this.#stopped = false;
+    if (this.#stopping.signal.aborted) this.#stopping = stopController();
     const loop = () => {
       if (this.#stopped) return;
       this.wake();
@@ -60,11 +71,14 @@ export class BakeEngine {
   }
 
   /**
-   * Stop taking work. Drivers stop at their next step; one inside a long wait (an image,
-   * an agent run) is not waited for: its lease lapses and whoever starts next resumes it.
+   * Stop taking work. Drivers stop at their next step, and a step waiting on EC2 (an
+   * instance, an image, the launch pacer) stops waiting at once: its bake stays in its state
+   * and its lease is released, for whoever starts next to resume. A step that cannot be cut
+   * short (an agent run over SSH) is not waited for past `graceMs`: its lease lapses instead.
    */
   async stop(graceMs = 2000): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort(new AutoamiError(ErrorCode.ShuttingDown, 'the sidecar is stopping'));
     clearTimeout(this.#timer);
     for (const wake of this.#wakers.values()) wake();
     let timer: NodeJS.Timeout | undefined;
@@ -85,7 +99,7 @@ export class BakeEngine {
     for (const bake of bakes) {
       if (this.#stopped || this.#driving.size >= this.#concurrency) return;
       if (this.#driving.has(bake.id)) continue;
-      const leasedElsewhere = bake.lease_owner !== null && bake.lease_owner !== this.#env.owner && Date.parse(bake.lease_expires ?? '') > now;
+      const leasedElsewhere = bake.lease_owner !== null && bake.lease_owner !== this.#env.owner && (bake.lease_expires ?? 0) >= now;
       if (leasedElsewhere) continue;
       const driver = this.#drive(bake.id, bake.lease_owner !== null && bake.lease_owner !== this.#env.owner).finally(() => {
         this.#driving.delete(bake.id);
@@ -98,12 +112,13 @@ export class BakeEngine {
 
   async #lease(id: string): Promise<Bake | undefined> {
     const now = this.#env.clock.now();
-    return this.#env.store.acquireLease(id, this.#env.owner, iso(now + this.#env.leaseMs), iso(now));
+    return this.#env.store.acquireLease(id, this.#env.owner, now + this.#env.leaseMs, now);
   }
 
   /** `takeover`: the bake was last leased by another sidecar, whose lease lapsed. */
   async #drive(id: string, takeover: boolean): Promise<void> {
     const { store, log, owner } = this.#env;
+    const env: StepEnv = { ...this.#env, signal: this.#stopping.signal };
     // Long steps (boot, ssh, image) outlive one lease period; renew it while they run.
     const heartbeat = setInterval(() => void this.#lease(id).catch(() => undefined), this.#env.leaseMs / 3);
     heartbeat.unref();
@@ -119,9 +134,9 @@ export class BakeEngine {
             this.#env.metrics.leaseTakenOver();
           }
           if (!bake || bake.state === 'done') return;
-          const late = this.#env.clock.now() > Date.parse(bake.deadline);
+          const late = this.#env.clock.now() > bake.deadline;
           const result = !late
-            ? await step(this.#env, bake)
+            ? await step(env, bake)
             : bake.state === 'cleaning'
               ? await abandonCleanup(this.#env, bake, lastFailure)
               : await finish(this.#env, bake, 'timed_out', `no progress in ${bake.state} before its deadline`);
@@ -129,11 +144,22 @@ export class BakeEngine {
           if (result === 'lost') return;
           if (result === 'wait') await this.#pause(id);
         } catch (error) {
+          // Stopped mid-step (a wait aborted, or a call failing as the store closes): not a failure
+          // of the bake, which stays in its state; the step is idempotent, so whoever resumes redoes it.
+          if (env.signal.aborted) {
+            log.info('bake step interrupted by stop', { bake: id, state: bake?.state });
+            return;
+          }
           const failure = asAutoamiError(error);
           failures++;
           // Every failure is logged with its count, so a retry that never succeeds is visible as one.
           log.warn('bake step failed', { bake: id, state: bake?.state, attempt: failures, error: failure.message });
           lastFailure = failure.message;
+          // A step's waits end at its state's deadline: that is the bake running out of time, not EC2 refusing.
+          if (bake && bake.state !== 'cleaning' && error instanceof Ec2WaitTimeout && this.#env.clock.now() >= bake.deadline) {
+            await finish(this.#env, bake, 'timed_out', `no progress in ${bake.state} before its deadline: ${failure.message}`).catch(() => this.#pause(id));
+            continue;
+          }
           // A store outage or an EC2 "not now" is waited out, and so is a failing cleanup: the deadline bounds both.
           if (!bake || error instanceof StoreUnavailableError || isPassingEc2Failure(error) || bake.state === 'cleaning') {
             await this.#pause(id);

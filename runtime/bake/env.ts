@@ -38,4 +38,7 @@ export interface BakeEnv {
   readonly metrics: Metrics;
 }
 
-export const iso = (ms: number): string => new Date(ms).toISOString();
+/** What a step runs with: the engine's env, and the signal that ends its waits when the engine stops. */
+export interface StepEnv extends BakeEnv {
+  readonly signal: AbortSignal;
+}

@@ -5,7 +5,7 @@
  */
 import { asAutoamiError } from '../errors.ts';
 import type { Group } from '../store/store.ts';
-import { iso, type BakeEnv } from './env.ts';
+import type { BakeEnv } from './env.ts';
 
 export async function applyRetention(env: BakeEnv, group: Group): Promise<string[]> {
   const current = await env.store.getGroup(group.name);
@@ -16,7 +16,7 @@ export async function applyRetention(env: BakeEnv, group: Group): Promise<string
     if (protectedIds.has(image.image_id)) continue;
     try {
       await env.ec2.get(image.region).deregisterImage(image.image_id);
-      await env.store.markImageDeregistered(image.image_id, iso(env.clock.now()));
+      await env.store.markImageDeregistered(image.image_id, env.clock.now());
       removed.push(image.image_id);
       env.log.info('image retired', { group: group.name, image: image.image_id, keep: group.keep });
     } catch (error) {

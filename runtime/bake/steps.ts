@@ -1,5 +1,5 @@
 /**
- * One step per bake state (DESIGN §6). Each step does its side effect idempotently and
+ * One step per bake state. Each step does its side effect idempotently and
  * then writes the next state, so a sidecar that dies anywhere resumes with the same step.
  * A step returns 'wait' when it has nothing to do until later (a report, a signature).
  */
@@ -7,9 +7,10 @@ import { amiName } from '../ami-name.ts';
 import { certnameFor } from '../bootstrap/script.ts';
 import { Ec2Error, PuppetApiError } from '../errors.ts';
 import { challengeHash } from '../puppet/challenge.ts';
+import { sleepUnlessAborted } from '../sleep.ts';
 import type { Bake, BakeState, BakeUpdate, Group } from '../store/store.ts';
 import { TAG } from '../tags.ts';
-import { iso, type BakeEnv } from './env.ts';
+import type { BakeEnv, StepEnv } from './env.ts';
 import { judge } from './judge.ts';
 import { applyRetention } from './retention.ts';
 
@@ -19,7 +20,7 @@ export type StepResult = 'moved' | 'wait' | 'lost';
 const SIGNING_STATES: ReadonlySet<BakeState> = new Set(['launching', 'booting', 'bootstrapping', 'awaiting_report']);
 
 async function move(env: BakeEnv, bake: Bake, update: Omit<BakeUpdate, 'deadline'>): Promise<StepResult> {
-  const deadline = iso(env.clock.now() + env.deadlines.forState(update.state));
+  const deadline = env.clock.now() + env.deadlines.forState(update.state);
   // Past signing, an unspent challenge is forgotten: nothing may be signed for this bake any more.
   const forget = SIGNING_STATES.has(update.state) ? {} : { challenge_hash: null };
   const moved = await env.store.transition(bake.id, env.owner, bake.state, { ...update, ...forget, deadline });
@@ -42,7 +43,7 @@ export function abandonCleanup(env: BakeEnv, bake: Bake, lastFailure: string | u
   return move(env, bake, { state: 'done', outcome: 'cleanup_failed', reason: `cleanup did not finish before its deadline${why}${leftBehind}; the bake had ended ${before}` });
 }
 
-const deadlineOf = (bake: Bake) => Date.parse(bake.deadline);
+const deadlineOf = (bake: Bake) => bake.deadline;
 
 /**
  * Terminates every live instance tagged with this bake but `keep`, the recorded one. A
@@ -65,7 +66,7 @@ async function terminateStrays(env: BakeEnv, bake: Bake, keep: string | null): P
  * the bake id as ClientToken, and EC2 answers a repeated launch with the first instance.
  * Its hash is recorded before the call, and the instance only while that hash stands.
  */
-async function launch(env: BakeEnv, bake: Bake, group: Group): Promise<StepResult> {
+async function launch(env: StepEnv, bake: Bake, group: Group): Promise<StepResult> {
   const ec2 = env.ec2.get(bake.region);
   let userData: string | null = null;
   let expected: string | undefined;
@@ -75,7 +76,7 @@ async function launch(env: BakeEnv, bake: Bake, group: Group): Promise<StepResul
     if (!(await env.store.setChallenge(bake.id, env.owner, 'launching', expected))) return 'lost';
     userData = env.bootstrap.userData(group, group.puppetserver, challenge);
   }
-  const instance = await ec2.launch({
+  const spec = {
     image: bake.parent_image,
     type: group.type,
     keyname: group.keyname,
@@ -84,13 +85,14 @@ async function launch(env: BakeEnv, bake: Bake, group: Group): Promise<StepResul
     userData,
     clientToken: bake.id,
     tags: { [TAG.name]: `autoami-${group.name}-bake`, [TAG.group]: group.name, [TAG.bake]: bake.id },
-  });
+  };
+  const instance = await ec2.launch(spec, { signal: env.signal });
   const recorded = { state: 'booting', instance_id: instance.id, certname: certnameFor(group.name, instance.id) } as const;
   return move(env, bake, expected === undefined ? recorded : { ...recorded, expect_challenge: expected });
 }
 
-async function boot(env: BakeEnv, bake: Bake, group: Group): Promise<StepResult> {
-  const running = await env.ec2.get(bake.region).waitForInstance(bake.instance_id!, ['running'], { deadline: deadlineOf(bake) });
+async function boot(env: StepEnv, bake: Bake, group: Group): Promise<StepResult> {
+  const running = await env.ec2.get(bake.region).waitForInstance(bake.instance_id!, ['running'], { deadline: deadlineOf(bake), signal: env.signal });
   await terminateStrays(env, bake, bake.instance_id);
   const pinned = await env.classifier.pin(group, bake.certname!);
   if (pinned.state === 'pinned') env.log.info('pinned', { bake: bake.id, certname: bake.certname, group: group.node_group });
@@ -105,7 +107,7 @@ async function boot(env: BakeEnv, bake: Bake, group: Group): Promise<StepResult>
  * challenge outstanding, which the signature spends (its hash is cleared just before), so
  * the secret signs nothing else. A refused CSR is removed by the CA, and the agent asks again.
  */
-export async function signWhenReady(env: BakeEnv, bake: Bake): Promise<'signed' | 'pending' | 'refused'> {
+async function signWhenReady(env: BakeEnv, bake: Bake): Promise<'signed' | 'pending' | 'refused'> {
   const hash = bake.challenge_hash;
   if (!env.ca || !bake.certname || !bake.instance_id || !hash) return 'pending';
   let spent = false;
@@ -122,7 +124,7 @@ export async function signWhenReady(env: BakeEnv, bake: Bake): Promise<'signed' 
   return result.state;
 }
 
-async function bootstrap(env: BakeEnv, bake: Bake, group: Group): Promise<StepResult> {
+async function bootstrap(env: StepEnv, bake: Bake, group: Group): Promise<StepResult> {
   const instance = (await env.ec2.get(bake.region).describeInstances([bake.instance_id!])).get(bake.instance_id!);
   if (!instance || instance.state !== 'running') return finish(env, bake, 'failed', `${bake.instance_id} is ${instance?.state ?? 'gone'}; cannot bootstrap it`);
   const host = instance.publicDns ?? instance.publicIp ?? instance.privateIp!;
@@ -132,12 +134,13 @@ async function bootstrap(env: BakeEnv, bake: Bake, group: Group): Promise<StepRe
   if (!current) return 'lost';
   let ended = false;
   const signing = (async () => {
-    while (!ended && env.clock.now() < deadlineOf(bake)) {
+    // Signing ends with the engine too: the store may close under it, and whoever resumes the bake signs.
+    while (!ended && !env.signal.aborted && env.clock.now() < deadlineOf(bake)) {
       // Read each time: the challenge to sign with is the one the store holds now.
       const now = () => env.store.getBake(bake.id).then((fresh) => (fresh ? signWhenReady(env, fresh) : ('pending' as const)));
       // Refused is no reason to stop: the CSR is removed and the agent submits its own.
       if ((await now().catch(() => 'pending' as const)) === 'signed') return;
-      await env.sleep(env.tickMs);
+      await sleepUnlessAborted(env.sleep, env.tickMs, env.signal);
     }
   })();
   const outcome = await env.bootstrap.overSsh(current, group, host, deadlineOf(bake), challenge).finally(() => (ended = true));
@@ -158,7 +161,7 @@ async function awaitReport(env: BakeEnv, bake: Bake, group: Group): Promise<Step
   return move(env, bake, { state: 'imaging', image_name: amiName(group.name, env.clock.now()), reason: verdict.reason });
 }
 
-async function image(env: BakeEnv, bake: Bake): Promise<StepResult> {
+async function image(env: StepEnv, bake: Bake): Promise<StepResult> {
   const version = bake.report?.configuration_version ?? 'unknown';
   const tags: Record<string, string> = {
     [TAG.name]: bake.image_name!,
@@ -167,19 +170,20 @@ async function image(env: BakeEnv, bake: Bake): Promise<StepResult> {
     [TAG.parentImage]: bake.parent_image,
     [TAG.configVersion]: version,
   };
-  const imageId = await env.ec2.get(bake.region).createImage({
+  const spec = {
     instanceId: bake.instance_id!,
     name: bake.image_name!,
     description: `AutoAMI ${bake.group_name}, Puppet config ${version}`.slice(0, 255),
     noReboot: false,
     tags,
-  });
+  };
+  const imageId = await env.ec2.get(bake.region).createImage(spec, { signal: env.signal });
   return move(env, bake, { state: 'image_pending', image_id: imageId });
 }
 
-async function awaitImage(env: BakeEnv, bake: Bake): Promise<StepResult> {
+async function awaitImage(env: StepEnv, bake: Bake): Promise<StepResult> {
   try {
-    await env.ec2.get(bake.region).waitForImage(bake.image_id!, { deadline: deadlineOf(bake) });
+    await env.ec2.get(bake.region).waitForImage(bake.image_id!, { deadline: deadlineOf(bake), signal: env.signal });
   } catch (error) {
     if (error instanceof Ec2Error && error.awsCode !== 'WaitTimeout') {
       return finish(env, bake, 'failed', `${error.message}; the group stays on ${bake.parent_image}`);
@@ -195,7 +199,7 @@ async function awaitImage(env: BakeEnv, bake: Bake): Promise<StepResult> {
     bake_id: bake.id,
     config_version: bake.report?.configuration_version ?? null,
     changed_resources: bake.report?.changed_resources ?? [],
-    created_at: iso(env.clock.now()),
+    created_at: env.clock.now(),
     deregistered_at: null,
   });
   return move(env, bake, { state: 'promoted' });
@@ -217,7 +221,7 @@ async function unpin(env: BakeEnv, bake: Bake, group: Group): Promise<void> {
   }
 }
 
-async function clean(env: BakeEnv, bake: Bake, group: Group | undefined): Promise<StepResult> {
+async function clean(env: StepEnv, bake: Bake, group: Group | undefined): Promise<StepResult> {
   await terminateStrays(env, bake, bake.instance_id);
   const keep = group?.keep_failed === true && FAILURES.has(bake.outcome ?? '');
   if (bake.instance_id && keep) env.log.warn('failed instance kept for inspection', { bake: bake.id, instance: bake.instance_id });
@@ -225,7 +229,7 @@ async function clean(env: BakeEnv, bake: Bake, group: Group | undefined): Promis
     const ec2 = env.ec2.get(bake.region);
     try {
       await ec2.terminate([bake.instance_id]);
-      await ec2.waitForInstance(bake.instance_id, ['terminated'], { deadline: deadlineOf(bake) });
+      await ec2.waitForInstance(bake.instance_id, ['terminated'], { deadline: deadlineOf(bake), signal: env.signal });
     } catch (error) {
       // Already gone is as good as terminated; anything else is retried by the driver.
       if (!(error instanceof Ec2Error && error.awsCode === 'InvalidInstanceID.NotFound')) throw error;
@@ -239,7 +243,8 @@ async function clean(env: BakeEnv, bake: Bake, group: Group | undefined): Promis
   return move(env, bake, { state: 'done' });
 }
 
-export async function step(env: BakeEnv, bake: Bake): Promise<StepResult> {
+/** A step ended by `env.signal` throws WaitAborted and leaves the bake as it was, for whoever resumes it. */
+export async function step(env: StepEnv, bake: Bake): Promise<StepResult> {
   const group = await env.store.getGroup(bake.group_name);
   if (bake.state === 'cleaning') return clean(env, bake, group);
   if (!group) return finish(env, bake, 'failed', `group ${bake.group_name} was deleted during the bake`);

@@ -5,13 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import { jsPattern, shellPattern } from '../interface/patterns.ts';
 import type { BootstrapScriptInput } from './types.ts';
 
-export const DEFAULT_TEMPLATE = fileURLToPath(new URL('./templates/bootstrap.sh.hbs', import.meta.url));
+const DEFAULT_TEMPLATE = fileURLToPath(new URL('./templates/bootstrap.sh.hbs', import.meta.url));
 
 const CERTNAME_SUFFIX = '.autoami';
-// Group names as the interface accepts them; EC2 instance ids are i- and 8 or 17 hex digits.
-const AUTOAMI_CERTNAME = /^[a-z][a-z0-9_-]{0,62}-i-(?:[0-9a-f]{8}|[0-9a-f]{17})\.autoami$/;
+const AUTOAMI_CERTNAME = jsPattern('certname');
 
 export function certnameFor(group: string, instanceId: string): string {
   return `${group}-${instanceId}${CERTNAME_SUFFIX}`;
@@ -62,35 +62,22 @@ function yaml(value: unknown): string {
 
 const KNOWN_HELPERS = { shell, yaml } as const;
 
-interface AstNode {
-  readonly type: string;
-  readonly path?: { readonly original?: unknown };
-  readonly params?: readonly unknown[];
-  readonly body?: readonly AstNode[];
-  readonly program?: AstNode;
-  readonly inverse?: AstNode;
-  readonly loc?: { readonly start: { readonly line: number } };
-}
-
 /**
  * Strict mode and knownHelpersOnly still let `{{server}}` print a raw value into a shell
  * script; a group's own template gets no such hole, so every output must be a helper call.
  */
-function checkOutputs(node: AstNode | undefined): void {
-  if (!node) return;
-  if (node.type === 'MustacheStatement') {
-    const name = node.path?.original;
-    if (typeof name !== 'string' || !(name in KNOWN_HELPERS) || !node.params?.length) {
-      throw new Error(`line ${node.loc?.start.line ?? '?'}: every value must go through {{shell …}} or {{yaml …}}, not {{${String(name)}}}`);
+class OutputsThroughHelpers extends Handlebars.Visitor {
+  override MustacheStatement(node: hbs.AST.MustacheStatement): void {
+    const name = 'original' in node.path ? node.path.original : undefined;
+    if (typeof name !== 'string' || !(name in KNOWN_HELPERS) || node.params.length === 0) {
+      throw new Error(`line ${node.loc.start.line}: every value must go through {{shell …}} or {{yaml …}}, not {{${String(name)}}}`);
     }
+    super.MustacheStatement(node);
   }
-  for (const child of node.body ?? []) checkOutputs(child);
-  checkOutputs(node.program);
-  checkOutputs(node.inverse);
 }
 
 function compile(source: string): HandlebarsTemplateDelegate {
-  checkOutputs(Handlebars.parse(source) as unknown as AstNode);
+  new OutputsThroughHelpers().accept(Handlebars.parse(source));
   const handlebars = Handlebars.create();
   for (const [name, helper] of Object.entries(KNOWN_HELPERS)) handlebars.registerHelper(name, helper);
   const knownHelpers = Object.fromEntries(Object.keys(KNOWN_HELPERS).map((helper) => [helper, true]));
@@ -124,6 +111,8 @@ interface TemplateContext {
   readonly certPollInterval: number;
   /** The CSR's challengePassword: the one-time secret the sidecar signs only with. */
   readonly challenge: string;
+  /** For user-data, which learns its instance id on the instance and must check it there. */
+  readonly instanceIdPattern: string;
 }
 
 function render(context: TemplateContext, templatePath: string): string {
@@ -152,13 +141,16 @@ function render(context: TemplateContext, templatePath: string): string {
 // The sidecar signs within a tick of the request arriving; a long poll only makes the agent idle.
 const pollInterval = (waitForCert: number): number => Math.min(waitForCert, 2);
 
+const ID_PATTERN = shellPattern('instance_id');
+
 /** The script for one known instance (ssh mode). `templatePath`: the group's own template. */
 export function renderBootstrapScript(input: BootstrapScriptInput, templatePath = DEFAULT_TEMPLATE): string {
-  return render({ ...input, certPollInterval: pollInterval(input.waitForCert) }, templatePath);
+  return render({ ...input, certPollInterval: pollInterval(input.waitForCert), instanceIdPattern: ID_PATTERN }, templatePath);
 }
 
 /** user-data mode: the same template; cloud-init runs any user-data that starts with `#!`. */
 export function userDataFor(input: UserDataInput, templatePath = DEFAULT_TEMPLATE): string {
   const { group, ...rest } = input;
-  return render({ ...rest, role: group, certname: null, instanceId: null, certPollInterval: pollInterval(input.waitForCert) }, templatePath);
+  const ids = { certname: null, instanceId: null, instanceIdPattern: ID_PATTERN };
+  return render({ ...rest, ...ids, role: group, certPollInterval: pollInterval(input.waitForCert) }, templatePath);
 }

@@ -2,30 +2,22 @@
  * The Ec2 interface over @aws-sdk/client-ec2. Every SDK failure leaves here as an Ec2Error
  * (runtime/ec2/failures.ts); every wait goes through one shared poller per resource kind.
  */
-import {
-  CreateImageCommand,
-  DeleteSnapshotCommand,
-  DeregisterImageCommand,
-  DescribeRegionsCommand,
-  RunInstancesCommand,
-  TerminateInstancesCommand,
-  type EC2Client,
-  type RunInstancesCommandInput,
-} from '@aws-sdk/client-ec2';
+// Types only: the SDK is loaded by the first call (runtime/ec2/calls.ts), not with this module.
+import type { CreateImageCommandInput, RunInstancesCommandInput } from '@aws-sdk/client-ec2';
 import type { Clock } from '../clock.ts';
 import { Ec2Error } from '../errors.ts';
+import { jsPattern } from '../interface/patterns.ts';
 import type { Metrics } from '../metrics.ts';
-import type { Sleep } from '../sleep.ts';
-import { Ec2Calls, type Call } from './calls.ts';
-import { endpointLabel } from './client.ts';
+import { sleepOrAbort, type Sleep } from '../sleep.ts';
+import { Ec2Calls, endpointLabel, type Call, type ClientSource } from './calls.ts';
 import { RUN_INSTANCES_BUCKET, Pacer } from './pacer.ts';
 import { chunked, DEFAULT_POLL_INTERVAL_MS, Poller } from './poller.ts';
 import { tagList, toInstanceInfo } from './records.ts';
 import { imageDeadEnd, instanceDeadEnd, LIVE_INSTANCE_STATES } from './states.ts';
-import type { Ec2, ImageInfo, ImageSpec, InstanceInfo, LaunchSpec, Tags, WaitOptions } from './types.ts';
+import type { Abortable, Ec2, ImageInfo, ImageSpec, InstanceInfo, LaunchSpec, Tags, WaitOptions } from './types.ts';
 
 export interface Ec2AdapterOptions {
-  readonly client: EC2Client;
+  readonly client: ClientSource;
   readonly region: string;
   /** Only for messages ("cannot reach EC2 in … at …"); default the regional AWS endpoint. */
   readonly endpoint?: string;
@@ -39,8 +31,8 @@ export interface Ec2AdapterOptions {
   readonly metrics: Metrics;
 }
 
-const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
-const IMAGE_ID = /^ami-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+const INSTANCE_ID = jsPattern('instance_id');
+const IMAGE_ID = jsPattern('image_id');
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
 /** Filter values take `*` and `?` as wildcards; a name or DNS name must match only itself. */
@@ -84,7 +76,7 @@ export class Ec2Adapter implements Ec2 {
 
   async ping(): Promise<void> {
     try {
-      await this.calls.call({ action: 'DescribeRegions' }, (c) => c.send(new DescribeRegionsCommand({ RegionNames: [this.region] })));
+      await this.calls.call({ action: 'DescribeRegions' }, (c, sdk) => c.send(new sdk.DescribeRegionsCommand({ RegionNames: [this.region] })));
     } catch (error) {
       if (!isCode(error, 'InvalidParameterValue')) throw error;
       const message = `aws.region: EC2 at ${this.calls.endpoint} does not know region ${this.region}`;
@@ -92,7 +84,7 @@ export class Ec2Adapter implements Ec2 {
     }
   }
 
-  async launch(spec: LaunchSpec): Promise<InstanceInfo> {
+  async launch(spec: LaunchSpec, options: Abortable = {}): Promise<InstanceInfo> {
     const tags = tagList(spec.tags);
     const input: RunInstancesCommandInput = {
       ImageId: spec.image,
@@ -117,8 +109,8 @@ export class Ec2Adapter implements Ec2 {
       ...(spec.subnet && { subnet: spec.subnet }),
       ...(spec.securityGroup && { securityGroup: spec.securityGroup }),
     };
-    await this.launches.take();
-    const out = await this.calls.call(context, (c) => c.send(new RunInstancesCommand(input)));
+    await this.launches.take(options.signal);
+    const out = await this.calls.call(context, (c, sdk) => c.send(new sdk.RunInstancesCommand(input)));
     const instance = out.Instances?.[0];
     if (!instance?.InstanceId) throw new Ec2Error('InvalidResponse', `RunInstances in ${this.region} answered without an instance`);
     return toInstanceInfo(instance);
@@ -153,36 +145,36 @@ export class Ec2Adapter implements Ec2 {
   async terminate(ids: readonly string[]): Promise<void> {
     for (const chunk of chunked(ids)) {
       const context = { action: 'TerminateInstances', instance: chunk.join(', ') };
-      await this.calls.call(context, (c) => c.send(new TerminateInstancesCommand({ InstanceIds: chunk })));
+      await this.calls.call(context, (c, sdk) => c.send(new sdk.TerminateInstancesCommand({ InstanceIds: chunk })));
     }
   }
 
-  async createImage(spec: ImageSpec): Promise<string> {
+  async createImage(spec: ImageSpec, options: Abortable = {}): Promise<string> {
     const tags = tagList(spec.tags);
-    const command = new CreateImageCommand({
+    const input: CreateImageCommandInput = {
       InstanceId: spec.instanceId,
       Name: spec.name,
       ...(spec.description && { Description: spec.description }),
       NoReboot: spec.noReboot,
       ...(tags.length && { TagSpecifications: [{ ResourceType: 'image', Tags: tags }, { ResourceType: 'snapshot', Tags: tags }] }),
-    });
+    };
     try {
-      const out = await this.calls.call({ action: 'CreateImage', instance: spec.instanceId }, (c) => c.send(command));
+      const out = await this.calls.call({ action: 'CreateImage', instance: spec.instanceId }, (c, sdk) => c.send(new sdk.CreateImageCommand(input)));
       if (!out.ImageId) throw new Ec2Error('InvalidResponse', `CreateImage in ${this.region} answered without an image id`);
       return out.ImageId;
     } catch (error) {
       if (!isCode(error, 'InvalidAMIName.Duplicate')) throw error;
-      return this.imageIdNamed(spec.name, error);
+      return this.imageIdNamed(spec.name, error, options.signal);
     }
   }
 
   /** A retried create: the name is taken, by our own earlier call unless the caller reuses names. */
-  private async imageIdNamed(name: string, duplicate: Ec2Error): Promise<string> {
+  private async imageIdNamed(name: string, duplicate: Ec2Error, signal: AbortSignal | undefined): Promise<string> {
     // DescribeImages may lag behind CreateImage; the duplicate error proves the image exists.
     for (let attempt = 0; attempt < 10; attempt++) {
       const image = await this.findImageByName(name);
       if (image) return image.id;
-      await this.sleep(this.pollIntervalMs);
+      await sleepOrAbort(this.sleep, this.pollIntervalMs, signal, `image ${JSON.stringify(name)} to show in DescribeImages`);
     }
     const message = `image name ${JSON.stringify(name)} is taken in ${this.region}, but no image of this account shows it`;
     throw new Ec2Error('InvalidAMIName.Duplicate', message, { cause: duplicate, field: 'name' });
@@ -215,10 +207,10 @@ export class Ec2Adapter implements Ec2 {
     const image = (await this.calls.images({ ImageIds: [id] }, context)).get(id);
     if (!image) throw this.calls.failure('InvalidAMIID.NotFound', `The image id '[${id}]' does not exist`, context);
     const snapshotIds = [...image.snapshotIds];
-    await this.calls.call({ action: 'DeregisterImage', image: id }, (c) => c.send(new DeregisterImageCommand({ ImageId: id })));
+    await this.calls.call({ action: 'DeregisterImage', image: id }, (c, sdk) => c.send(new sdk.DeregisterImageCommand({ ImageId: id })));
     for (const snapshot of snapshotIds) {
       try {
-        await this.calls.call({ action: 'DeleteSnapshot', snapshot }, (c) => c.send(new DeleteSnapshotCommand({ SnapshotId: snapshot })));
+        await this.calls.call({ action: 'DeleteSnapshot', snapshot }, (c, sdk) => c.send(new sdk.DeleteSnapshotCommand({ SnapshotId: snapshot })));
       } catch (error) {
         // Already gone (an earlier, interrupted deregister) is what we wanted anyway.
         if (!isCode(error, 'InvalidSnapshot.NotFound')) throw error;

@@ -1,11 +1,11 @@
-/** SDK calls with failures mapped to Ec2Error, and the paged Describe calls everything builds on. */
-import {
-  DescribeImagesCommand,
-  DescribeInstancesCommand,
-  type DescribeImagesCommandInput,
-  type EC2Client,
-  type Filter,
-} from '@aws-sdk/client-ec2';
+/**
+ * SDK calls with failures mapped to Ec2Error, and the paged Describe calls everything builds on.
+ *
+ * The SDK is only imported for the first call, never with this module: @aws-sdk/client-ec2
+ * alone costs most of a second and ~85 MB, and a sidecar must answer reports and faces at once.
+ */
+import type { DescribeImagesCommandInput, EC2Client, Filter } from '@aws-sdk/client-ec2';
+import type { Config } from '../config.ts';
 import type { Ec2Error } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import { toEc2Error, type CallContext } from './failures.ts';
@@ -14,24 +14,50 @@ import type { ImageInfo, InstanceInfo } from './types.ts';
 
 export type Call = Omit<CallContext, 'region' | 'endpoint'>;
 
+/** The SDK module, for its command classes. */
+export type Sdk = typeof import('@aws-sdk/client-ec2');
+
+/** A client, or how to make one when the first call needs it (and the SDK is loaded anyway). */
+export type ClientSource = EC2Client | (() => Promise<EC2Client>);
+
+/** What error messages call "where": the configured endpoint, else the regional one. */
+export function endpointLabel(aws: Pick<Config['aws'], 'endpoint'>, region: string): string {
+  return aws.endpoint ?? `https://ec2.${region}.amazonaws.com`;
+}
+
 export class Ec2Calls {
-  readonly client: EC2Client;
   readonly region: string;
   readonly endpoint: string;
   readonly #metrics: Metrics;
+  readonly #source: ClientSource;
+  #ready: Promise<{ client: EC2Client; sdk: Sdk }> | undefined;
 
-  constructor(client: EC2Client, region: string, endpoint: string, metrics: Metrics) {
-    this.client = client;
+  constructor(client: ClientSource, region: string, endpoint: string, metrics: Metrics) {
+    this.#source = client;
     this.region = region;
     this.endpoint = endpoint;
     this.#metrics = metrics;
-    metrics.watchEc2Client(client);
+  }
+
+  #connect(): Promise<{ client: EC2Client; sdk: Sdk }> {
+    this.#ready ??= (async () => {
+      const source = this.#source;
+      const [sdk, client] = await Promise.all([import('@aws-sdk/client-ec2'), typeof source === 'function' ? source() : source]);
+      this.#metrics.watchEc2Client(client);
+      return { client, sdk };
+    })().catch((error: unknown) => {
+      // Not kept: the next call tries again rather than failing the same way for good.
+      this.#ready = undefined;
+      throw error;
+    });
+    return this.#ready;
   }
 
   /** Every EC2 call goes through here: failures mapped, each call counted by action. */
-  async call<T>(context: Call, send: (client: EC2Client) => Promise<T>): Promise<T> {
+  async call<T>(context: Call, send: (client: EC2Client, sdk: Sdk) => Promise<T>): Promise<T> {
+    const { client, sdk } = await this.#connect();
     try {
-      const answer = await send(this.client);
+      const answer = await send(client, sdk);
       this.#metrics.ec2Called(context.action, null);
       return answer;
     } catch (error) {
@@ -51,7 +77,7 @@ export class Ec2Calls {
     const out = new Map<string, InstanceInfo>();
     let NextToken: string | undefined;
     do {
-      const page = await this.call({ action: 'DescribeInstances' }, (c) => c.send(new DescribeInstancesCommand({ Filters, NextToken })));
+      const page = await this.call({ action: 'DescribeInstances' }, (c, sdk) => c.send(new sdk.DescribeInstancesCommand({ Filters, NextToken })));
       for (const reservation of page.Reservations ?? []) {
         for (const instance of reservation.Instances ?? []) {
           if (instance.InstanceId) out.set(instance.InstanceId, toInstanceInfo(instance));
@@ -66,7 +92,7 @@ export class Ec2Calls {
     const out = new Map<string, ImageInfo>();
     let NextToken: string | undefined;
     do {
-      const page = await this.call(context, (c) => c.send(new DescribeImagesCommand({ ...input, NextToken })));
+      const page = await this.call(context, (c, sdk) => c.send(new sdk.DescribeImagesCommand({ ...input, NextToken })));
       for (const image of page.Images ?? []) if (image.ImageId) out.set(image.ImageId, toImageInfo(image));
       NextToken = page.NextToken || undefined;
     } while (NextToken);

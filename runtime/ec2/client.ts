@@ -15,7 +15,7 @@ export interface Ec2ClientOptions {
   readonly requestTimeoutMs?: number;
 }
 
-export const DEFAULT_MAX_ATTEMPTS = 10;
+const DEFAULT_MAX_ATTEMPTS = 10;
 
 export function createEc2Client(aws: Config['aws'], region?: string, options: Ec2ClientOptions = {}): EC2Client {
   const config: EC2ClientConfig = {
@@ -32,9 +32,4 @@ export function createEc2Client(aws: Config['aws'], region?: string, options: Ec
   if (aws.endpoint !== undefined) config.endpoint = aws.endpoint;
   if (aws.profile !== undefined) config.profile = aws.profile;
   return new EC2Client(config);
-}
-
-/** What error messages call "where": the configured endpoint, else the regional one. */
-export function endpointLabel(aws: Pick<Config['aws'], 'endpoint'>, region: string): string {
-  return aws.endpoint ?? `https://ec2.${region}.amazonaws.com`;
 }

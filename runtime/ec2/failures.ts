@@ -54,7 +54,7 @@ function asSdkError(error: unknown): SdkErrorLike {
 }
 
 /** Node's socket error code, looking through AggregateError (happy eyeballs) and `cause`. */
-export function networkCode(error: unknown, depth = 0): string | undefined {
+function networkCode(error: unknown, depth = 0): string | undefined {
   if (depth > 4 || error === null || typeof error !== 'object') return undefined;
   const e = error as SdkErrorLike;
   if (e.name === 'TimeoutError') return 'TimeoutError';
@@ -66,7 +66,7 @@ export function networkCode(error: unknown, depth = 0): string | undefined {
   return networkCode((e as { cause?: unknown }).cause, depth + 1);
 }
 
-export function awsCodeOf(error: unknown): string {
+function awsCodeOf(error: unknown): string {
   const e = asSdkError(error);
   return e.Code ?? networkCode(e) ?? e.name;
 }

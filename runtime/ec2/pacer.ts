@@ -6,7 +6,8 @@
  * bucket rather than discovering it through RequestLimitExceeded.
  */
 import { systemClock, type Clock } from '../clock.ts';
-import type { Sleep } from '../sleep.ts';
+import { WaitAborted } from '../errors.ts';
+import { sleepOrAbort, type Sleep } from '../sleep.ts';
 
 export interface Bucket {
   readonly size: number;
@@ -15,6 +16,8 @@ export interface Bucket {
 
 /** RunInstances' request bucket on EC2 (issue 7): 5 at once, then 2 a second. */
 export const RUN_INSTANCES_BUCKET: Bucket = { size: 5, refillPerSecond: 2 };
+
+const WHAT = 'a turn to call EC2';
 
 export class Pacer {
   readonly #bucket: Bucket;
@@ -32,15 +35,30 @@ export class Pacer {
     this.#refilledAt = clock.now();
   }
 
-  /** Resolves when the caller may send; callers are served in the order they asked. */
-  take(): Promise<void> {
-    const turn = this.#queue.then(() => this.#next());
+  /**
+   * Resolves when the caller may send; callers are served in the order they asked. One
+   * whose `signal` aborts leaves the queue at once (WaitAborted) and takes no token.
+   */
+  take(signal?: AbortSignal): Promise<void> {
+    const turn = this.#queue.then(() => this.#next(signal));
     this.#queue = turn.catch(() => undefined);
-    return turn;
+    if (!signal) return turn;
+    // Rejected now, not when its turn comes, which behind a long queue is seconds away.
+    const aborted = new Promise<never>((_, reject) => {
+      const onAbort = () => reject(new WaitAborted(WHAT, signal));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      void turn.then(
+        () => signal.removeEventListener('abort', onAbort),
+        () => signal.removeEventListener('abort', onAbort),
+      );
+    });
+    return Promise.race([turn, aborted]);
   }
 
-  async #next(): Promise<void> {
+  async #next(signal: AbortSignal | undefined): Promise<void> {
     for (;;) {
+      if (signal?.aborted) throw new WaitAborted(WHAT, signal);
       const now = this.#clock.now();
       this.#tokens = Math.min(this.#bucket.size, this.#tokens + ((now - this.#refilledAt) / 1000) * this.#bucket.refillPerSecond);
       this.#refilledAt = now;
@@ -48,7 +66,7 @@ export class Pacer {
         this.#tokens -= 1;
         return;
       }
-      await this.#sleep(Math.ceil(((1 - this.#tokens) / this.#bucket.refillPerSecond) * 1000));
+      await sleepOrAbort(this.#sleep, Math.ceil(((1 - this.#tokens) / this.#bucket.refillPerSecond) * 1000), signal, WHAT);
     }
   }
 }

@@ -7,12 +7,13 @@
  */
 import { systemClock, type Clock } from '../clock.ts';
 import { Ec2Error, Ec2WaitTimeout } from '../errors.ts';
+import { WaitAborted } from '../errors.ts';
 import type { Sleep } from '../sleep.ts';
 import { isRetryable } from './failures.ts';
 import type { WaitOptions } from './types.ts';
 
 /** EC2's limit on values per filter. */
-export const MAX_IDS_PER_CALL = 200;
+const MAX_IDS_PER_CALL = 200;
 export const DEFAULT_POLL_INTERVAL_MS = 2_000;
 const NOT_VISIBLE = 'not visible yet';
 
@@ -37,6 +38,8 @@ interface Waiter<T> {
   readonly onState: ((state: string) => void) | undefined;
   readonly resolve: (record: T) => void;
   readonly reject: (error: Error) => void;
+  /** Stops listening for the wait's abort. */
+  readonly release: () => void;
   lastState: string;
   lastError: string | undefined;
 }
@@ -71,8 +74,15 @@ export class Poller<T> {
   }
 
   wait(id: string, wanted: readonly string[], options: WaitOptions): Promise<T> {
+    const { signal } = options;
+    const what = `${this.spec.noun} ${id} to be ${wanted.join(' or ')}`;
+    if (signal?.aborted) return Promise.reject(new WaitAborted(what, signal));
     return new Promise<T>((resolve, reject) => {
-      this.waiters.add({
+      // Settled at once, not at the next tick: a stopping sidecar must not sit out a poll interval.
+      const onAbort = (): void => {
+        if (signal) this.settle(waiter, () => reject(new WaitAborted(what, signal)));
+      };
+      const waiter: Waiter<T> = {
         id,
         wanted,
         deadline: options.deadline,
@@ -80,9 +90,12 @@ export class Poller<T> {
         onState: options.onState,
         resolve,
         reject,
+        release: () => signal?.removeEventListener('abort', onAbort),
         lastState: NOT_VISIBLE,
         lastError: undefined,
-      });
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.add(waiter);
       this.start();
     });
   }
@@ -165,6 +178,8 @@ export class Poller<T> {
   }
 
   private settle(waiter: Waiter<T>, finish: () => void): void {
-    if (this.waiters.delete(waiter)) finish();
+    if (!this.waiters.delete(waiter)) return;
+    waiter.release();
+    finish();
   }
 }

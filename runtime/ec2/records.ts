@@ -37,7 +37,7 @@ export function toInstanceInfo(instance: Instance): InstanceInfo {
 }
 
 /** "Server.InternalError: Internal error", or whichever half EC2 gave. */
-export function stateReasonText(reason: { Code?: string; Message?: string } | undefined): string | null {
+function stateReasonText(reason: { Code?: string; Message?: string } | undefined): string | null {
   if (!reason) return null;
   const parts = [reason.Code, reason.Message].filter((p): p is string => p !== undefined && p !== '');
   return parts.length ? parts.join(': ') : null;

@@ -1,17 +1,21 @@
 /**
  * Groups may live in different regions; each region gets one client and one adapter (so
- * one batched poller per kind and one adaptive rate limiter per region), made on first use.
+ * one batched poller per kind, one launch pacer and one adaptive rate limiter per region),
+ * made on first use.
  *
- * The AWS SDK is loaded on the first EC2 call, not at start-up: @aws-sdk/client-ec2 alone
- * costs most of a second and ~85 MB, and a sidecar must answer reports and faces at once.
+ * `get` hands out the region's Ec2Adapter itself, so an EC2 call is added to the Ec2
+ * interface and the adapter and nowhere else. That works because the adapter is cheap to
+ * make: it loads the SDK and builds its client on its first call (runtime/ec2/calls.ts),
+ * so a sidecar answers reports and faces at once rather than after the SDK has loaded.
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Sleep } from '../sleep.ts';
+import { Ec2Adapter } from './adapter.ts';
 import type { Ec2ClientOptions } from './client.ts';
-import type { Ec2, ImageSpec, LaunchSpec, Tags, WaitOptions } from './types.ts';
+import type { Ec2Source } from './source.ts';
 
 export interface Ec2RegionsOptions {
   readonly clock?: Clock;
@@ -21,40 +25,12 @@ export interface Ec2RegionsOptions {
   readonly metrics: Metrics;
 }
 
-/** Stands in for a region's adapter until the SDK is loaded, then hands every call on. */
-class DeferredEc2 implements Ec2 {
-  readonly region: string;
-  readonly #load: () => Promise<Ec2>;
-  #adapter: Promise<Ec2> | undefined;
-
-  constructor(region: string, load: () => Promise<Ec2>) {
-    this.region = region;
-    this.#load = load;
-  }
-
-  #ec2(): Promise<Ec2> {
-    return (this.#adapter ??= this.#load());
-  }
-
-  async ping() { return (await this.#ec2()).ping(); }
-  async launch(spec: LaunchSpec) { return (await this.#ec2()).launch(spec); }
-  async findInstance(server: string) { return (await this.#ec2()).findInstance(server); }
-  async describeInstances(ids: readonly string[]) { return (await this.#ec2()).describeInstances(ids); }
-  async findTagged(tags: Tags) { return (await this.#ec2()).findTagged(tags); }
-  async waitForInstance(id: string, states: readonly string[], options: WaitOptions) { return (await this.#ec2()).waitForInstance(id, states, options); }
-  async terminate(ids: readonly string[]) { return (await this.#ec2()).terminate(ids); }
-  async createImage(spec: ImageSpec) { return (await this.#ec2()).createImage(spec); }
-  async findImageByName(name: string) { return (await this.#ec2()).findImageByName(name); }
-  async describeImages(ids: readonly string[]) { return (await this.#ec2()).describeImages(ids); }
-  async waitForImage(id: string, options: WaitOptions) { return (await this.#ec2()).waitForImage(id, options); }
-  async listOwnImages(tagFilter?: Tags) { return (await this.#ec2()).listOwnImages(tagFilter); }
-  async deregisterImage(id: string) { return (await this.#ec2()).deregisterImage(id); }
-}
-
-export class Ec2Regions {
+export class Ec2Regions implements Ec2Source {
   private readonly aws: Config['aws'];
   private readonly options: Ec2RegionsOptions;
-  private readonly byRegion = new Map<string, { ec2: Ec2; client: EC2Client | undefined }>();
+  private readonly adapters = new Map<string, Ec2Adapter>();
+  /** Only the clients a call has needed; an adapter never called has none to close. */
+  private readonly clients = new Set<EC2Client>();
 
   constructor(aws: Config['aws'], options: Ec2RegionsOptions) {
     this.aws = aws;
@@ -62,40 +38,40 @@ export class Ec2Regions {
   }
 
   /** The configured region when none is named. */
-  get(region: string = this.aws.region): Ec2 {
-    let entry = this.byRegion.get(region);
-    if (!entry) {
-      const made: { ec2: Ec2; client: EC2Client | undefined } = { ec2: new DeferredEc2(region, () => this.load(region, made)), client: undefined };
-      entry = made;
-      this.byRegion.set(region, entry);
+  get(region: string = this.aws.region): Ec2Adapter {
+    let adapter = this.adapters.get(region);
+    if (!adapter) {
+      const { clock, sleep, pollIntervalMs, metrics } = this.options;
+      adapter = new Ec2Adapter({
+        client: () => this.connect(region),
+        region,
+        metrics,
+        ...(this.aws.endpoint !== undefined && { endpoint: this.aws.endpoint }),
+        ...(clock && { clock }),
+        ...(sleep && { sleep }),
+        ...(pollIntervalMs !== undefined && { pollIntervalMs }),
+      });
+      this.adapters.set(region, adapter);
     }
-    return entry.ec2;
+    return adapter;
   }
 
-  private async load(region: string, entry: { client: EC2Client | undefined }): Promise<Ec2> {
-    const [{ Ec2Adapter }, { createEc2Client }] = await Promise.all([import('./adapter.ts'), import('./client.ts')]);
+  private async connect(region: string): Promise<EC2Client> {
+    const { createEc2Client } = await import('./client.ts');
     const client = createEc2Client(this.aws, region, this.options.client);
-    entry.client = client;
-    const { clock, sleep, pollIntervalMs, metrics } = this.options;
-    return new Ec2Adapter({
-      client,
-      region,
-      metrics,
-      ...(this.aws.endpoint !== undefined && { endpoint: this.aws.endpoint }),
-      ...(clock && { clock }),
-      ...(sleep && { sleep }),
-      ...(pollIntervalMs !== undefined && { pollIntervalMs }),
-    });
+    this.clients.add(client);
+    return client;
   }
 
   /** Regions used so far. */
   regions(): string[] {
-    return [...this.byRegion.keys()];
+    return [...this.adapters.keys()];
   }
 
   /** Closes the kept-alive connections; for shutdown. */
   destroy(): void {
-    for (const { client } of this.byRegion.values()) client?.destroy();
-    this.byRegion.clear();
+    for (const client of this.clients) client.destroy();
+    this.clients.clear();
+    this.adapters.clear();
   }
 }

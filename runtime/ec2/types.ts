@@ -59,7 +59,15 @@ export interface ImageSpec {
   readonly tags: Tags;
 }
 
-export interface WaitOptions {
+export interface Abortable {
+  /**
+   * Aborting ends the call's waiting (a wait's polling, the launch pacer's queue) at once
+   * with WaitAborted, instead of at its deadline: the sidecar stops, or its client hung up.
+   */
+  readonly signal?: AbortSignal;
+}
+
+export interface WaitOptions extends Abortable {
   /** Absolute deadline in clock milliseconds. */
   readonly deadline: number;
   /** Called whenever the observed state changes, e.g. for progress lines. */
@@ -70,21 +78,22 @@ export interface Ec2 {
   readonly region: string;
   /** Cheap reachability and credentials check (DescribeRegions). */
   ping(): Promise<void>;
-  launch(spec: LaunchSpec): Promise<InstanceInfo>;
+  /** Waits its turn in the region's RunInstances pacer first. */
+  launch(spec: LaunchSpec, options?: Abortable): Promise<InstanceInfo>;
   /** By instance id (`i-...`) or public DNS name; undefined when no live instance matches. */
   findInstance(server: string): Promise<InstanceInfo | undefined>;
   /** By filter, so ids not yet visible (eventual consistency) are simply absent. */
   describeInstances(ids: readonly string[]): Promise<Map<string, InstanceInfo>>;
   /** Live instances (not shutting-down or terminated) carrying every one of `tags`. */
   findTagged(tags: Tags): Promise<InstanceInfo[]>;
-  /** Resolves once the instance is in one of `states`; Ec2WaitTimeout past the deadline. */
+  /** Resolves once the instance is in one of `states`; Ec2WaitTimeout past the deadline, WaitAborted when `signal` aborts. */
   waitForInstance(id: string, states: readonly string[], options: WaitOptions): Promise<InstanceInfo>;
   terminate(ids: readonly string[]): Promise<void>;
-  /** Returns the image id; a name already taken by this account returns that image's id. */
-  createImage(spec: ImageSpec): Promise<string>;
+  /** Returns the image id; a name already taken by this account returns that image's id (waiting for DescribeImages to show it). */
+  createImage(spec: ImageSpec, options?: Abortable): Promise<string>;
   findImageByName(name: string): Promise<ImageInfo | undefined>;
   describeImages(ids: readonly string[]): Promise<Map<string, ImageInfo>>;
-  /** Resolves when available; an image that ends `failed` is an Ec2Error naming the reason. */
+  /** Resolves when available; an image that ends `failed` is an Ec2Error naming the reason; WaitAborted when `signal` aborts. */
   waitForImage(id: string, options: WaitOptions): Promise<ImageInfo>;
   /** Images owned by this account, every page, optionally narrowed by tag. */
   listOwnImages(tagFilter?: Tags): Promise<ImageInfo[]>;

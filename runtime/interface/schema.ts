@@ -79,7 +79,7 @@ function preview(value: unknown): string {
   }
 }
 
-export function describeValue(field: FieldDef, value: unknown): string {
+function describeValue(field: FieldDef, value: unknown): string {
   if (field.secret) return '(value hidden)';
   const text = preview(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;

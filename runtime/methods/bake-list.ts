@@ -4,6 +4,7 @@
  */
 import type { Ec2Source } from '../ec2/source.ts';
 import type { Bake, Store } from '../store/store.ts';
+import { isoTime } from './iso-time.ts';
 
 export interface BakeRow {
   bake: string;
@@ -43,7 +44,7 @@ export function bakeListHandler(deps: { store: Store; ec2: Ec2Source }) {
         instance_id: bake.instance_id,
         instance_state: bake.instance_id === null ? 'not launched' : (instance?.state ?? 'gone'),
         dns: instance?.dns ?? null,
-        updated_at: bake.updated_at,
+        updated_at: isoTime(bake.updated_at),
       };
     });
   };

@@ -9,7 +9,7 @@ import type { IdSource } from '../random.ts';
 import { sleepUnlessAborted } from '../sleep.ts';
 import type { Bake, Group } from '../store/store.ts';
 import type { BakeEngine } from '../bake/engine.ts';
-import { iso, type BakeEnv } from '../bake/env.ts';
+import type { BakeEnv } from '../bake/env.ts';
 
 export interface RunRow {
   group: string;
@@ -114,7 +114,7 @@ export function runHandler(env: BakeEnv, engine: BakeEngine, ids: IdSource) {
         earlier.add(running.id);
         continue;
       }
-      const deadline = iso(env.clock.now() + env.deadlines.forState('queued'));
+      const deadline = env.clock.now() + env.deadlines.forState('queued');
       await env.store.createBake({ id: ids(), run_id: runId, group_name: group.name, region: group.region, parent_image: group.image, deadline });
     }
     engine.wake();

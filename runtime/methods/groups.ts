@@ -5,25 +5,26 @@
 import { NotFoundError, PuppetApiError } from '../errors.ts';
 import type { ParamsFor } from '../interface/methods.ts';
 import type { Classifier } from '../puppet/types.ts';
+import { GROUP_SETTINGS_TABLE } from '../store/group-table.ts';
 import type { Group, GroupSettings, Store } from '../store/store.ts';
+import { fill } from '../store/table.ts';
+import { isoTime } from './iso-time.ts';
 
 const REDACTED = '[redacted]';
 
-export type PublicGroup = Omit<Group, 'enc_pass'> & { enc_pass: typeof REDACTED };
+/** A group as clients see it: the console password hidden, times in ISO-8601. */
+export type PublicGroup = Omit<Group, 'enc_pass' | 'created_at' | 'updated_at'> & {
+  enc_pass: typeof REDACTED;
+  created_at: string;
+  updated_at: string;
+};
 
 function redact(group: Group): PublicGroup {
-  return { ...group, enc_pass: REDACTED };
+  return { ...group, enc_pass: REDACTED, created_at: isoTime(group.created_at), updated_at: isoTime(group.updated_at) };
 }
 
-function settingsFrom(params: ParamsFor<'group.create'>): GroupSettings {
-  return {
-    ...params,
-    enc_server: params.enc_server ?? null,
-    subnet: params.subnet ?? null,
-    security_group: params.security_group ?? null,
-    template: params.template ?? null,
-  };
-}
+/** Only the group table's settings, each checked; a param left out is null. */
+const settingsFrom = (params: ParamsFor<'group.create'>): GroupSettings => fill(GROUP_SETTINGS_TABLE, params);
 
 /** The console check fails in PE's words; this says what to do on a master without PE. */
 async function checkClassification(classifier: Classifier, settings: GroupSettings): Promise<void> {

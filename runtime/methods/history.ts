@@ -5,6 +5,7 @@
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { ParamsFor } from '../interface/methods.ts';
 import type { Store } from '../store/store.ts';
+import { isoTime } from './iso-time.ts';
 
 export interface HistoryRow {
   time: string;
@@ -35,7 +36,7 @@ export function historyHandlers(store: Store) {
         .map((bake) => {
           const image = bake.outcome === 'baked' && bake.image_id ? images.get(bake.image_id) : undefined;
           return {
-            time: bake.finished_at ?? bake.updated_at,
+            time: isoTime(bake.finished_at ?? bake.updated_at),
             outcome: bake.outcome ?? 'unknown',
             image: image?.image_id ?? null,
             parent: bake.parent_image,

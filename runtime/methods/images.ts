@@ -8,7 +8,7 @@ import { ValidationError } from '../errors.ts';
 import type { Ec2Source } from '../ec2/source.ts';
 import type { ImageInfo } from '../ec2/types.ts';
 import { amiName } from '../ami-name.ts';
-import type { Params } from '../interface/schema.ts';
+import type { ParamsFor } from '../interface/methods.ts';
 import { TAG } from '../tags.ts';
 
 export interface ImageRow {
@@ -25,7 +25,7 @@ export interface ImageRow {
 const IMAGE_WAIT_MS = 60 * 60_000;
 const TERMINATE_WAIT_MS = 10 * 60_000;
 
-export function imageRow(image: ImageInfo): ImageRow {
+function imageRow(image: ImageInfo): ImageRow {
   return {
     id: image.id,
     name: image.name,
@@ -39,17 +39,17 @@ export function imageRow(image: ImageInfo): ImageRow {
 }
 
 export function imageHandlers(deps: { ec2: Ec2Source; defaultRegion: string; clock: Clock }) {
-  const regionOf = (params: Params) => (params.region as string | undefined) ?? deps.defaultRegion;
+  const regionOf = (params: { readonly region?: string }) => params.region ?? deps.defaultRegion;
   return {
-    async 'image.list'(params: Params): Promise<ImageRow[]> {
+    async 'image.list'(params: ParamsFor<'image.list'>): Promise<ImageRow[]> {
       const images = await deps.ec2.get(regionOf(params)).listOwnImages();
       return images.map(imageRow).sort((a, b) => (b.creation_date ?? '').localeCompare(a.creation_date ?? '') || a.id.localeCompare(b.id));
     },
 
-    async 'image.create'(params: Params, context: CallContext) {
+    async 'image.create'(params: ParamsFor<'image.create'>, context: CallContext) {
       const region = regionOf(params);
       const ec2 = deps.ec2.get(region);
-      const server = params.server as string;
+      const server = params.server;
       const instance = await ec2.findInstance(server);
       if (!instance) throw new ValidationError('server', `no running or stopped instance with id or public DNS name ${JSON.stringify(server)} in ${region}`);
       if (instance.rootDeviceType && instance.rootDeviceType !== 'ebs') {
@@ -57,29 +57,30 @@ export function imageHandlers(deps: { ec2: Ec2Source; defaultRegion: string; clo
       }
       const group = instance.tags[TAG.group];
       const name = amiName(group ?? instance.id, deps.clock.now());
-      const version = params.manifest_version as string;
+      const version = params.manifest_version;
       const tags: Record<string, string> = { [TAG.name]: name, [TAG.parentImage]: instance.imageId, [TAG.configVersion]: version };
       if (group) tags[TAG.group] = group;
       context.progress({ line: `Imaging ${instance.id} as ${name}` });
       const imageId = await ec2.createImage({
         instanceId: instance.id,
         name,
-        description: params.description as string,
-        noReboot: params.no_reboot as boolean,
+        description: params.description,
+        noReboot: params.no_reboot,
         tags,
-      });
+      }, { signal: context.signal });
       let state = 'pending';
       if (params.terminate) {
         const image = await ec2.waitForImage(imageId, {
           deadline: deps.clock.now() + IMAGE_WAIT_MS,
           onState: (next) => context.progress({ line: `${imageId} is ${next}` }),
+          signal: context.signal,
         });
         state = image.state;
         await ec2.terminate([instance.id]);
-        await ec2.waitForInstance(instance.id, ['terminated'], { deadline: deps.clock.now() + TERMINATE_WAIT_MS });
+        await ec2.waitForInstance(instance.id, ['terminated'], { deadline: deps.clock.now() + TERMINATE_WAIT_MS, signal: context.signal });
         context.progress({ line: `Terminated ${instance.id}` });
       }
-      return { image_id: imageId, name, instance_id: instance.id, state, terminated: params.terminate as boolean };
+      return { image_id: imageId, name, instance_id: instance.id, state, terminated: params.terminate };
     },
   };
 }

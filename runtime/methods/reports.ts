@@ -10,7 +10,9 @@ import { METHODS, type ParamsFor } from '../interface/methods.ts';
 import { validate } from '../interface/schema.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
+import { REPORT_SHAPE } from '../store/bake-table.ts';
 import type { ReportSummary, Store } from '../store/store.ts';
+import { fill } from '../store/table.ts';
 
 export type ReportState = 'recorded' | 'duplicate' | 'ignored' | 'unknown_certname';
 /** Live over the socket, or replayed from the spool. */
@@ -29,15 +31,8 @@ export async function submitReport(deps: ReportDeps, params: ParamsFor<'report.s
   return handled;
 }
 
-/** What the store keeps of a report: absent optional fields become null. */
-function summaryOf(params: ParamsFor<'report.submit'>): ReportSummary {
-  return {
-    ...params,
-    configuration_version: params.configuration_version ?? null,
-    environment: params.environment ?? null,
-    time: params.time ?? null,
-  };
-}
+/** What the store keeps of a report: absent optional fields take their defaults (null). */
+const summaryOf = (params: ParamsFor<'report.submit'>): ReportSummary => fill(REPORT_SHAPE, params);
 
 async function keepReport(deps: ReportDeps, params: ParamsFor<'report.submit'>): Promise<{ state: ReportState; bake?: string }> {
   const report = summaryOf(params);

@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { asAutoamiError } from '../errors.ts';
 import { PROTOCOL_VERSION } from '../interface/methods.ts';
@@ -34,12 +35,13 @@ async function probeEc2(ec2: Ec2Source, region: string): Promise<string | undefi
   }
 }
 
-export function statusHandler(deps: { store: Store; config: Config; startedAt: number; ec2: Ec2Source }) {
+/** `startedAt` is on `clock`, which uptime is measured by. */
+export function statusHandler(deps: { store: Store; config: Config; startedAt: number; ec2: Ec2Source; clock: Clock }) {
   return async (): Promise<StatusReport> => {
     const report: StatusReport = {
       version: VERSION,
       protocol: PROTOCOL_VERSION,
-      uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
+      uptime_s: Math.round((deps.clock.now() - deps.startedAt) / 1000),
       socket: deps.config.socket,
       store: deps.store.backend,
       store_ok: true,

@@ -5,11 +5,19 @@
 import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StoreUnavailableError } from '../errors.ts';
+import { BAKE_TABLE } from './bake-table.ts';
 import { tempName, withFile, writeSynced } from './embedded-lock.ts';
+import { GROUP_TABLE } from './group-table.ts';
+import { IMAGE_TABLE } from './image-table.ts';
 import { bakeOrder, byCodePoint, imageOrder } from './records.ts';
 import type { Bake, Group, ImageRecord } from './store.ts';
+import { fromJson, isObject, toJson, type Shape } from './table.ts';
 
-/** Bump with an entry in UPGRADES when the file layout changes. */
+/**
+ * Bump with an entry in UPGRADES when the file layout changes. Each record is written as
+ * its table says (times as ISO-8601 strings); a field missing from an older document
+ * takes the table's default when it is read.
+ */
 export const EMBEDDED_SCHEMA_VERSION = 4;
 
 type Raw = Record<string, unknown>;
@@ -47,7 +55,7 @@ export function freeze<T>(value: T): T {
   return value;
 }
 
-export const emptyDoc = (): Doc => ({ groups: new Map(), bakes: new Map(), images: new Map() });
+const emptyDoc = (): Doc => ({ groups: new Map(), bakes: new Map(), images: new Map() });
 
 export const copyDoc = (doc: Doc): Doc => ({ groups: new Map(doc.groups), bakes: new Map(doc.bakes), images: new Map(doc.images) });
 
@@ -63,9 +71,9 @@ export const sameDoc = (a: Doc, b: Doc): boolean => sameMap(a.groups, b.groups) 
 function serialize(doc: Doc): string {
   const file = {
     schema_version: EMBEDDED_SCHEMA_VERSION,
-    groups: [...doc.groups.values()].sort((a, b) => byCodePoint(a.name, b.name)),
-    bakes: [...doc.bakes.values()].sort(bakeOrder),
-    images: [...doc.images.values()].sort(imageOrder),
+    groups: [...doc.groups.values()].sort((a, b) => byCodePoint(a.name, b.name)).map((group) => toJson(GROUP_TABLE, group)),
+    bakes: [...doc.bakes.values()].sort(bakeOrder).map((bake) => toJson(BAKE_TABLE, bake)),
+    images: [...doc.images.values()].sort(imageOrder).map((image) => toJson(IMAGE_TABLE, image)),
   };
   return `${JSON.stringify(file, null, 2)}\n`;
 }
@@ -95,13 +103,19 @@ function corrupt(path: string, why: string, cause?: unknown): StoreUnavailableEr
   return new StoreUnavailableError(`${path} ${why}; it was left untouched: repair it or move it aside`, cause);
 }
 
-function keyed<T extends object>(path: string, list: unknown, what: string, key: keyof T & string): Map<string, T> {
+function keyed<R>(path: string, list: unknown, what: string, shape: Shape<R>, key: keyof R & string): Map<string, R> {
   if (!Array.isArray(list)) throw corrupt(path, `has no ${what}s array`);
-  const map = new Map<string, T>();
-  for (const item of list as unknown[]) {
-    const id = (item as Record<string, unknown> | null)?.[key];
-    if (typeof id !== 'string') throw corrupt(path, `holds a ${what} with no ${key}`);
-    map.set(id, freeze(item as T));
+  const map = new Map<string, R>();
+  for (const item of list) {
+    const id = isObject(item) ? item[key] : undefined;
+    if (!isObject(item) || typeof id !== 'string') throw corrupt(path, `holds a ${what} with no ${key}`);
+    let record: R;
+    try {
+      record = fromJson(shape, item);
+    } catch (error) {
+      throw corrupt(path, `holds ${what} ${JSON.stringify(id)} whose ${error instanceof Error ? error.message : String(error)}`, error);
+    }
+    map.set(id, freeze(record));
   }
   return map;
 }
@@ -120,8 +134,8 @@ export async function load(path: string): Promise<Doc> {
   } catch (error) {
     throw corrupt(path, `is not valid JSON (${(error as Error).message})`, error);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw corrupt(path, 'does not hold a JSON object');
-  let raw = parsed as Raw;
+  if (!isObject(parsed)) throw corrupt(path, 'does not hold a JSON object');
+  let raw: Raw = parsed;
   const version = raw.schema_version;
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) throw corrupt(path, 'has no valid schema_version');
   if (version > EMBEDDED_SCHEMA_VERSION) {
@@ -130,8 +144,8 @@ export async function load(path: string): Promise<Doc> {
   // Upgraded in memory only; the file takes the new layout with the next write.
   for (const upgrade of UPGRADES.slice(version - 1)) raw = upgrade(raw);
   return {
-    groups: keyed<Group>(path, raw.groups, 'group', 'name'),
-    bakes: keyed<Bake>(path, raw.bakes, 'bake', 'id'),
-    images: keyed<ImageRecord>(path, raw.images, 'image', 'image_id'),
+    groups: keyed(path, raw.groups, 'group', GROUP_TABLE, 'name'),
+    bakes: keyed(path, raw.bakes, 'bake', BAKE_TABLE, 'id'),
+    images: keyed(path, raw.images, 'image', IMAGE_TABLE, 'image_id'),
   };
 }

@@ -6,30 +6,38 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { systemClock, type Clock } from '../clock.ts';
 import { ConflictError, StoreUnavailableError } from '../errors.ts';
+import { REPORT_SHAPE } from './bake-table.ts';
 import { copyDoc, freeze, load, removeLeftovers, sameDoc, save, type Doc } from './embedded-document.ts';
 import { FileLock } from './embedded-lock.ts';
+import { IMAGE_TABLE } from './image-table.ts';
 import {
-  applyTransition, bakeOrder, byCodePoint, checkChallengeHash, checkState, imageOrder, matches, meetsExpectation, newBake, nowUtc, pickImage,
-  pickReport, transitionValues, utc,
+  applyTransition, bakeOrder, byCodePoint, checkChallengeHash, checkState, checkTime, imageOrder, matches, meetsExpectation, newBake, newGroup,
+  transitionValues,
 } from './records.ts';
-import {
-  newGroup, type Bake, type BakeFilter, type BakeState, type BakeUpdate, type Group, type GroupSettings, type ImageRecord,
-  type NewBake, type ReportSummary, type Store,
-} from './store.ts';
+import type { Bake, BakeFilter, BakeState, BakeUpdate, Group, GroupSettings, ImageRecord, NewBake, ReportSummary, Store } from './store.ts';
+import { fill } from './table.ts';
 
 export { EMBEDDED_SCHEMA_VERSION } from './embedded-document.ts';
+
+export interface EmbeddedStoreOptions {
+  /** Stamps created_at, updated_at and finished_at. */
+  readonly clock?: Clock;
+}
 
 export class EmbeddedStore implements Store {
   readonly backend = 'embedded' as const;
   readonly path: string;
   readonly #lock: FileLock;
+  readonly #clock: Clock;
   #doc: Doc | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(path: string) {
+  constructor(path: string, options: EmbeddedStoreOptions = {}) {
     this.path = path;
     this.#lock = new FileLock(path);
+    this.#clock = options.clock ?? systemClock;
   }
 
   async open(): Promise<void> {
@@ -48,7 +56,7 @@ export class EmbeddedStore implements Store {
   async createGroup(settings: GroupSettings): Promise<Group> {
     return this.#write(({ groups }) => {
       if (groups.has(settings.name)) throw new ConflictError('name', `group ${JSON.stringify(settings.name)} already exists`);
-      const group = freeze(newGroup(settings, nowUtc()));
+      const group = freeze(newGroup(settings, this.#now()));
       groups.set(group.name, group);
       return group;
     });
@@ -67,7 +75,7 @@ export class EmbeddedStore implements Store {
   }
 
   async setGroupImage(name: string, image: string): Promise<boolean> {
-    const now = nowUtc();
+    const now = this.#now();
     return this.#write(({ groups }) => {
       const group = groups.get(name);
       if (group) groups.set(name, freeze({ ...group, image, updated_at: now }));
@@ -76,7 +84,7 @@ export class EmbeddedStore implements Store {
   }
 
   async createBake(input: NewBake): Promise<Bake> {
-    const bake = freeze(newBake(input, nowUtc()));
+    const bake = freeze(newBake(input, this.#now()));
     return this.#write(({ bakes }) => {
       if (bakes.has(bake.id)) throw new ConflictError('id', `bake ${JSON.stringify(bake.id)} already exists`);
       bakes.set(bake.id, bake);
@@ -96,9 +104,9 @@ export class EmbeddedStore implements Store {
     return [...this.#state().bakes.values()].filter((bake) => matches(bake, filter)).sort(bakeOrder);
   }
 
-  async acquireLease(id: string, owner: string, expires: string, now: string): Promise<Bake | undefined> {
-    const until = utc('expires', expires);
-    const at = utc('now', now);
+  async acquireLease(id: string, owner: string, expires: number, now: number): Promise<Bake | undefined> {
+    const until = checkTime('expires', expires);
+    const at = checkTime('now', now);
     return this.#write(({ bakes }) => {
       const bake = bakes.get(id);
       if (!bake) return undefined;
@@ -119,7 +127,7 @@ export class EmbeddedStore implements Store {
   async transition(id: string, owner: string, from: BakeState, update: BakeUpdate): Promise<Bake | undefined> {
     checkState('from', from);
     transitionValues(update);
-    const now = nowUtc();
+    const now = this.#now();
     return this.#write(({ bakes }) => {
       const bake = bakes.get(id);
       if (!bake || bake.state !== from || bake.lease_owner !== owner || !meetsExpectation(bake, update)) return undefined;
@@ -134,7 +142,7 @@ export class EmbeddedStore implements Store {
   async setChallenge(id: string, owner: string, state: BakeState, hash: string): Promise<Bake | undefined> {
     checkState('state', state);
     checkChallengeHash(hash);
-    const now = nowUtc();
+    const now = this.#now();
     return this.#write(({ bakes }) => {
       const bake = bakes.get(id);
       if (!bake || bake.state !== state || bake.lease_owner !== owner) return undefined;
@@ -144,7 +152,7 @@ export class EmbeddedStore implements Store {
 
   async clearChallenge(id: string, hash: string): Promise<boolean> {
     checkChallengeHash(hash);
-    const now = nowUtc();
+    const now = this.#now();
     return this.#write(({ bakes }) => {
       const bake = bakes.get(id);
       if (!bake || bake.challenge_hash !== hash) return false;
@@ -154,8 +162,8 @@ export class EmbeddedStore implements Store {
   }
 
   async recordReport(id: string, report: ReportSummary): Promise<boolean> {
-    const summary = pickReport(report);
-    const now = nowUtc();
+    const summary = fill(REPORT_SHAPE, report);
+    const now = this.#now();
     return this.#write(({ bakes }) => {
       const bake = bakes.get(id);
       if (!bake || bake.report !== null) return false;
@@ -165,8 +173,8 @@ export class EmbeddedStore implements Store {
   }
 
   async promote(input: ImageRecord): Promise<void> {
-    const image = freeze(pickImage(input));
-    const now = nowUtc();
+    const image = freeze(fill(IMAGE_TABLE, input));
+    const now = this.#now();
     await this.#write(({ groups, images }) => {
       const group = groups.get(image.group_name);
       if (group) groups.set(group.name, freeze({ ...group, image: image.image_id, updated_at: now }));
@@ -178,8 +186,8 @@ export class EmbeddedStore implements Store {
     return [...this.#state().images.values()].filter((image) => image.group_name === groupName).sort(imageOrder);
   }
 
-  async markImageDeregistered(imageId: string, at: string): Promise<void> {
-    const when = utc('at', at);
+  async markImageDeregistered(imageId: string, at: number): Promise<void> {
+    const when = checkTime('at', at);
     await this.#write(({ images }) => {
       const image = images.get(imageId);
       // The first time stands: a retried retention pass does not move it.
@@ -195,6 +203,11 @@ export class EmbeddedStore implements Store {
     await this.#queue;
     this.#doc = undefined;
     await this.#lock.release();
+  }
+
+  // Whole milliseconds, as MySQL's DATETIME(3) keeps them, so both stores return the same.
+  #now(): number {
+    return Math.floor(this.#clock.now());
   }
 
   #put(bakes: Map<string, Bake>, bake: Bake): Bake {

@@ -1,5 +1,5 @@
 /**
- * Forward-only MySQL schema (DESIGN §7). Append new migrations at the end with the next
+ * Forward-only MySQL schema. Append new migrations at the end with the next
  * version; never edit or remove one that has shipped, and never DROP.
  *
  * MySQL commits DDL implicitly, so a sidecar killed between a statement and the row in
@@ -129,7 +129,7 @@ const SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS \`schema_migrations\` (
 
 // GET_LOCK is server-wide, not per database: sidecars sharing one server take turns even
 // on different databases, which only costs a short wait.
-export const MIGRATION_LOCK = 'autoami_migrate';
+const MIGRATION_LOCK = 'autoami_migrate';
 const LOCK_TIMEOUT_SECONDS = 30;
 
 // Duplicate column or index: the statement took effect before a crash kept its row from being written.

@@ -1,43 +1,59 @@
 /**
  * The store shared by several masters. Every statement goes through `execute` (server-side
- * prepared statements), so values never pass through SQL text, whatever the sql_mode.
+ * prepared statements), so values never pass through SQL text, whatever the sql_mode; the
+ * column names in that text come from the record tables.
  * Leases and transitions are single conditional UPDATEs: the server decides who wins.
  */
 import { createPool, type Pool, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
-import type { PoolConnection as CoreConnection } from 'mysql2';
+import { systemClock, type Clock } from '../clock.ts';
 import type { DatabaseConfig } from '../config.ts';
 import { ConflictError, StoreUnavailableError } from '../errors.ts';
+import { BAKES, BAKE_TABLE, REPORT_SHAPE, REPORT_UUID } from './bake-table.ts';
+import { GROUPS, GROUP_TABLE } from './group-table.ts';
+import { IMAGES, IMAGE_TABLE } from './image-table.ts';
 import { migrate } from './migrations.ts';
 import { SESSION_SETUP, describe, isDuplicate, poolOptions, translate } from './mysql-connection.ts';
-import {
-  INSERT_BAKE, INSERT_GROUP, INSERT_IMAGE, SELECT_BAKES, SELECT_GROUPS, SELECT_IMAGES, groupValues, imageValues, newBakeValues,
-  rowToBake, rowToGroup, rowToImage, toDatetime,
-} from './mysql-rows.ts';
-import { checkChallengeHash, checkState, newBake, nowUtc, pickImage, pickReport, transitionValues, utc } from './records.ts';
-import {
-  newGroup, type Bake, type BakeFilter, type BakeState, type BakeUpdate, type Group, type GroupSettings, type ImageRecord,
-  type NewBake, type ReportSummary, type Store,
-} from './store.ts';
+import { UPDATABLE, checkChallengeHash, checkState, checkTime, newBake, newGroup, transitionValues, type Changes } from './records.ts';
+import type { Bake, BakeFilter, BakeState, BakeUpdate, Group, GroupSettings, ImageRecord, NewBake, ReportSummary, Store } from './store.ts';
+import { columnEquals, columnList, fill, fromRow, insertInto, sqlValues, type SqlValue } from './table.ts';
 
 export { poolOptions } from './mysql-connection.ts';
 
-type Value = string | number | null;
-const SET_GROUP_IMAGE = 'UPDATE `groups` SET `image` = ?, `updated_at` = ? WHERE `name` = ?';
+const G = GROUP_TABLE;
+const B = BAKE_TABLE;
+const I = IMAGE_TABLE;
+
+const SELECT_GROUPS = `SELECT ${columnList(G)} FROM ${GROUPS}`;
+const SELECT_BAKES = `SELECT ${columnList(B)} FROM ${BAKES}`;
+const SELECT_IMAGES = `SELECT ${columnList(I)} FROM ${IMAGES}`;
+const INSERT_GROUP = insertInto(GROUPS, G);
+const INSERT_BAKE = insertInto(BAKES, B);
+// Not INSERT IGNORE: that would also turn strict-mode errors (an over-long value) into warnings.
+const INSERT_IMAGE = `${insertInto(IMAGES, I)} ON DUPLICATE KEY UPDATE ${I.image_id.sql} = ${I.image_id.sql}`;
+const SET_GROUP_IMAGE = `UPDATE ${GROUPS} SET ${G.image.sql} = ?, ${G.updated_at.sql} = ? WHERE ${G.name.sql} = ?`;
+
+export interface MysqlStoreOptions {
+  /** Stamps created_at, updated_at and finished_at. */
+  readonly clock?: Clock;
+}
 
 export class MysqlStore implements Store {
   readonly backend = 'mysql' as const;
   readonly #db: DatabaseConfig;
+  readonly #clock: Clock;
   #pool: Pool | undefined;
 
-  constructor(db: DatabaseConfig) {
+  constructor(db: DatabaseConfig, options: MysqlStoreOptions = {}) {
     this.#db = db;
+    this.#clock = options.clock ?? systemClock;
   }
 
   async open(): Promise<void> {
     if (this.#pool) return;
     const pool = createPool(poolOptions(this.#db));
-    // mysql2 hands this event the callback-style connection, whatever its typings say.
-    pool.on('connection', (conn) => void (conn as unknown as CoreConnection).query(SESSION_SETUP, () => undefined));
+    // The core pool's event, typed with the callback-style connection it hands over (the
+    // promise pool re-emits that same connection under promise typings).
+    pool.pool.on('connection', (conn) => void conn.query(SESSION_SETUP, () => undefined));
     try {
       const conn = await pool.getConnection();
       try {
@@ -53,117 +69,119 @@ export class MysqlStore implements Store {
   }
 
   async createGroup(settings: GroupSettings): Promise<Group> {
-    const group = newGroup(settings, nowUtc());
-    await this.#run(INSERT_GROUP, groupValues(group), () => new ConflictError('name', `group ${JSON.stringify(group.name)} already exists`));
+    const group = newGroup(settings, this.#now());
+    await this.#run(INSERT_GROUP, sqlValues(G, group), () => new ConflictError('name', `group ${JSON.stringify(group.name)} already exists`));
     return group;
   }
 
   async getGroup(name: string): Promise<Group | undefined> {
-    return (await this.#select(`${SELECT_GROUPS} WHERE \`name\` = ?`, [name])).map(rowToGroup)[0];
+    return (await this.#select(`${SELECT_GROUPS} WHERE ${G.name.sql} = ?`, [name])).map((row) => fromRow(G, row))[0];
   }
 
   async listGroups(): Promise<Group[]> {
-    return (await this.#select(`${SELECT_GROUPS} ORDER BY \`name\``, [])).map(rowToGroup);
+    return (await this.#select(`${SELECT_GROUPS} ORDER BY ${G.name.sql}`, [])).map((row) => fromRow(G, row));
   }
 
   async deleteGroup(name: string): Promise<boolean> {
-    return (await this.#run('DELETE FROM `groups` WHERE `name` = ?', [name])) > 0;
+    return (await this.#run(`DELETE FROM ${GROUPS} WHERE ${G.name.sql} = ?`, [name])) > 0;
   }
 
   async setGroupImage(name: string, image: string): Promise<boolean> {
-    return (await this.#run(SET_GROUP_IMAGE, [image, toDatetime(nowUtc()), name])) > 0;
+    return (await this.#run(SET_GROUP_IMAGE, [image, G.updated_at.codec.toSql(this.#now()), name])) > 0;
   }
 
   async createBake(input: NewBake): Promise<Bake> {
-    const bake = newBake(input, nowUtc());
+    const bake = newBake(input, this.#now());
     // certname is NULL on a new row, so the primary key is the only one that can clash.
-    await this.#run(INSERT_BAKE, newBakeValues(bake), () => new ConflictError('id', `bake ${JSON.stringify(bake.id)} already exists`));
+    await this.#run(INSERT_BAKE, sqlValues(B, bake), () => new ConflictError('id', `bake ${JSON.stringify(bake.id)} already exists`));
     return bake;
   }
 
   async getBake(id: string): Promise<Bake | undefined> {
-    return (await this.#select(`${SELECT_BAKES} WHERE \`id\` = ?`, [id])).map(rowToBake)[0];
+    return (await this.#select(`${SELECT_BAKES} WHERE ${B.id.sql} = ?`, [id])).map((row) => fromRow(B, row))[0];
   }
 
   async findBakeByCertname(certname: string): Promise<Bake | undefined> {
-    return (await this.#select(`${SELECT_BAKES} WHERE \`certname\` = ?`, [certname])).map(rowToBake)[0];
+    return (await this.#select(`${SELECT_BAKES} WHERE ${B.certname.sql} = ?`, [certname])).map((row) => fromRow(B, row))[0];
   }
 
   async listBakes(filter: BakeFilter = {}): Promise<Bake[]> {
     const where = ['TRUE'];
-    const values: Value[] = [];
-    if (filter.active === true) where.push("`state` <> 'done'");
+    const values: SqlValue[] = [];
+    if (filter.active === true) {
+      where.push(`${B.state.sql} <> ?`);
+      values.push(B.state.codec.toSql('done'));
+    }
     if (filter.group_name !== undefined) {
-      where.push('`group_name` = ?');
+      where.push(`${B.group_name.sql} = ?`);
       values.push(filter.group_name);
     }
     if (filter.run_id !== undefined) {
-      where.push('`run_id` = ?');
+      where.push(`${B.run_id.sql} = ?`);
       values.push(filter.run_id);
     }
-    return (await this.#select(`${SELECT_BAKES} WHERE ${where.join(' AND ')} ORDER BY \`created_at\`, \`id\``, values)).map(rowToBake);
+    const sql = `${SELECT_BAKES} WHERE ${where.join(' AND ')} ORDER BY ${B.created_at.sql}, ${B.id.sql}`;
+    return (await this.#select(sql, values)).map((row) => fromRow(B, row));
   }
 
-  async acquireLease(id: string, owner: string, expires: string, now: string): Promise<Bake | undefined> {
-    const sql = `UPDATE \`bakes\` SET \`lease_owner\` = ?, \`lease_expires\` = ?
-      WHERE \`id\` = ? AND (\`lease_owner\` IS NULL OR \`lease_owner\` = ? OR \`lease_expires\` < ?)`;
-    const taken = await this.#run(sql, [owner, toDatetime(utc('expires', expires)), id, owner, toDatetime(utc('now', now))]);
+  async acquireLease(id: string, owner: string, expires: number, now: number): Promise<Bake | undefined> {
+    const sql = `UPDATE ${BAKES} SET ${B.lease_owner.sql} = ?, ${B.lease_expires.sql} = ?
+      WHERE ${B.id.sql} = ? AND (${B.lease_owner.sql} IS NULL OR ${B.lease_owner.sql} = ? OR ${B.lease_expires.sql} < ?)`;
+    const at = (name: string, ms: number) => B.lease_expires.codec.toSql(checkTime(name, ms));
+    const taken = await this.#run(sql, [owner, at('expires', expires), id, owner, at('now', now)]);
     return taken > 0 ? this.getBake(id) : undefined;
   }
 
   async releaseLease(id: string, owner: string): Promise<void> {
-    await this.#run('UPDATE `bakes` SET `lease_owner` = NULL, `lease_expires` = NULL WHERE `id` = ? AND `lease_owner` = ?', [id, owner]);
+    const sql = `UPDATE ${BAKES} SET ${B.lease_owner.sql} = NULL, ${B.lease_expires.sql} = NULL WHERE ${B.id.sql} = ? AND ${B.lease_owner.sql} = ?`;
+    await this.#run(sql, [id, owner]);
   }
 
   async transition(id: string, owner: string, from: BakeState, update: BakeUpdate): Promise<Bake | undefined> {
     checkState('from', from);
-    const now = toDatetime(nowUtc());
-    const sets = ['`state` = ?', '`updated_at` = ?'];
-    const values: Value[] = [update.state, now];
-    // Column names come from UPDATABLE, never from the caller's keys.
-    for (const [column, value] of Object.entries(transitionValues(update))) {
-      sets.push(`\`${column}\` = ?`);
-      values.push(column === 'deadline' ? toDatetime(value as string) : (value ?? null));
+    const changes = transitionValues(update);
+    const now = this.#now();
+    const sets = [columnEquals(B, 'state', update.state), columnEquals(B, 'updated_at', now)];
+    for (const key of UPDATABLE) {
+      const set = changed(changes, key);
+      if (set) sets.push(set);
     }
-    if (update.state === 'done') {
-      sets.push('`finished_at` = ?', '`lease_owner` = NULL', '`lease_expires` = NULL');
-      values.push(now);
-    }
-    const where = ['`id` = ?', '`state` = ?', '`lease_owner` = ?'];
-    const conditions: Value[] = [id, from, owner];
-    if (update.expect_challenge !== undefined) {
-      where.push('`challenge_hash` = ?');
-      conditions.push(update.expect_challenge);
-    }
-    const sql = `UPDATE \`bakes\` SET ${sets.join(', ')} WHERE ${where.join(' AND ')}`;
+    if (update.state === 'done') sets.push(columnEquals(B, 'finished_at', now), columnEquals(B, 'lease_owner', null), columnEquals(B, 'lease_expires', null));
+    const where = [columnEquals(B, 'id', id), columnEquals(B, 'state', from), columnEquals(B, 'lease_owner', owner)];
+    if (update.expect_challenge !== undefined) where.push(columnEquals(B, 'challenge_hash', update.expect_challenge));
+    const sql = `UPDATE ${BAKES} SET ${sets.map(([text]) => text).join(', ')} WHERE ${where.map(([text]) => text).join(' AND ')}`;
     const clash = () => new ConflictError('certname', `another bake already has certname ${JSON.stringify(update.certname)}`);
-    return (await this.#run(sql, [...values, ...conditions], clash)) > 0 ? this.getBake(id) : undefined;
+    return (await this.#run(sql, [...sets, ...where].map(([, value]) => value), clash)) > 0 ? this.getBake(id) : undefined;
   }
 
   async setChallenge(id: string, owner: string, state: BakeState, hash: string): Promise<Bake | undefined> {
     checkState('state', state);
-    const sql = 'UPDATE `bakes` SET `challenge_hash` = ?, `updated_at` = ? WHERE `id` = ? AND `state` = ? AND `lease_owner` = ?';
-    return (await this.#run(sql, [checkChallengeHash(hash), toDatetime(nowUtc()), id, state, owner])) > 0 ? this.getBake(id) : undefined;
+    const sql = `UPDATE ${BAKES} SET ${B.challenge_hash.sql} = ?, ${B.updated_at.sql} = ?
+      WHERE ${B.id.sql} = ? AND ${B.state.sql} = ? AND ${B.lease_owner.sql} = ?`;
+    const values = [checkChallengeHash(hash), B.updated_at.codec.toSql(this.#now()), id, state, owner];
+    return (await this.#run(sql, values)) > 0 ? this.getBake(id) : undefined;
   }
 
   async clearChallenge(id: string, hash: string): Promise<boolean> {
-    const sql = 'UPDATE `bakes` SET `challenge_hash` = NULL, `updated_at` = ? WHERE `id` = ? AND `challenge_hash` = ?';
-    return (await this.#run(sql, [toDatetime(nowUtc()), id, checkChallengeHash(hash)])) > 0;
+    const sql = `UPDATE ${BAKES} SET ${B.challenge_hash.sql} = NULL, ${B.updated_at.sql} = ? WHERE ${B.id.sql} = ? AND ${B.challenge_hash.sql} = ?`;
+    return (await this.#run(sql, [B.updated_at.codec.toSql(this.#now()), id, checkChallengeHash(hash)])) > 0;
   }
 
   async recordReport(id: string, report: ReportSummary): Promise<boolean> {
-    const summary = pickReport(report);
-    const sql = 'UPDATE `bakes` SET `report` = ?, `report_uuid` = ?, `updated_at` = ? WHERE `id` = ? AND `report` IS NULL';
-    return (await this.#run(sql, [JSON.stringify(summary), summary.transaction_uuid, toDatetime(nowUtc()), id])) > 0;
+    const summary = fill(REPORT_SHAPE, report);
+    const sql = `UPDATE ${BAKES} SET ${B.report.sql} = ?, ${REPORT_UUID} = ?, ${B.updated_at.sql} = ? WHERE ${B.id.sql} = ? AND ${B.report.sql} IS NULL`;
+    const values = [B.report.codec.toSql(summary), summary.transaction_uuid, B.updated_at.codec.toSql(this.#now()), id];
+    return (await this.#run(sql, values)) > 0;
   }
 
   async promote(input: ImageRecord): Promise<void> {
-    const image = pickImage(input);
+    const image = fill(I, input);
+    const now = this.#now();
     const conn = await this.#pool_().getConnection().catch((error: unknown) => Promise.reject(translate(error, this.#db)));
     try {
       await conn.beginTransaction();
-      await conn.execute(SET_GROUP_IMAGE, [image.image_id, toDatetime(nowUtc()), image.group_name]);
-      await conn.execute(INSERT_IMAGE, imageValues(image));
+      await conn.execute(SET_GROUP_IMAGE, [image.image_id, G.updated_at.codec.toSql(now), image.group_name]);
+      await conn.execute(INSERT_IMAGE, sqlValues(I, image));
       await conn.commit();
     } catch (error) {
       await conn.rollback().catch(() => undefined);
@@ -174,14 +192,14 @@ export class MysqlStore implements Store {
   }
 
   async listImages(groupName: string): Promise<ImageRecord[]> {
-    const sql = `${SELECT_IMAGES} WHERE \`group_name\` = ? ORDER BY \`created_at\` DESC, \`image_id\` DESC`;
-    return (await this.#select(sql, [groupName])).map(rowToImage);
+    const sql = `${SELECT_IMAGES} WHERE ${I.group_name.sql} = ? ORDER BY ${I.created_at.sql} DESC, ${I.image_id.sql} DESC`;
+    return (await this.#select(sql, [groupName])).map((row) => fromRow(I, row));
   }
 
-  async markImageDeregistered(imageId: string, at: string): Promise<void> {
+  async markImageDeregistered(imageId: string, at: number): Promise<void> {
     // The first time stands: a retried retention pass does not move it.
-    const sql = 'UPDATE `images` SET `deregistered_at` = ? WHERE `image_id` = ? AND `deregistered_at` IS NULL';
-    await this.#run(sql, [toDatetime(utc('at', at)), imageId]);
+    const [set, when] = columnEquals(I, 'deregistered_at', checkTime('at', at));
+    await this.#run(`UPDATE ${IMAGES} SET ${set} WHERE ${I.image_id.sql} = ? AND ${I.deregistered_at.sql} IS NULL`, [when, imageId]);
   }
 
   async ping(): Promise<void> {
@@ -194,8 +212,13 @@ export class MysqlStore implements Store {
     await pool?.end();
   }
 
+  // DATETIME(3) keeps whole milliseconds: the record handed back holds what a read returns.
+  #now(): number {
+    return Math.floor(this.#clock.now());
+  }
+
   /** Rows matched (mysql2 sets FOUND_ROWS), so a no-op UPDATE of a matching row still counts. */
-  async #run(sql: string, values: Value[], onDuplicate?: () => ConflictError): Promise<number> {
+  async #run(sql: string, values: SqlValue[], onDuplicate?: () => ConflictError): Promise<number> {
     try {
       const [result] = await this.#pool_().execute<ResultSetHeader>(sql, values);
       return result.affectedRows;
@@ -204,7 +227,7 @@ export class MysqlStore implements Store {
     }
   }
 
-  async #select(sql: string, values: Value[]): Promise<RowDataPacket[]> {
+  async #select(sql: string, values: SqlValue[]): Promise<RowDataPacket[]> {
     try {
       const [rows] = await this.#pool_().execute<RowDataPacket[]>(sql, values);
       return rows;
@@ -217,4 +240,10 @@ export class MysqlStore implements Store {
     if (!this.#pool) throw new StoreUnavailableError(`MySQL store ${describe(this.#db)} is not open`);
     return this.#pool;
   }
+}
+
+/** A transition's SET entry for one field, when it changes that field. */
+function changed<K extends keyof Changes>(changes: Changes, key: K): [string, SqlValue] | undefined {
+  const value = changes[key];
+  return value === undefined ? undefined : columnEquals(B, key, value);
 }

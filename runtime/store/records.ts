@@ -1,39 +1,29 @@
 /**
  * What both backends do alike to the rows they keep: build them from caller input (only
- * known fields, times normalised), order them, and apply a transition. Keeping it in one
+ * known fields, each checked), order them, and apply a transition. Keeping it in one
  * place is what keeps the embedded store and MySQL answering the same.
  */
 import { ValidationError } from '../errors.ts';
 import { CHALLENGE_HASH } from '../puppet/challenge.ts';
-import {
-  BAKE_OUTCOMES, BAKE_STATES, type Bake, type BakeFilter, type BakeUpdate, type ImageRecord, type NewBake, type ReportSummary,
-} from './store.ts';
+import { BAKE_TABLE, NEW_BAKE_TABLE, bakeState } from './bake-table.ts';
+import { GROUP_SETTINGS_TABLE, GROUP_TABLE } from './group-table.ts';
+import type { Bake, BakeFilter, BakeState, BakeUpdate, Group, GroupSettings, ImageRecord, NewBake } from './store.ts';
+import { checked, checkedField, fill, time } from './table.ts';
 
-const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)$/;
+export const checkState = (name: string, state: string): BakeState => checked(name, bakeState, state);
 
-/**
- * Times are compared (lease expiry) and sorted, so every one is stored in the one form
- * toISOString gives; an offset-less or free-form date would be read in local time.
- */
-export function utc(field: string, value: string): string {
-  const ms = typeof value === 'string' && ISO.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(ms)) throw new ValidationError(field, `is not an ISO-8601 time with a zone: ${JSON.stringify(value)}`);
-  return new Date(ms).toISOString();
+/** Times are compared (lease expiry), so a caller's must be epoch milliseconds a DATETIME(3) holds. */
+export const checkTime = (name: string, value: number): number => checked(name, time, value);
+
+/** `base_image` is the image the group starts on; stray properties from callers are never stored. */
+export function newGroup(settings: GroupSettings, now: number): Group {
+  const known = fill(GROUP_SETTINGS_TABLE, settings);
+  return fill(GROUP_TABLE, { ...known, base_image: known.image, created_at: now, updated_at: now });
 }
 
-export const nowUtc = (): string => new Date().toISOString();
-
-export function checkState(field: string, state: string): void {
-  if (!(BAKE_STATES as readonly string[]).includes(state)) throw new ValidationError(field, `is not a bake state: ${JSON.stringify(state)}`);
-}
-
-export function newBake(b: NewBake, now: string): Bake {
-  return {
-    id: b.id, run_id: b.run_id, group_name: b.group_name, region: b.region, parent_image: b.parent_image,
-    deadline: utc('deadline', b.deadline), state: 'queued', outcome: null, reason: null, instance_id: null, certname: null,
-    image_id: null, image_name: null, report: null, lease_owner: null, lease_expires: null,
-    created_at: now, updated_at: now, finished_at: null, challenge_hash: null,
-  };
+/** Queued, with nothing known yet but what NewBake gives. */
+export function newBake(input: NewBake, now: number): Bake {
+  return fill(BAKE_TABLE, { ...fill(NEW_BAKE_TABLE, input), created_at: now, updated_at: now });
 }
 
 /** Only a digest is ever stored; the value is not echoed, in case a caller passed the secret. */
@@ -42,45 +32,29 @@ export function checkChallengeHash(hash: string): string {
   return hash;
 }
 
-const strings = (list: readonly string[]): string[] => list.map(String);
-
-export function pickReport(r: ReportSummary): ReportSummary {
-  return {
-    host: r.host, transaction_uuid: r.transaction_uuid, configuration_version: r.configuration_version ?? null,
-    status: r.status, environment: r.environment ?? null, time: r.time ?? null, changed: r.changed, failed: r.failed,
-    failed_to_restart: r.failed_to_restart, corrective_change: r.corrective_change,
-    changed_resources: strings(r.changed_resources), failed_resources: strings(r.failed_resources),
-  };
-}
-
-export function pickImage(i: ImageRecord): ImageRecord {
-  return {
-    image_id: i.image_id, group_name: i.group_name, region: i.region, name: i.name, parent_image: i.parent_image,
-    bake_id: i.bake_id ?? null, config_version: i.config_version ?? null, changed_resources: strings(i.changed_resources),
-    created_at: utc('created_at', i.created_at),
-    deregistered_at: i.deregistered_at == null ? null : utc('deregistered_at', i.deregistered_at),
-  };
-}
-
-/** The columns a transition may set, in a fixed order (MySQL builds its SET list from it). */
-export const UPDATABLE = ['outcome', 'reason', 'instance_id', 'certname', 'image_id', 'image_name', 'deadline', 'challenge_hash'] as const;
+/** The fields a transition may set, in a fixed order (MySQL builds its SET list from it). */
+export const UPDATABLE = [
+  'outcome', 'reason', 'instance_id', 'certname', 'image_id', 'image_name', 'deadline', 'challenge_hash',
+] as const satisfies readonly (keyof BakeUpdate & keyof Bake)[];
 export type Updatable = (typeof UPDATABLE)[number];
+// A field added to BakeUpdate but not to UPDATABLE would be accepted and never written: this fails to compile instead.
+const everyUpdateWritten: Exclude<keyof BakeUpdate, Updatable | 'state' | 'expect_challenge'> extends never ? true : never = true;
+void everyUpdateWritten;
+export type Changes = { -readonly [K in Updatable]?: Bake[K] };
 
-/** The checked, normalised values a transition writes; absent fields keep their value. */
-export function transitionValues(update: BakeUpdate): Partial<Record<Updatable, string | null>> {
+function change<K extends Updatable>(changes: Changes, key: K, value: unknown): void {
+  if (value !== undefined) changes[key] = checkedField(BAKE_TABLE, key, value);
+}
+
+/** The checked values a transition writes; absent fields keep their value. */
+export function transitionValues(update: BakeUpdate): Changes {
   checkState('state', update.state);
-  if (update.outcome !== undefined && !(BAKE_OUTCOMES as readonly string[]).includes(update.outcome)) {
-    throw new ValidationError('outcome', `is not a bake outcome: ${JSON.stringify(update.outcome)}`);
-  }
   // A transition only ever forgets a challenge (setChallenge records one).
   if (update.challenge_hash !== undefined && update.challenge_hash !== null) throw new ValidationError('challenge_hash', 'a transition can only clear it');
   if (update.expect_challenge !== undefined) checkChallengeHash(update.expect_challenge);
-  const values: Partial<Record<Updatable, string | null>> = {};
-  for (const key of UPDATABLE) {
-    const value = update[key];
-    if (value !== undefined) values[key] = key === 'deadline' ? utc('deadline', value as string) : value;
-  }
-  return values;
+  const changes: Changes = {};
+  for (const key of UPDATABLE) change(changes, key, update[key]);
+  return changes;
 }
 
 /** Does the bake meet a transition's conditions besides state and lease (MySQL checks the same in its WHERE)? */
@@ -88,12 +62,9 @@ export const meetsExpectation = (bake: Bake, update: BakeUpdate): boolean =>
   update.expect_challenge === undefined || bake.challenge_hash === update.expect_challenge;
 
 /** The row after a successful transition, as the embedded store keeps it (MySQL does the same in SQL). */
-export function applyTransition(bake: Bake, update: BakeUpdate, now: string): Bake {
-  const done = update.state === 'done';
-  return {
-    ...bake, ...transitionValues(update), state: update.state, updated_at: now,
-    ...(done ? { finished_at: now, lease_owner: null, lease_expires: null } : {}),
-  } as Bake;
+export function applyTransition(bake: Bake, update: BakeUpdate, now: number): Bake {
+  const moved: Bake = { ...bake, ...transitionValues(update), state: update.state, updated_at: now };
+  return update.state === 'done' ? { ...moved, finished_at: now, lease_owner: null, lease_expires: null } : moved;
 }
 
 export function matches(bake: Bake, filter: BakeFilter = {}): boolean {
@@ -108,8 +79,7 @@ export function matches(bake: Bake, filter: BakeFilter = {}): boolean {
 export const byCodePoint = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
 /** Oldest first; the id breaks ties between bakes made in the same millisecond. */
-export const bakeOrder = (a: Bake, b: Bake): number => byCodePoint(a.created_at, b.created_at) || byCodePoint(a.id, b.id);
+export const bakeOrder = (a: Bake, b: Bake): number => a.created_at - b.created_at || byCodePoint(a.id, b.id);
 
 /** Newest first, the image id breaking ties. */
-export const imageOrder = (a: ImageRecord, b: ImageRecord): number =>
-  byCodePoint(b.created_at, a.created_at) || byCodePoint(b.image_id, a.image_id);
+export const imageOrder = (a: ImageRecord, b: ImageRecord): number => b.created_at - a.created_at || byCodePoint(b.image_id, a.image_id);

@@ -1,42 +1,32 @@
 /**
  * The store contract. Two backends keep it: MySQL (shared by several masters) and the
  * embedded file store (one sidecar). One contract suite in spec/ runs against both.
+ * How each record's fields are stored is in its table (group-table.ts, bake-table.ts,
+ * image-table.ts); both backends stamp times with the clock they are given.
  */
+import type { ParamsFor } from '../interface/methods.ts';
 
-export interface GroupSettings {
-  readonly name: string;
-  /** The AMI the group's next bake starts from; starts as `base_image`. */
-  readonly image: string;
-  readonly type: string;
-  readonly keyname: string;
-  readonly keyfile: string;
-  readonly login: string;
-  readonly puppetserver: string;
-  readonly node_group: string;
-  readonly enc_user: string;
-  readonly enc_pass: string;
-  readonly enc_server: string | null;
-  readonly enc_port: number;
-  readonly region: string;
-  readonly subnet: string | null;
-  readonly security_group: string | null;
-  readonly bootstrap: 'ssh' | 'userdata';
-  readonly keep: number;
-  /** A Handlebars bootstrap template of the group's own; null: the one AutoAMI ships. */
-  readonly template: string | null;
-  /** Leave the instance of a failed run running for inspection instead of terminating it. */
-  readonly keep_failed: boolean;
-}
+/**
+ * A method's params as a record keeps them: every field present, and one the caller may
+ * leave out null rather than absent, so both backends store and return the same thing.
+ */
+export type AsRecord<P> = { readonly [K in keyof P]-?: {} extends Pick<P, K> ? Exclude<P[K], undefined> | null : P[K] };
 
+/**
+ * Exactly group.create's params: a new setting is its param, its entry in the group table
+ * (the compiler asks for it), a migration, and the code that reads it.
+ */
+export type GroupSettings = AsRecord<ParamsFor<'group.create'>>;
+
+/** Times, here and in every record, are epoch milliseconds. */
 export interface Group extends GroupSettings {
-  /** The image the group was defined with; retention never removes it. */
+  /** The image the group was defined with; retention never removes it. `image` starts as this. */
   readonly base_image: string;
-  /** ISO-8601 UTC. */
-  readonly created_at: string;
-  readonly updated_at: string;
+  readonly created_at: number;
+  readonly updated_at: number;
 }
 
-/** DESIGN §6: a bake moves forward through these; `done` carries an outcome. */
+/** A bake moves forward through these; `done` carries an outcome. */
 export const BAKE_STATES = [
   'queued', 'launching', 'booting', 'bootstrapping', 'awaiting_report', 'imaging', 'image_pending', 'promoted', 'cleaning', 'done',
 ] as const;
@@ -45,34 +35,21 @@ export type BakeState = (typeof BAKE_STATES)[number];
 export const BAKE_OUTCOMES = ['baked', 'unchanged', 'failed_run', 'timed_out', 'failed', 'cleanup_failed'] as const;
 export type BakeOutcome = (typeof BAKE_OUTCOMES)[number];
 
-/** What AutoAMI keeps of a Puppet report (DESIGN §6, report judgement). */
-export interface ReportSummary {
-  readonly host: string;
-  readonly transaction_uuid: string;
-  readonly configuration_version: string | null;
-  readonly status: string;
-  readonly environment: string | null;
-  readonly time: string | null;
-  readonly changed: number;
-  readonly failed: number;
-  readonly failed_to_restart: number;
-  readonly corrective_change: number;
-  readonly changed_resources: readonly string[];
-  readonly failed_resources: readonly string[];
-}
+/** What AutoAMI keeps of a Puppet report: report.submit's params. */
+export type ReportSummary = AsRecord<ParamsFor<'report.submit'>>;
 
 export interface NewBake {
   /**
-   * Also the RunInstances ClientToken (ssh mode; in userdata mode with the challenge's
-   * hash appended), so a retried launch never starts a second instance.
+   * Also the RunInstances ClientToken, so a retried or resumed launch gets back the
+   * instance it already started instead of a second one.
    */
   readonly id: string;
   readonly run_id: string;
   readonly group_name: string;
   readonly region: string;
   readonly parent_image: string;
-  /** ISO-8601 UTC; the current state's deadline. */
-  readonly deadline: string;
+  /** The current state's deadline. */
+  readonly deadline: number;
 }
 
 export interface Bake extends NewBake {
@@ -85,10 +62,10 @@ export interface Bake extends NewBake {
   readonly image_name: string | null;
   readonly report: ReportSummary | null;
   readonly lease_owner: string | null;
-  readonly lease_expires: string | null;
-  readonly created_at: string;
-  readonly updated_at: string;
-  readonly finished_at: string | null;
+  readonly lease_expires: number | null;
+  readonly created_at: number;
+  readonly updated_at: number;
+  readonly finished_at: number | null;
   /**
    * `sha256:<hex>` of the one-time secret the instance's CSR must carry as challengePassword
    * (runtime/puppet/challenge.ts); never the secret itself. Null when no secret is
@@ -106,7 +83,7 @@ export interface BakeUpdate {
   readonly certname?: string;
   readonly image_id?: string;
   readonly image_name?: string;
-  readonly deadline?: string;
+  readonly deadline?: number;
   /** A transition may only forget the challenge; setChallenge records one. */
   readonly challenge_hash?: null;
   /**
@@ -133,9 +110,9 @@ export interface ImageRecord {
   readonly bake_id: string | null;
   readonly config_version: string | null;
   readonly changed_resources: readonly string[];
-  readonly created_at: string;
+  readonly created_at: number;
   /** Set when retention deregistered it. */
-  readonly deregistered_at: string | null;
+  readonly deregistered_at: number | null;
 }
 
 export type StoreBackend = 'mysql' | 'embedded';
@@ -163,7 +140,7 @@ export interface Store {
    * Take (or renew) the lease on a bake that is unleased, leased by `owner`, or whose lease
    * expired before `now`: a conditional update, so two sidecars never both hold it.
    */
-  acquireLease(id: string, owner: string, expires: string, now: string): Promise<Bake | undefined>;
+  acquireLease(id: string, owner: string, expires: number, now: number): Promise<Bake | undefined>;
   releaseLease(id: string, owner: string): Promise<void>;
   /**
    * Move a bake from `from` to `update.state`, only while `owner` holds its lease and it is
@@ -190,21 +167,9 @@ export interface Store {
   promote(image: ImageRecord): Promise<void>;
   /** A group's lineage, newest first. */
   listImages(groupName: string): Promise<ImageRecord[]>;
-  markImageDeregistered(imageId: string, at: string): Promise<void>;
+  markImageDeregistered(imageId: string, at: number): Promise<void>;
 
   /** Throws StoreUnavailableError when the backend cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** Copies only the known fields, so stray properties from callers never get stored. */
-export function newGroup(s: GroupSettings, now: string): Group {
-  return {
-    name: s.name, image: s.image, base_image: s.image, type: s.type, keyname: s.keyname, keyfile: s.keyfile,
-    login: s.login, puppetserver: s.puppetserver, node_group: s.node_group, enc_user: s.enc_user,
-    enc_pass: s.enc_pass, enc_server: s.enc_server ?? null, enc_port: s.enc_port, region: s.region,
-    subnet: s.subnet ?? null, security_group: s.security_group ?? null, bootstrap: s.bootstrap, keep: s.keep,
-    template: s.template ?? null, keep_failed: s.keep_failed ?? false,
-    created_at: now, updated_at: now,
-  };
 }

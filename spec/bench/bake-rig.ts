@@ -108,13 +108,13 @@ export async function runBakes(rig: BakeRig, groups: readonly string[], watchMs:
     bakes = await rig.store.listBakes({ run_id: runId });
     for (const bake of bakes) {
       if (bake.state !== 'awaiting_report' || reported.has(bake.id)) continue;
-      const entered = Date.parse(bake.updated_at);
+      const entered = bake.updated_at;
       reported.set(bake.id, agentReport(rig.socket, bake.certname!).then(() => Date.now() - entered));
     }
     if (bakes.length === groups.length && bakes.every((bake) => bake.state === 'done')) break;
     if (Date.now() > deadline) throw new Error(`the run did not finish within ${timeoutMs} ms: ${bakes.filter((b) => b.state !== 'done').length} bakes left`);
     await new Promise((resolve) => setTimeout(resolve, watchMs));
   }
-  const finished = Math.max(...bakes.map((bake) => Date.parse(bake.finished_at!)));
+  const finished = Math.max(...bakes.map((bake) => bake.finished_at!));
   return { wallMs: finished - started, bakes, agentMs: await Promise.all(reported.values()) };
 }

@@ -17,14 +17,13 @@ export interface TrackedBake {
   readonly certname: string;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 const instanceId = () => `i-${randomBytes(9).toString('hex').slice(0, 17)}`;
 
 async function awaitingBake(store: MysqlStore, group: string, runId: string): Promise<TrackedBake> {
   const id = randomBytes(12).toString('hex');
   const now = Date.now();
-  await store.createBake({ id, run_id: runId, group_name: group, region: 'us-east-1', parent_image: 'ami-0abc1234', deadline: iso(now + HOUR_MS) });
-  if (!(await store.acquireLease(id, OTHER_MASTER, iso(now + HOUR_MS), iso(now)))) throw new Error(`cannot lease fixture bake ${id}`);
+  await store.createBake({ id, run_id: runId, group_name: group, region: 'us-east-1', parent_image: 'ami-0abc1234', deadline: now + HOUR_MS });
+  if (!(await store.acquireLease(id, OTHER_MASTER, now + HOUR_MS, now))) throw new Error(`cannot lease fixture bake ${id}`);
   const instance = instanceId();
   const certname = certnameFor(group, instance);
   const moved = await store.transition(id, OTHER_MASTER, 'queued', { state: 'awaiting_report', instance_id: instance, certname });

@@ -1,24 +1,35 @@
 /**
- * The bake and lineage half of the store contract (DESIGN §6, §7), registered onto the one
- * contract suite in spec/store.test.ts so both backends answer the very same tests.
+ * The bake and lineage half of the store contract, registered onto the one contract suite
+ * in spec/store.test.ts so both backends answer the very same tests.
  */
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { Clock } from '../../runtime/clock.ts';
 import { ConflictError, ValidationError } from '../../runtime/errors.ts';
 import { challengeHash } from '../../runtime/puppet/challenge.ts';
-import type { GroupSettings, ImageRecord, NewBake, ReportSummary, Store } from '../../runtime/store/store.ts';
+import { BAKE_TABLE, REPORT_SHAPE } from '../../runtime/store/bake-table.ts';
+import { GROUP_TABLE } from '../../runtime/store/group-table.ts';
+import { IMAGE_TABLE } from '../../runtime/store/image-table.ts';
+import type { Bake, Group, GroupSettings, ImageRecord, NewBake, ReportSummary, Store } from '../../runtime/store/store.ts';
+import type { Shape } from '../../runtime/store/table.ts';
 import { rejects } from './rejects.ts';
 
-/** One place to keep data; `make()` gives a new, unopened store over it. */
+/** One place to keep data; `make()` gives a new, unopened store over it, stamping times with `clock` (the system's by default). */
 export interface Backing {
-  make(): Store;
+  make(clock?: Clock): Store;
   /** Whether two stores may be open on it at once, as two masters on one MySQL. */
   readonly shared: boolean;
   /** Everything the backend keeps of its bakes, as it lies on disk or in the tables. */
   raw(): Promise<string>;
 }
 
-export const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+/** A clock that stands still until the test moves it. */
+export class FakeClock implements Clock {
+  constructor(public time: number) {}
+  now(): number {
+    return this.time;
+  }
+}
 
 export const settings = (over: Partial<GroupSettings> = {}): GroupSettings => ({
   name: 'wordpress', image: 'ami-0abc1234', type: 't3.micro', keyname: 'deploy', keyfile: '/etc/autoami/deploy.pem',
@@ -38,8 +49,8 @@ export async function using<T>(store: Store, body: (store: Store) => Promise<T>)
 
 export { rejects };
 
-/** Fixed times, so lease expiry is decided by the test and not by the clock. */
-const at = (seconds: number): string => new Date(Date.UTC(2030, 0, 1) + seconds * 1000).toISOString();
+/** Fixed times (epoch ms), so lease expiry is decided by the test and not by the clock. */
+export const at = (seconds: number): number => Date.UTC(2030, 0, 1) + seconds * 1000;
 
 const bake = (id: string, over: Partial<NewBake> = {}): NewBake => ({
   id, run_id: 'run-1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-0abc1234', deadline: at(3600), ...over,
@@ -58,6 +69,18 @@ const image = (id: string, seconds: number, over: Partial<ImageRecord> = {}): Im
   deregistered_at: null, ...over,
 });
 
+/**
+ * Every field holds something other than nothing and other than its default, so a field a
+ * backend failed to write or read back would show as a difference.
+ */
+function everyFieldSet<R>(shape: Shape<R>, record: R, what: string): void {
+  for (const key in shape) {
+    const value: unknown = record[key];
+    assert.ok(value !== null && value !== undefined && !(Array.isArray(value) && value.length === 0), `${what}.${key} is empty`);
+    assert.not.equal(value, shape[key].default, `${what}.${key} holds its default`);
+  }
+}
+
 /** A new bake, queued and leased by `owner` until at(60). */
 async function leased(store: Store, id: string, owner = 'm1'): Promise<void> {
   await store.createBake(bake(id));
@@ -67,26 +90,28 @@ async function leased(store: Store, id: string, owner = 'm1'): Promise<void> {
 export function bakeContract(test: Test, fresh: () => Promise<Backing>): void {
   const withStore = async (body: (store: Store) => Promise<void>) => using((await fresh()).make(), body);
 
-  test('should create a bake queued, without outcome or report, with UTC times, and keep it', async () => {
+  test('should create a bake queued, without outcome or report, stamped by its clock, and keep it', async () => {
     const backing = await fresh();
-    const created = await using(backing.make(), (store) => store.createBake(bake('b1', { deadline: '2030-01-01T03:00:00+02:00' })));
+    const clock = new FakeClock(at(-60) + 123);
+    const created = await using(backing.make(clock), (store) => store.createBake(bake('b1', { deadline: at(3600) + 7 })));
     assert.equal(created, {
-      ...bake('b1'), deadline: '2030-01-01T01:00:00.000Z', state: 'queued', outcome: null, reason: null, instance_id: null,
+      ...bake('b1'), deadline: at(3600) + 7, state: 'queued', outcome: null, reason: null, instance_id: null,
       certname: null, image_id: null, image_name: null, report: null, lease_owner: null, lease_expires: null,
-      created_at: created.created_at, updated_at: created.created_at, finished_at: null, challenge_hash: null,
+      created_at: clock.time, updated_at: clock.time, finished_at: null, challenge_hash: null,
     });
-    assert.match(created.created_at, ISO_MS);
     await using(backing.make(), async (store) => {
       assert.equal(await store.getBake('b1'), created);
       assert.is(await store.getBake('nope'), undefined);
     });
   });
 
-  test('should refuse a reused bake id with ConflictError on id, and a zoneless deadline', async () => {
+  test('should refuse a reused bake id with ConflictError on id, and a deadline that is not whole epoch milliseconds', async () => {
     await withStore(async (store) => {
       const first = await store.createBake(bake('b1'));
       assert.equal((await rejects(store.createBake(bake('b1', { run_id: 'run-2' })), ConflictError)).data, { field: 'id' });
-      assert.equal((await rejects(store.createBake(bake('b2', { deadline: '2030-01-01 00:00' })), ValidationError)).field, 'deadline');
+      for (const deadline of [Number.NaN, at(0) + 0.5, -1, Date.UTC(10000, 0, 1), '2030-01-01T00:00:00Z' as never]) {
+        assert.equal((await rejects(store.createBake(bake('b2', { deadline })), ValidationError)).field, 'deadline');
+      }
       assert.equal(await store.listBakes(), [first]);
     });
   });
@@ -127,7 +152,7 @@ export function bakeContract(test: Test, fresh: () => Promise<Backing>): void {
     await withStore(async (store) => {
       await store.createBake(bake('b1'));
       assert.is(await store.acquireLease('nope', 'm1', at(60), at(0)), undefined);
-      const taken = await store.acquireLease('b1', 'm1', '2030-01-01T00:01:00Z', at(0));
+      const taken = await store.acquireLease('b1', 'm1', at(60), at(0));
       assert.equal([taken?.lease_owner, taken?.lease_expires], ['m1', at(60)]);
       assert.is(await store.acquireLease('b1', 'm2', at(90), at(30)), undefined);
       assert.is(await store.acquireLease('b1', 'm2', at(90), at(60)), undefined, 'expiry equal to now is not yet past');
@@ -176,7 +201,7 @@ export function bakeContract(test: Test, fresh: () => Promise<Backing>): void {
       const done = await store.transition('b1', 'm1', 'launching', { state: 'done', outcome: 'failed', reason: "EC2 said 'no'" });
       assert.equal([done?.state, done?.outcome, done?.reason, done?.instance_id], ['done', 'failed', "EC2 said 'no'", 'i-0abc']);
       assert.equal([done?.lease_owner, done?.lease_expires], [null, null]);
-      assert.match(done?.finished_at ?? '', ISO_MS);
+      assert.ok(done && done.finished_at !== null && done.finished_at >= launched.updated_at);
       assert.is(await store.transition('b1', 'm1', 'done', { state: 'cleaning' }), undefined);
     });
   });
@@ -351,10 +376,10 @@ export function bakeContract(test: Test, fresh: () => Promise<Backing>): void {
   test('should mark an image deregistered once, keeping the first time', async () => {
     await withStore(async (store) => {
       await store.promote(image('ami-1', 0));
-      await store.markImageDeregistered('ami-1', '2030-02-01T00:00:00Z');
-      await store.markImageDeregistered('ami-1', '2030-03-01T00:00:00.000Z');
-      await store.markImageDeregistered('ami-none', '2030-03-01T00:00:00.000Z');
-      assert.equal(await store.listImages('wordpress'), [image('ami-1', 0, { deregistered_at: '2030-02-01T00:00:00.000Z' })]);
+      await store.markImageDeregistered('ami-1', at(86_400));
+      await store.markImageDeregistered('ami-1', at(2 * 86_400));
+      await store.markImageDeregistered('ami-none', at(2 * 86_400));
+      assert.equal(await store.listImages('wordpress'), [image('ami-1', 0, { deregistered_at: at(86_400) })]);
     });
   });
 
@@ -367,6 +392,102 @@ export function bakeContract(test: Test, fresh: () => Promise<Backing>): void {
       assert.equal([group?.image, group?.base_image], ['ami-0back', 'ami-0abc1234']);
       assert.is(await store.setGroupImage('nope', 'ami-0back'), false);
       assert.is(await store.getGroup('nope'), undefined);
+    });
+  });
+
+  test('should keep a group, a bake and an image with every field set, and read each back exactly', async () => {
+    const backing = await fresh();
+    const clock = new FakeClock(at(0) + 101);
+    const full: GroupSettings = {
+      name: 'full', image: 'ami-0f0000001', type: 'm7i-flex.2xlarge', keyname: 'other-key', keyfile: '/etc/autoami/other.pem', login: 'admin',
+      puppetserver: 'puppet2.example.com', node_group: 'full nodes', enc_user: 'ops', enc_pass: "p'ss", enc_server: 'enc.example.com',
+      enc_port: 8443, region: 'eu-west-1', subnet: 'subnet-0abc', security_group: 'sg-0abc', bootstrap: 'userdata', keep: 7,
+      template: '/etc/autoami/full.sh.hbs', keep_failed: true,
+    };
+    const fullReport: ReportSummary = {
+      host: 'full-i-0f00000000000001.autoami', transaction_uuid: 'a1b2c3d4-0000-4000-8000-0000000000ff', configuration_version: 'v42',
+      status: 'failed', environment: 'staging', time: '2030-01-01T00:05:00.123+02:00', changed: 4, failed: 1, failed_to_restart: 2,
+      corrective_change: 3, changed_resources: ['Package[nginx]', 'File[/x]'], failed_resources: ["Service['nginx']"],
+    };
+    const secret = challengeHash('a1'.repeat(32));
+    const last = challengeHash('b2'.repeat(32));
+    const written = await using(backing.make(clock), async (store) => {
+      await store.createGroup(full);
+      clock.time = at(10) + 202;
+      assert.ok(await store.setGroupImage('full', 'ami-0f0000002'));
+      const group = (await store.getGroup('full'))!;
+
+      clock.time = at(20) + 303;
+      await store.createBake({ id: 'full-bake', run_id: 'run-9', group_name: 'full', region: 'eu-west-1', parent_image: 'ami-0f0000001', deadline: at(100) });
+      assert.ok(await store.acquireLease('full-bake', 'm1', at(600), at(20)));
+      assert.ok(await store.setChallenge('full-bake', 'm1', 'queued', secret));
+      clock.time = at(30) + 404;
+      const instance = { instance_id: 'i-0f00000000000001', certname: 'full-i-0f00000000000001.autoami', deadline: at(200) + 5 };
+      assert.ok(await store.transition('full-bake', 'm1', 'queued', { state: 'launching', ...instance, expect_challenge: secret }));
+      assert.ok(await store.transition('full-bake', 'm1', 'launching', { state: 'imaging', image_name: 'autoami-full-1', reason: 'changed 4', challenge_hash: null }));
+      assert.ok(await store.transition('full-bake', 'm1', 'imaging', { state: 'image_pending', image_id: 'ami-0f0000003' }));
+      assert.ok(await store.recordReport('full-bake', fullReport));
+      clock.time = at(40) + 505;
+      assert.ok(await store.transition('full-bake', 'm1', 'image_pending', { state: 'done', outcome: 'baked', deadline: at(300) + 6 }));
+      // A finished bake has no lease and no challenge; taken again here only so that every field holds something.
+      assert.ok(await store.acquireLease('full-bake', 'm2', at(900) + 7, at(50)));
+      clock.time = at(50) + 606;
+      const bake = (await store.setChallenge('full-bake', 'm2', 'done', last))!;
+
+      clock.time = at(60) + 707;
+      await store.promote({
+        image_id: 'ami-0f0000003', group_name: 'full', region: 'eu-west-1', name: 'autoami-full-1', parent_image: 'ami-0f0000001',
+        bake_id: 'full-bake', config_version: 'v42', changed_resources: ['Package[nginx]', 'File[/x]'], created_at: at(45) + 8, deregistered_at: null,
+      });
+      await store.markImageDeregistered('ami-0f0000003', at(70) + 9);
+      return { group, bake };
+    });
+
+    const group: Group = { ...full, image: 'ami-0f0000002', base_image: 'ami-0f0000001', created_at: at(0) + 101, updated_at: at(10) + 202 };
+    const bake: Bake = {
+      id: 'full-bake', run_id: 'run-9', group_name: 'full', region: 'eu-west-1', parent_image: 'ami-0f0000001', deadline: at(300) + 6,
+      state: 'done', outcome: 'baked', reason: 'changed 4', instance_id: 'i-0f00000000000001', certname: 'full-i-0f00000000000001.autoami',
+      image_id: 'ami-0f0000003', image_name: 'autoami-full-1', report: fullReport, lease_owner: 'm2', lease_expires: at(900) + 7,
+      created_at: at(20) + 303, updated_at: at(50) + 606, finished_at: at(40) + 505, challenge_hash: last,
+    };
+    const image: ImageRecord = {
+      image_id: 'ami-0f0000003', group_name: 'full', region: 'eu-west-1', name: 'autoami-full-1', parent_image: 'ami-0f0000001', bake_id: 'full-bake',
+      config_version: 'v42', changed_resources: ['Package[nginx]', 'File[/x]'], created_at: at(45) + 8, deregistered_at: at(70) + 9,
+    };
+    // Promotion points the group at the new image.
+    const promoted: Group = { ...group, image: 'ami-0f0000003', updated_at: at(60) + 707 };
+    everyFieldSet(GROUP_TABLE, group, 'group');
+    everyFieldSet(BAKE_TABLE, bake, 'bake');
+    everyFieldSet(REPORT_SHAPE, fullReport, 'report');
+    everyFieldSet(IMAGE_TABLE, image, 'image');
+    assert.equal(written, { group, bake });
+    // Read back by a store that did not write them: what the backend kept, not what it remembered.
+    await using(backing.make(), async (store) => {
+      assert.equal(await store.getGroup('full'), promoted);
+      assert.equal(await store.listGroups(), [promoted]);
+      assert.equal(await store.getBake('full-bake'), bake);
+      assert.equal(await store.findBakeByCertname(bake.certname!), bake);
+      assert.equal(await store.listBakes(), [bake]);
+      assert.equal(await store.listImages('full'), [image]);
+    });
+  });
+
+  test('should stamp created_at, updated_at and finished_at with the clock it was given', async () => {
+    const clock = new FakeClock(Date.UTC(2031, 5, 7, 8, 9, 10, 11));
+    await using((await fresh()).make(clock), async (store) => {
+      const start = clock.time;
+      assert.equal([(await store.createGroup(settings())).created_at, (await store.getGroup('wordpress'))?.updated_at], [start, start]);
+      const created = await store.createBake(bake('b1'));
+      assert.equal([created.created_at, created.updated_at], [start, start]);
+      assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
+      clock.time += 1_001;
+      assert.is((await store.transition('b1', 'm1', 'queued', { state: 'launching' }))?.updated_at, start + 1_001);
+      clock.time += 1_001;
+      const done = await store.transition('b1', 'm1', 'launching', { state: 'done', outcome: 'failed' });
+      assert.equal([done?.updated_at, done?.finished_at, done?.created_at], [start + 2_002, start + 2_002, start]);
+      clock.time += 1_001;
+      await store.promote(image('ami-0new', 10));
+      assert.equal([(await store.getGroup('wordpress'))?.created_at, (await store.getGroup('wordpress'))?.updated_at], [start, start + 3_003]);
     });
   });
 }

@@ -1,5 +1,5 @@
 /**
- * A throwaway MariaDB for tests (DESIGN §8): one per test process, started on first use
+ * A throwaway MariaDB for tests: one per test process, started on first use
  * in a temp dir and removed when the process ends, however it ends short of SIGKILL.
  * Tests never skip for want of it: a missing mariadbd is a loud failure.
  */

@@ -1,0 +1,57 @@
+/**
+ * How a bake is stored. A new bake is its NewBake fields plus the defaults below; its
+ * report is kept whole, as JSON, in one column.
+ */
+import { BAKE_OUTCOMES, BAKE_STATES, type Bake, type NewBake, type ReportSummary } from './store.ts';
+import { column, field, integer, nested, nullable, oneOf, sqlName, text, textList, time, type Shape, type Table } from './table.ts';
+
+export const BAKES = sqlName('bakes');
+/** Not a field of the record: the report's transaction_uuid, written with the report for lookups. */
+export const REPORT_UUID = sqlName('report_uuid');
+
+export const REPORT_SHAPE: Shape<ReportSummary> = {
+  host: field(text),
+  transaction_uuid: field(text),
+  configuration_version: field(nullable(text), { default: null }),
+  status: field(text),
+  environment: field(nullable(text), { default: null }),
+  // Puppet's own time text, kept as it came.
+  time: field(nullable(text), { default: null }),
+  changed: field(integer),
+  failed: field(integer),
+  failed_to_restart: field(integer, { default: 0 }),
+  corrective_change: field(integer, { default: 0 }),
+  changed_resources: field(textList, { default: [] }),
+  failed_resources: field(textList, { default: [] }),
+};
+
+export const bakeState = oneOf('a bake state', BAKE_STATES);
+
+export const NEW_BAKE_TABLE: Table<NewBake> = {
+  id: column('id', text),
+  run_id: column('run_id', text),
+  group_name: column('group_name', text),
+  region: column('region', text),
+  parent_image: column('parent_image', text),
+  deadline: column('deadline', time),
+};
+
+/** What is not given on a new bake starts at its default: queued, nothing known yet. */
+export const BAKE_TABLE: Table<Bake> = {
+  ...NEW_BAKE_TABLE,
+  state: column('state', bakeState, { default: 'queued' }),
+  outcome: column('outcome', nullable(oneOf('a bake outcome', BAKE_OUTCOMES)), { default: null }),
+  reason: column('reason', nullable(text), { default: null }),
+  instance_id: column('instance_id', nullable(text), { default: null }),
+  certname: column('certname', nullable(text), { default: null }),
+  image_id: column('image_id', nullable(text), { default: null }),
+  image_name: column('image_name', nullable(text), { default: null }),
+  report: column('report', nullable(nested('a report summary', REPORT_SHAPE)), { default: null }),
+  lease_owner: column('lease_owner', nullable(text), { default: null }),
+  lease_expires: column('lease_expires', nullable(time), { default: null }),
+  created_at: column('created_at', time),
+  updated_at: column('updated_at', time),
+  finished_at: column('finished_at', nullable(time), { default: null }),
+  // Files and databases from before challenges get none: such a bake's CSR is refused.
+  challenge_hash: column('challenge_hash', nullable(text), { default: null }),
+};

@@ -1,0 +1,43 @@
+/**
+ * How a group is stored. GroupSettings comes from group.create's params, so a new param
+ * does not compile until it has its entry here (and then needs its migration).
+ */
+import { METHODS } from '../interface/methods.ts';
+import type { Group, GroupSettings } from './store.ts';
+import { column, flag, integer, nullable, oneOf, sqlName, text, time, type Table } from './table.ts';
+
+// `groups` is a reserved word from MySQL 8.0.2 (window functions), so it is always quoted.
+export const GROUPS = sqlName('groups');
+
+/** A param left out of group.create is null in the record (its default). */
+export const GROUP_SETTINGS_TABLE: Table<GroupSettings> = {
+  name: column('name', text),
+  // The AMI the group's next bake starts from.
+  image: column('image', text),
+  type: column('type', text),
+  keyname: column('keyname', text),
+  keyfile: column('keyfile', text),
+  login: column('login', text),
+  puppetserver: column('puppetserver', text),
+  node_group: column('node_group', text),
+  enc_user: column('enc_user', text),
+  enc_pass: column('enc_pass', text),
+  enc_server: column('enc_server', nullable(text), { default: null }),
+  enc_port: column('enc_port', integer),
+  region: column('region', text),
+  subnet: column('subnet', nullable(text), { default: null }),
+  security_group: column('security_group', nullable(text), { default: null }),
+  bootstrap: column('bootstrap', oneOf('a bootstrap mode', METHODS['group.create'].params.bootstrap.values)),
+  keep: column('keep', integer),
+  // Null: the bootstrap template AutoAMI ships. Files from before it existed get that.
+  template: column('template', nullable(text), { default: null }),
+  // Leave the instance of a failed run running for inspection instead of terminating it.
+  keep_failed: column('keep_failed', flag, { default: false }),
+};
+
+export const GROUP_TABLE: Table<Group> = {
+  ...GROUP_SETTINGS_TABLE,
+  base_image: column('base_image', text),
+  created_at: column('created_at', time),
+  updated_at: column('updated_at', time),
+};
