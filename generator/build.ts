@@ -11,6 +11,8 @@
  *       THIRD-PARTY-NOTICES                  licences of the packages bundled into the two below
  *       runtime/cli.js                       esbuild bundle of runtime/cli.ts (`autoami`)
  *       runtime/autosign.js                  esbuild bundle of runtime/bin/autosign-main.ts
+ *       runtime/chunk-<hash>.js              code the two share, and code loaded on first use
+ *                                              (the AWS SDK, prom-client), split out by esbuild
  *       runtime/bin/autoami.js               entry points as they are: plain JavaScript that checks
  *       runtime/bin/autoami-autosign.js        engines.node (node-version.js) before it imports a
  *       runtime/bin/node-version.js            bundle, so an older Node.js gets one clear line
@@ -166,6 +168,11 @@ async function bundleSidecar(root: string, runtimeOut: string, engines: string |
       bundle: true,
       platform: 'node',
       format: 'esm',
+      // What the sidecar loads only when used (the AWS SDK on the first EC2 call, prom-client
+      // with metrics on) goes into chunks of its own: in one bundle V8 would hold all of it
+      // from the start, which costs a master tens of MB it may never need.
+      splitting: true,
+      chunkNames: 'chunk-[hash]',
       target,
       banner: { js: REQUIRE_BANNER },
       // Error classes name themselves after their class (new.target.name): keep the names.
@@ -236,10 +243,16 @@ function thirdPartyNotices(root: string, packages: readonly string[]): string {
   return `The AutoAMI sidecar (runtime/cli.js, runtime/autosign.js) bundles these npm packages:\n\n${[...listed.values()].join('\n')}\n\nThe licence files they ship, each text once:\n\n${bodies.join('\n')}`;
 }
 
+/** The entry bundles and their chunks: every .js esbuild wrote to runtime/. */
+function bundleFiles(runtimeOut: string): string[] {
+  return readdirSync(runtimeOut).filter((name) => name.endsWith('.js')).sort();
+}
+
 /** Every `new URL('<relative>', import.meta.url)` in a bundle must name a file shipped in files/sidecar. */
 function checkAssetReferences(runtimeOut: string, sidecar: string): void {
-  for (const name of Object.keys(BUNDLES)) {
-    const bundle = join(runtimeOut, `${name}.js`);
+  for (const file of bundleFiles(runtimeOut)) {
+    const name = file.replace(/\.js$/, '');
+    const bundle = join(runtimeOut, file);
     const text = readFileSync(bundle, 'utf8');
     for (const [, rel] of text.matchAll(/new URL\(\s*["'`](\.{1,2}\/[^"'`]+)["'`]\s*,\s*import\.meta\.url\s*\)/g)) {
       const target = resolve(dirname(bundle), rel!);
@@ -322,7 +335,7 @@ export async function build(options: { root?: string; outDir?: string; log?: (li
     for (const dir of [join(top, 'files'), sidecar, runtimeOut, join(runtimeOut, 'bin')]) chmodSync(dir, 0o755);
     const bundled = await bundleSidecar(root, runtimeOut, pkg.engines?.node);
     checkLocked(root, lock, bundled.packages);
-    for (const name of Object.keys(BUNDLES)) normalise(join(runtimeOut, `${name}.js`), false);
+    for (const name of bundleFiles(runtimeOut)) normalise(join(runtimeOut, name), false);
     for (const launcher of LAUNCHERS) {
       copyFileSync(join(root, 'runtime', 'bin', launcher), join(runtimeOut, 'bin', launcher));
       normalise(join(runtimeOut, 'bin', launcher), EXECUTABLES.has(launcher));

@@ -3,7 +3,7 @@
 #
 # * With `autoami::manage_install`, `autoami::install_dir` from the module's
 #   `files/sidecar` (owned by root, so the sidecar cannot change its own code; purged of
-#   anything else): the two bundles `runtime/cli.js` and `runtime/autosign.js`, their
+#   anything else): the two bundles `runtime/cli.js` and `runtime/autosign.js`, the chunks they load, their
 #   launchers, a template and package.json. The launchers `runtime/bin/autoami.js` and
 #   `runtime/bin/autoami-autosign.js` are resources of their own, 0755, so the recursive
 #   copy (0644) never resets them. And `<install_dir>/bin/autoami-autosign` (0755), the

@@ -1,13 +1,11 @@
 /**
- * The sidecar as a master runs it: the runtime compiled to JavaScript with the build's own
- * tsconfig (generator/tsconfig.build.json, as `npm run build` does), its non-TypeScript
- * assets beside it, started with plain `node` and no tsx. Made once per bench process in
- * a temp dir whose node_modules links to the repository's.
+ * The sidecar as a master runs it: the module tarball `npm run build` makes, unpacked, and
+ * its bundled entry point (files/sidecar/runtime/bin/autoami.js) started with plain `node`:
+ * no tsx, no node_modules. Made once per bench process in a temp dir.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../support/tmp.ts';
 
@@ -15,29 +13,20 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 let built: string | undefined;
 
-function copyAssets(from: string, to: string): void {
-  for (const entry of readdirSync(from, { withFileTypes: true })) {
-    if (entry.isDirectory()) copyAssets(join(from, entry.name), join(to, entry.name));
-    else if (!/\.[cm]?ts$/.test(entry.name)) {
-      mkdirSync(to, { recursive: true });
-      copyFileSync(join(from, entry.name), join(to, entry.name));
-    }
-  }
+function run(command: string, args: string[], cwd: string): void {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`);
 }
 
 /** Path of the built `autoami` bin. */
 export function builtSidecar(): string {
   if (built) return built;
   const dir = tempDir('bench-sidecar');
-  const tsc = join(dirname(createRequire(import.meta.url).resolve('typescript/package.json')), 'bin', 'tsc');
-  const out = join(dir, 'runtime');
-  const result = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'generator', 'tsconfig.build.json'), '--outDir', out], { cwd: ROOT, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`compiling the runtime failed:\n${result.stdout}${result.stderr}`);
-  copyAssets(join(ROOT, 'runtime'), out);
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: pkg.name, version: pkg.version, private: true, type: 'module' }));
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  built = join(out, 'bin', 'autoami.js');
+  run(process.execPath, ['--import', 'tsx', join(ROOT, 'generator', 'build.ts'), '--out', dir], ROOT);
+  const tarball = readdirSync(dir).find((name) => name.endsWith('.tar.gz'));
+  if (!tarball) throw new Error(`npm run build left no tarball in ${dir}`);
+  run('tar', ['-xzf', tarball], dir);
+  built = join(dir, tarball.replace(/\.tar\.gz$/, ''), 'files', 'sidecar', 'runtime', 'bin', 'autoami.js');
   return built;
 }
 
