@@ -173,6 +173,9 @@ async function bundleSidecar(root: string, runtimeOut: string, engines: string |
       // from the start, which costs a master tens of MB it may never need.
       splitting: true,
       chunkNames: 'chunk-[hash]',
+      // The ES module builds of packages that ship both (the AWS SDK): a chunk made from a
+      // CommonJS build exports only `default`, so `await import()` would find no commands.
+      mainFields: ['module', 'main'],
       target,
       banner: { js: REQUIRE_BANNER },
       // Error classes name themselves after their class (new.target.name): keep the names.

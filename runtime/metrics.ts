@@ -20,6 +20,15 @@ import { VERSION } from './version.ts';
 
 type PromClient = typeof import('prom-client');
 
+/**
+ * prom-client is CommonJS: run from source its exports are the module's names, but in the
+ * built sidecar it is a chunk of its own, whose exports arrive under `default`.
+ */
+async function loadPromClient(): Promise<PromClient> {
+  const loaded: PromClient | { readonly default: PromClient } = await import('prom-client');
+  return 'Registry' in loaded ? loaded : loaded.default;
+}
+
 /** What a report came to: report.submit's answer, or `rejected`: a spooled file unreadable or invalid, set aside. */
 export type ReportCount = ReportState | 'rejected';
 
@@ -127,7 +136,7 @@ export class Metrics {
   }
 
   static async on(): Promise<Metrics> {
-    return new Metrics(new Instruments(await import('prom-client')));
+    return new Metrics(new Instruments(await loadPromClient()));
   }
 
   get enabled(): boolean {
