@@ -7,9 +7,8 @@ import * as assert from 'uvu/assert';
 import { StoreUnavailableError } from '../runtime/errors.ts';
 import { Metrics } from '../runtime/metrics.ts';
 import type { Bake, BakeState, Group, ReportSummary, Store } from '../runtime/store/store.ts';
-import {
-  FakeBakeEnv, LEASE_MS, OWNER, changedReport, ec2Failure, failedReport, secretFor, signalOf, unchangedReport, untilAborted,
-} from './support/fake-bake-env.ts';
+import { FakeBakeEnv, LEASE_MS, OWNER, changedReport, failedReport, secretFor, unchangedReport } from './support/fake-bake-env.ts';
+import { ec2Failure, signalOf, untilAborted } from './support/fake-ec2-faults.ts';
 
 interface Context {
   fx: FakeBakeEnv;

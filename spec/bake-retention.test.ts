@@ -3,7 +3,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applyRetention } from '../runtime/bake/retention.ts';
 import type { Group, ImageRecord } from '../runtime/store/store.ts';
-import { BASE_IMAGE, FakeBakeEnv, REGION, clockTime, ec2Failure } from './support/fake-bake-env.ts';
+import { BASE_IMAGE, FakeBakeEnv, REGION } from './support/fake-bake-env.ts';
+import { clockTime } from './support/fake-clock.ts';
+import { ec2Failure } from './support/fake-ec2-faults.ts';
 
 interface Context {
   fx: FakeBakeEnv;

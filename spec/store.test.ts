@@ -14,7 +14,12 @@ import { ConflictError, StoreUnavailableError } from '../runtime/errors.ts';
 import { EMBEDDED_SCHEMA_VERSION, EmbeddedStore } from '../runtime/store/embedded-store.ts';
 import { MIGRATIONS, migrate } from '../runtime/store/migrations.ts';
 import { MysqlStore } from '../runtime/store/mysql-store.ts';
-import { FakeClock, at, bakeContract, rejects, settings, using, type Backing } from './support/bake-contract.ts';
+import { bakeContract } from './support/bake-contract.ts';
+import { challengeContract } from './support/challenge-contract.ts';
+import { lineageContract } from './support/lineage-contract.ts';
+import { recordContract } from './support/record-contract.ts';
+import { rejects } from './support/rejects.ts';
+import { FakeClock, at, settings, using, type Backing } from './support/store-fixtures.ts';
 import { startMariadb } from './support/mariadb.ts';
 import { tempDir } from './support/tmp.ts';
 
@@ -93,6 +98,9 @@ function contract(name: string, fresh: () => Promise<Backing>) {
   });
 
   bakeContract(test, fresh);
+  challengeContract(test, fresh);
+  lineageContract(test, fresh);
+  recordContract(test, fresh);
   return test;
 }
 
