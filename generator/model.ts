@@ -51,6 +51,8 @@ export interface FaceModel {
   readonly inlineActions: readonly ActionModel[];
   /** Actions rendered as lib/puppet/face/<face>/<action>.rb, so they can join another module's face. */
   readonly separateActions: readonly ActionModel[];
+  /** The list options of every action, as Puppet names their handlers (`kms_key`), space-separated. */
+  readonly listOptions: string;
 }
 
 /** The values the hand-written Ruby in lib/puppet_x/autoami/ shares with the sidecar. */
@@ -131,6 +133,7 @@ export function faceModel(face: FaceDef): FaceModel {
     actions,
     inlineActions: face.separateActionFiles ? [] : actions,
     separateActions: face.separateActionFiles ? actions : [],
+    listOptions: [...new Set(actions.flatMap((action) => action.spec.options.filter((option) => option.type === 'string[]').map((option) => option.flag.slice(2).replace(/-/g, '_'))))].join(' '),
   };
 }
 

@@ -1,10 +1,10 @@
 import { ConfigError } from './errors.ts';
 import { jsPattern } from './interface/patterns.ts';
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION = jsPattern('duration');
 
-/** `45m`, `30s`, `1h`, `500ms`, or a bare number of seconds → milliseconds. */
+/** `45m`, `30s`, `1h`, `500ms`, `90d`, or a bare number of seconds → milliseconds. */
 export function parseDuration(value: unknown, key: string): number {
   if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value * 1000;
   const text = typeof value === 'string' ? value.trim() : '';

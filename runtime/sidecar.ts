@@ -62,11 +62,11 @@ export async function startSidecar(config: Config, log: Logger, options: Sidecar
   const ids = options.ids ?? randomId;
   const bakes = wireBakes(config, store, log, { clock, sleep: options.sleep ?? realSleep, ids, secrets: options.secrets, ec2, ca: options.ca, classifier: options.classifier, metrics });
   const handlers: Handlers = {
-    ...groupHandlers(store, bakes.env.classifier),
+    ...groupHandlers(store, bakes.env.classifier, ec2),
     ...imageHandlers({ ec2, defaultRegion: config.aws.region, clock }),
     'group.launch': launchHandler({ store, ec2, clock, ids }),
     'bake.run': runHandler(bakes.env, bakes.engine, ids),
-    ...historyHandlers(store),
+    ...historyHandlers(store, ec2),
     'csr.check': csrCheckHandler(store),
     'report.submit': (params) => submitReport({ store, metrics, onRecorded: (id) => bakes.engine.wake(id) }, params, 'socket'),
     'bake.list': bakeListHandler({ store, ec2 }),

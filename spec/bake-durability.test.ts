@@ -6,22 +6,16 @@
 import './support/aws-env.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { DatabaseConfig } from '../runtime/config.ts';
-import { MysqlStore } from '../runtime/store/mysql-store.ts';
 import type { BakeState } from '../runtime/store/store.ts';
 import { inState, reportFor, waitForBake } from './support/bake-harness.ts';
-import { startEc2Endpoint, type Ec2Endpoint } from './support/ec2-endpoint.ts';
+import { closeCrashRig, openCrashRig, type CrashRig } from './support/crash-rig.ts';
+import type { Ec2Endpoint } from './support/ec2-endpoint.ts';
 import { seedGroup } from './support/group-params.ts';
-import { startMariadb } from './support/mariadb.ts';
 import { callOnce } from './support/rpc.ts';
 import { spawnSidecar } from './support/sidecar-process.ts';
 import { writeConfig } from './support/sidecar.ts';
 
-interface Context {
-  endpoint: Ec2Endpoint;
-  db: DatabaseConfig;
-  store: MysqlStore;
-}
+type Context = CrashRig;
 
 /** assertClean counts terminated instances: they must stay visible however long the bakes around them take. */
 const TERMINATED_VISIBLE_MS = 3_600_000;
@@ -51,17 +45,8 @@ function assertClean(endpoint: Ec2Endpoint, bakeIds: readonly string[]) {
 
 const Crash = suite<Context>('bake after SIGKILL');
 
-Crash.before(async (context) => {
-  context.endpoint = await startEc2Endpoint({ images: ['ami-0abc1234'], bootMs: 600, imageMs: 1200, terminateMs: 800, terminatedVisibleMs: TERMINATED_VISIBLE_MS });
-  context.db = await (await startMariadb()).createDatabase();
-  context.store = new MysqlStore(context.db);
-  await context.store.open();
-});
-
-Crash.after(async ({ endpoint, store }) => {
-  await store.close();
-  await endpoint.stop();
-});
+Crash.before((context) => openCrashRig(context, { bootMs: 600, imageMs: 1200, terminateMs: 800, terminatedVisibleMs: TERMINATED_VISIBLE_MS }));
+Crash.after(closeCrashRig);
 
 const killPoints: BakeState[] = ['launching', 'booting', 'awaiting_report', 'imaging', 'image_pending', 'cleaning'];
 
@@ -92,7 +77,7 @@ for (const point of killPoints) {
     await call(socket, 'group.create', seedGroup({ name: group, bootstrap: 'userdata' }));
     const run = await call(socket, 'bake.run', { groups: [group] });
     const bakeId = run.bakes[0].bake as string;
-    const order: BakeState[] = ['queued', 'launching', 'booting', 'bootstrapping', 'awaiting_report', 'imaging', 'image_pending', 'promoted', 'cleaning', 'done'];
+    const order: BakeState[] = ['queued', 'launching', 'booting', 'bootstrapping', 'awaiting_report', 'imaging', 'image_pending', 'distributing', 'promoted', 'cleaning', 'done'];
     const reached = (state: BakeState) => (bake: { state: BakeState }) => order.indexOf(bake.state) >= order.indexOf(state);
     let reported = false;
     const report = async (via: string) => {
@@ -123,17 +108,8 @@ for (const point of killPoints) {
 
 const Shared = suite<Context>('two sidecars on one MySQL');
 
-Shared.before(async (context) => {
-  context.endpoint = await startEc2Endpoint({ images: ['ami-0abc1234'], bootMs: 100, imageMs: 200, terminateMs: 50, terminatedVisibleMs: TERMINATED_VISIBLE_MS });
-  context.db = await (await startMariadb()).createDatabase();
-  context.store = new MysqlStore(context.db);
-  await context.store.open();
-});
-
-Shared.after(async ({ endpoint, store }) => {
-  await store.close();
-  await endpoint.stop();
-});
+Shared.before((context) => openCrashRig(context, { bootMs: 100, imageMs: 200, terminateMs: 50, terminatedVisibleMs: TERMINATED_VISIBLE_MS }));
+Shared.after(closeCrashRig);
 
 Shared('should bake every group exactly once', async (context) => {
   const { endpoint, store } = context;

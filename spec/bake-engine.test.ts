@@ -50,7 +50,7 @@ async function abandoned(fx: FakeBakeEnv, state: BakeState, group: Group): Promi
 
 const FULL_PATH = [
   'queued → launching', 'launching → booting', 'booting → bootstrapping', 'bootstrapping → awaiting_report', 'awaiting_report → imaging',
-  'imaging → image_pending', 'image_pending → promoted', 'promoted → cleaning', 'cleaning → done',
+  'imaging → image_pending', 'image_pending → distributing', 'distributing → promoted', 'promoted → cleaning', 'cleaning → done',
 ];
 
 // --- outcomes

@@ -1,4 +1,7 @@
-/** `--keep N`: which of a group's AMIs are deregistered after a promotion, and which never are. */
+/**
+ * Retention after a promotion: which of a group's AMIs are retired (`--keep N`, `--keep-days D`,
+ * and what EC2 says uses them), in every region they were delivered to, and which never are.
+ */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { applyRetention } from '../runtime/bake/retention.ts';
@@ -20,20 +23,46 @@ Retention.before.each(async (context) => {
 Retention.after.each(({ fx }) => fx.close());
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const WEST = 'eu-west-1';
+const SOUTH = 'ap-southeast-2';
 
-/** Bakes `count` images of the group an hour apart, oldest first, each promoted in turn; returns their ids. */
-async function lineage(fx: FakeBakeEnv, group: Group, count: number, region = REGION): Promise<string[]> {
+interface Made {
+  /** Home region. */
+  readonly region?: string;
+  /** Regions each image was copied to as well. */
+  readonly copyTo?: readonly string[];
+  /** Time between one image and the next. */
+  readonly every?: number;
+}
+
+/**
+ * Bakes `count` images of the group `every` apart (an hour by default), oldest first, each
+ * promoted in turn with its copies; returns their home ids.
+ */
+async function lineage(fx: FakeBakeEnv, group: Group, count: number, made: Made = {}): Promise<string[]> {
+  const { region = REGION, copyTo = [], every = HOUR } = made;
   const ids: string[] = [];
   for (let index = 0; index < count; index++) {
-    fx.time.advance(HOUR);
-    const image = fx.ec2s.get(region).seedImage({ name: `autoami-${group.name}-${index}` });
+    fx.time.advance(every);
+    const name = `autoami-${group.name}-${index}`;
+    const image = fx.ec2s.get(region).seedImage({ name });
+    const copies = Object.fromEntries(copyTo.map((to) => [to, fx.ec2s.get(to).seedImage({ name }).id]));
     await fx.store.promote({
-      image_id: image.id, group_name: group.name, region, name: image.name, parent_image: ids.at(-1) ?? BASE_IMAGE, bake_id: `bake-${index}`,
-      config_version: null, changed_resources: [], created_at: fx.at(0), deregistered_at: null,
+      image_id: image.id, group_name: group.name, region, name, parent_image: ids.at(-1) ?? BASE_IMAGE, bake_id: `bake-${index}`,
+      config_version: null, changed_resources: [], created_at: fx.at(0), deregistered_at: null, copies, retention_note: null,
     });
     ids.push(image.id);
   }
   return ids;
+}
+
+/** The image `homeId` of the lineage in `region`: itself at home, else its copy there. */
+async function inRegion(fx: FakeBakeEnv, homeId: string, region: string): Promise<string> {
+  const row = (await fx.store.listImages('web')).find((image) => image.image_id === homeId);
+  const id = row?.region === region ? row.image_id : row?.copies[region];
+  if (!id) throw new Error(`no image of ${homeId} in ${region}`);
+  return id;
 }
 
 const live = (rows: ImageRecord[]) => rows.filter((row) => row.deregistered_at === null).map((row) => row.image_id);
@@ -77,7 +106,7 @@ Retention('should never deregister the group base image, even when it is one of 
   await fx.group({ keep: 1, image: old! });
   await fx.store.promote({
     image_id: newest!, group_name: 'web', region: REGION, name: 'again', parent_image: old!, bake_id: null, config_version: null,
-    changed_resources: [], created_at: fx.at(0), deregistered_at: null,
+    changed_resources: [], created_at: fx.at(0), deregistered_at: null, copies: {}, retention_note: null,
   });
   const group = (await fx.store.getGroup('web'))!;
   const removed = await applyRetention(fx.env, group);
@@ -120,11 +149,86 @@ Retention('should log a failed deregistration and go on with the others, never t
 
 Retention('should deregister each image in its own region', async ({ fx }) => {
   const group = await fx.group({ keep: 1 });
-  const [west] = await lineage(fx, group, 1, 'eu-west-1');
+  const [west] = await lineage(fx, group, 1, { region: 'eu-west-1' });
   await lineage(fx, group, 1);
   assert.equal(await applyRetention(fx.env, group), [west]);
   assert.equal(fx.ec2s.get('eu-west-1').deregistrations, [west]);
   assert.equal(fx.ec2.deregistrations, []);
+});
+
+Retention('should keep an image beyond --keep while younger than --keep-days, and retire it once older', async ({ fx }) => {
+  const group = await fx.group({ keep: 1, keep_days: 2 });
+  const [oldest, older, young, newest] = await lineage(fx, group, 4, { every: DAY });
+  // Ages 3.5, 2.5, 1.5 and 0.5 days: the two beyond --keep but not yet 2 days old stay.
+  fx.time.advance(12 * HOUR);
+  assert.equal(await applyRetention(fx.env, group), [older, oldest]);
+  assert.equal(live(await fx.store.listImages('web')), [newest, young]);
+  fx.time.advance(DAY);
+  assert.equal(await applyRetention(fx.env, group), [young], 'retired once 2.5 days old');
+  assert.equal(fx.ec2.deregistrations, [older, oldest, young]);
+});
+
+Retention('should keep an image used in a copy region, with a note naming the user, and deregister it in no region', async ({ fx }) => {
+  const group = await fx.group({ keep: 1, copy_to: [WEST, SOUTH] });
+  const [used, unused] = await lineage(fx, group, 3, { copyTo: [WEST, SOUTH] });
+  const template = 'arn:aws:ec2:eu-west-1:123456789012:launch-template/lt-0123456789abcdef0';
+  const usedInWest = await inRegion(fx, used!, WEST);
+  fx.ec2s.get(WEST).addReference(usedInWest, 'ec2:LaunchTemplate', template);
+  assert.equal(await applyRetention(fx.env, group), [unused]);
+  const row = (await fx.store.listImages('web')).find((image) => image.image_id === used);
+  assert.is(row?.deregistered_at, null);
+  assert.is(row?.retention_note, `kept by retention: in use by ${template} (${usedInWest})`);
+  for (const region of [REGION, WEST, SOUTH]) {
+    const ec2 = fx.ec2s.get(region);
+    const id = await inRegion(fx, used!, region);
+    assert.equal(ec2.calls.filter((call) => call.args[0] === id).map((call) => call.method), [], `nothing done to it in ${region}`);
+    assert.is(ec2.image(id)?.state, 'available');
+  }
+});
+
+Retention('should retire an image nothing uses in every region, releasing its protection there before deregistering it', async ({ fx }) => {
+  const group = await fx.group({ keep: 1, copy_to: [WEST, SOUTH] });
+  const [old] = await lineage(fx, group, 2, { copyTo: [WEST, SOUTH] });
+  const regions = [REGION, WEST, SOUTH];
+  const ids = await Promise.all(regions.map((region) => inRegion(fx, old!, region)));
+  // Still protected, as a sidecar stopped between protecting the new image and releasing this one leaves it.
+  for (const [n, region] of regions.entries()) await fx.ec2s.get(region).setDeregistrationProtection(ids[n]!, true);
+  const marks = regions.map((region) => fx.ec2s.get(region).calls.length);
+  assert.equal(await applyRetention(fx.env, group), [old]);
+  for (const [n, region] of regions.entries()) {
+    const ec2 = fx.ec2s.get(region);
+    const retiring = ec2.calls.slice(marks[n]).filter((call) => call.method !== 'imageReferences').map((call) => `${call.method} ${call.args.join(' ')}`);
+    assert.equal(retiring, [`setDeregistrationProtection ${ids[n]} false`, `deregisterImage ${ids[n]}`], region);
+    assert.is(ec2.image(ids[n]!)?.state, 'deregistered', region);
+    assert.equal(ec2.deletedSnapshots, ec2.image(ids[n]!)?.snapshotIds, `its snapshot in ${region}`);
+  }
+  assert.equal(live(await fx.store.listImages('web')).includes(old!), false);
+});
+
+Retention('should retire nothing this time when EC2 cannot say what uses the images in one region', async ({ fx }) => {
+  const group = await fx.group({ keep: 1, copy_to: [WEST] });
+  const ids = await lineage(fx, group, 3, { copyTo: [WEST] });
+  fx.ec2s.get(WEST).failNext('imageReferences', ec2Failure('UnauthorizedOperation', 'DescribeImageReferences', WEST));
+  assert.equal(await applyRetention(fx.env, group), []);
+  for (const region of [REGION, WEST]) {
+    const ec2 = fx.ec2s.get(region);
+    assert.equal([ec2.count('setDeregistrationProtection'), ec2.count('deregisterImage')], [0, 0], region);
+  }
+  assert.equal(live(await fx.store.listImages('web')), [...ids].reverse());
+  const [skipped, ...more] = fx.log.with('retention skipped: could not ask EC2 what uses the images');
+  assert.equal(more, []);
+  assert.match(String(skipped?.fields.error), 'UnauthorizedOperation');
+});
+
+Retention('should count an image already gone in one region as retired, and still deregister it in the others', async ({ fx }) => {
+  const group = await fx.group({ keep: 1, copy_to: [WEST] });
+  const [old] = await lineage(fx, group, 2, { copyTo: [WEST] });
+  fx.ec2.failNext('deregisterImage', ec2Failure('InvalidAMIID.NotFound', 'DeregisterImage'));
+  assert.equal(await applyRetention(fx.env, group), [old]);
+  assert.equal(fx.ec2s.get(WEST).deregistrations, [await inRegion(fx, old!, WEST)]);
+  const row = (await fx.store.listImages('web')).find((image) => image.image_id === old);
+  assert.is(row?.deregistered_at, fx.at(0));
+  assert.equal(fx.log.with('image retirement failed'), []);
 });
 
 Retention.run();

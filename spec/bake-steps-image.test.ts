@@ -91,21 +91,35 @@ Steps('should find the image an interrupted attempt created by its name instead 
 
 // --- image_pending
 
-Steps('should promote the image once available: the group moves to it and its lineage row is written', async ({ fx }) => {
+Steps('should hand the image on to distributing once available, the group not moved yet', async ({ fx }) => {
   const group = await fx.group();
   const bake = await fx.placeIn('imaging', group);
   await step(fx.env, bake);
   const pending = await reread(fx, bake);
   assert.is(fx.ec2.image(pending.image_id!)?.state, 'pending');
   assert.is(await step(fx.env, pending), 'moved');
-  await movedTo(fx, bake, 'promoted');
-  assert.is((await fx.store.getGroup('web'))?.image, pending.image_id);
+  const distributing = await movedTo(fx, bake, 'distributing');
+  assert.equal(distributing.distribution, {});
+  assert.is((await fx.store.getGroup('web'))?.image, BASE_IMAGE);
+  assert.equal(await fx.store.listImages('web'), []);
+});
+
+Steps('should promote the image when a group delivers nowhere else: the group moves to it and its lineage row is written', async ({ fx }) => {
+  const group = await fx.group();
+  const bake = await fx.placeIn('imaging', group);
+  await step(fx.env, bake);
+  await step(fx.env, await reread(fx, bake));
+  assert.is(await step(fx.env, await reread(fx, bake)), 'moved');
+  const promoted = await movedTo(fx, bake, 'promoted');
+  assert.equal(promoted.distribution, { [group.region]: { image_id: promoted.image_id, step: 'done' } });
+  assert.is((await fx.store.getGroup('web'))?.image, promoted.image_id);
   const [row, ...more] = await fx.store.listImages('web');
   assert.equal(more, []);
   assert.equal(row, {
-    image_id: pending.image_id!, group_name: 'web', region: group.region, name: bake.image_name!, parent_image: BASE_IMAGE, bake_id: bake.id,
-    config_version: '1700000000', changed_resources: ['File[/etc/motd]'], created_at: fx.at(0), deregistered_at: null,
+    image_id: promoted.image_id!, group_name: 'web', region: group.region, name: bake.image_name!, parent_image: BASE_IMAGE, bake_id: bake.id,
+    config_version: '1700000000', changed_resources: ['File[/etc/motd]'], created_at: fx.at(0), deregistered_at: null, copies: {}, retention_note: null,
   });
+  assert.equal(fx.ec2.calls.filter((call) => ['copyImage', 'shareImage', 'deprecateImage'].includes(call.method)), [], 'nothing to copy, share or deprecate');
 });
 
 Steps('should end the bake failed when EC2 fails the image, naming why, and leave the group where it was', async ({ fx }) => {

@@ -42,6 +42,7 @@ Steps('should launch one instance from the parent image with the bake id as Clie
   assert.equal(spec, {
     image: BASE_IMAGE, type: 't3.micro', keyname: 'deploy', subnet: 'subnet-0a1b2c3d', securityGroup: 'sg-0a1b2c3d', userData: null,
     clientToken: bake.id, tags: { Name: 'autoami-web-bake', 'autoami:group': 'web', 'autoami:bake': bake.id },
+    encryptRoot: null,
   });
   const [instance] = fx.ec2.instances();
   const booting = await movedTo(fx, bake, 'booting');

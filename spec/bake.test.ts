@@ -260,7 +260,7 @@ Bake('should show history and roll back through puppet', async ({ puppet, sideca
   assert.match(table.stdout, /^TIME\s+OUTCOME\s+AMI\s+PARENT/);
   const rollback = await puppet.run(['autoami', 'rollback', 'web']);
   assert.is(rollback.status, 0, rollback.stderr);
-  assert.is(rollback.stdout.trim(), `Rolled web back to ami-0abc1234 (was ${rows[0]!.image})`);
+  assert.is(rollback.stdout.trim(), `Rolled web back to ami-0abc1234 (was ${rows[0]!.image}); by region: us-east-1=ami-0abc1234`);
   assert.is((await sidecar.store.getGroup('web'))?.image, 'ami-0abc1234');
   const again = await puppet.run(['autoami', 'rollback', 'web']);
   assert.is(again.status, 1);

@@ -25,8 +25,9 @@ E2e.before(startLoop);
 
 E2e.after(stopLoop);
 
-async function threeRuns(context: Context, group: string, bootstrap: 'ssh' | 'userdata'): Promise<void> {
-  await newGroup(context, group, bootstrap);
+/** `copyTo`: a region the group's images are also delivered to, through the face's `--copy-to`. */
+async function threeRuns(context: Context, group: string, bootstrap: 'ssh' | 'userdata', copyTo?: string): Promise<void> {
+  await newGroup(context, group, bootstrap, copyTo ? ['--copy-to', copyTo] : []);
   const certname = (instanceId: string) => `${group}-${instanceId}.autoami`;
 
   // 1. A new role: the agent's run changes the disk, so it is baked.
@@ -38,6 +39,7 @@ async function threeRuns(context: Context, group: string, bootstrap: 'ssh' | 'us
   assert.is(readFileSync(join(context.disk, `${group}.conf`), 'utf8'), `${group} release 1\n`);
   assert.is(await currentImage(context, group), first.image);
   assert.is(context.endpoint.image(first.image!)?.tags.get('autoami:parent-image'), DEBIAN_12_IMAGE_ID);
+  if (copyTo) await assertCopied(context, group, first.image!, copyTo);
 
   // 2. No code change: the instance from that AMI already has it all; nothing is baked.
   const second = await bake(context, group, 'unchanged');
@@ -52,6 +54,7 @@ async function threeRuns(context: Context, group: string, bootstrap: 'ssh' | 'us
   assert.is.not(third.image, first.image);
   assert.is(readFileSync(join(context.disk, `${group}.conf`), 'utf8'), `${group} release 2\n`);
   assert.is(context.endpoint.image(third.image!)?.tags.get('autoami:parent-image'), first.image);
+  if (copyTo) await assertCopied(context, group, third.image!, copyTo);
 
   for (const { instanceId } of [first, second, third]) {
     assert.is(context.endpoint.instance(instanceId)?.state, 'terminated', `${instanceId} was left running`);
@@ -72,6 +75,18 @@ async function threeRuns(context: Context, group: string, bootstrap: 'ssh' | 'us
   assert.is(history[0]!.current, true);
 }
 
+/** The group's current image has its one copy in `region`, tagged like it, and `groups` names both. */
+async function assertCopied(context: Context, group: string, image: string, region: string): Promise<void> {
+  const bake = context.endpoint.image(image)?.tags.get('autoami:bake');
+  const copies = context.endpoint.inRegion(region).images().filter((each) => each.tags.get('autoami:bake') === bake);
+  assert.is(copies.length, 1, `${region} holds ${copies.length} copies of ${image}`);
+  assert.is(copies[0]!.state, 'available');
+  assert.is(copies[0]!.tags.get('autoami:group'), group);
+  assert.ok(copies[0]!.deregistrationProtection.enabled, `the copy in ${region} is not protected`);
+  const groups = JSON.parse(await face(context, ['autoami', 'groups', '--render-as', 'json'])) as { name: string; images: Record<string, string> }[];
+  assert.equal(groups.find((each) => each.name === group)?.images, { 'us-east-1': image, [region]: copies[0]!.imageId });
+}
+
 function spooled(context: Context): string[] {
   const spool = join(context.stateDir, 'spool');
   return existsSync(spool) ? readdirSync(spool) : [];
@@ -81,7 +96,7 @@ function spooled(context: Context): string[] {
 E2e('should bake, skip and rebake one group over ssh and one from user data', async (context) => {
   const booter = bootInstances(context.endpoint, privateAgentArgs(tempDir('e2e-ud-agent')));
   try {
-    await Promise.all([threeRuns(context, 'web', 'ssh'), threeRuns(context, 'db', 'userdata')]);
+    await Promise.all([threeRuns(context, 'web', 'ssh', 'eu-west-1'), threeRuns(context, 'db', 'userdata')]);
   } finally {
     await booter.stop();
     context.outputs.push(...booter.booted.map((boot) => boot.output));

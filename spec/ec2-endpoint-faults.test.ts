@@ -157,4 +157,21 @@ Faults('should inject any error code for the next N calls', () =>
   }),
 );
 
+Faults('should take effect at once but hold the reply for replyDelayMs', () =>
+  withEc2({}, async (ep, ec2) => {
+    const id = await launchOne(ec2);
+    ep.faults.set('CreateTags', { replyDelayMs: 400 });
+    let answered = false;
+    const tagging = ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'held', Value: 'yes' }] })).then(() => (answered = true));
+    const start = Date.now();
+    while (ep.instance(id)?.tags.get('held') !== 'yes') {
+      assert.ok(Date.now() - start < 5_000, 'the tag never showed');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.not.ok(answered, 'the reply came before the hold ended');
+    await tagging;
+    assert.ok(Date.now() - start >= 300, 'the reply was held');
+  }),
+);
+
 Faults.run();

@@ -83,6 +83,7 @@ async function pendingImage({ ep, ec2 }: Context): Promise<string> {
     userData: null,
     clientToken: randomUUID(),
     tags: {},
+    encryptRoot: null,
   });
   ep.clock.advance(1_000);
   return ec2.createImage({ instanceId: instance.id, name: `waits-${randomUUID()}`, description: '', noReboot: true, tags: {} });

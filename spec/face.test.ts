@@ -87,6 +87,7 @@ function faceSuite(label: string, database: () => Promise<DatabaseConfig | undef
         keyfile, login: 'ec2-user', puppetserver: 'puppet.example.com', node_group: 'wordpress', enc_user: 'admin',
         enc_pass: '[redacted]', enc_server: null, enc_port: 443, region: 'us-east-1', subnet: null, security_group: null,
         bootstrap: 'ssh', keep: 5, template: null, keep_failed: false, created_at: undefined, updated_at: undefined,
+        keep_days: null, copy_to: [], encrypt: false, kms_key: [], share_with: [], deprecate_after: null, images: { 'us-east-1': 'ami-0abc1234' },
       },
     );
     assert.match(String(group.created_at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
@@ -98,7 +99,7 @@ function faceSuite(label: string, database: () => Promise<DatabaseConfig | undef
     assert.is(result.status, 0, result.stderr);
     const [heading, row] = result.stdout.trim().split('\n');
     assert.match(heading!, /^GROUP\s+IMAGE\s+TYPE/);
-    assert.match(row!, /^wordpress\s+ami-0abc1234\s+t3\.micro\s+us-east-1\s+ssh/);
+    assert.match(row!, /^wordpress\s+ami-0abc1234\s+t3\.micro\s+us-east-1\s+us-east-1=ami-0abc1234\s+ssh/);
   });
 
   const refusals: [string, (args: string[]) => string[], RegExp][] = [
@@ -134,6 +135,18 @@ function faceSuite(label: string, database: () => Promise<DatabaseConfig | undef
     assert.is(result.stdout.trim(), 'Deleted group wordpress');
     const listed = await puppet.run(['autoami', 'groups', '--render-as', 'json']);
     assert.equal(JSON.parse(listed.stdout), []);
+  });
+
+  Face('should take a list option repeated as well as comma-separated, and deliver to every region named', async ({ puppet, keyfile }) => {
+    const accounts = ['210987654321', '123456789012', '111122223333'];
+    const args = [...seedArgs(keyfile, 'lists').slice(0, -1), '--share-with', accounts[0]!, '--share-with', `${accounts[1]},${accounts[2]}`, '--copy-to', 'eu-west-1', '--copy-to', 'us-west-2', 'lists'];
+    const created = await puppet.run(args);
+    assert.is(created.status, 0, created.stderr);
+    const listed = await puppet.run(['autoami', 'groups', '--render-as', 'json']);
+    const group = (JSON.parse(listed.stdout) as { name: string; share_with: string[]; copy_to: string[] }[]).find((each) => each.name === 'lists');
+    assert.equal(group?.share_with, accounts);
+    assert.equal(group?.copy_to, ['eu-west-1', 'us-west-2']);
+    assert.is((await puppet.run(['autoami', 'delete_group', 'lists'])).status, 0);
   });
 
   Face('should report status', async ({ puppet }) => {

@@ -124,7 +124,7 @@ Hostile.before(async (context) => {
   await context.store.createGroup({
     name: 'seed', image: 'ami-0abc1234', type: 't3.micro', keyname: "o'brien; --", keyfile: context.keyfile, login: 'ec2-user',
     puppetserver: 'puppet.example.com', node_group: 'seed', enc_user: 'admin', enc_pass: 'seed-pass', enc_server: null, enc_port: 443,
-    region: 'us-east-1', subnet: null, security_group: null, bootstrap: 'userdata', keep: 5, template: null, keep_failed: false,
+    region: 'us-east-1', subnet: null, security_group: null, bootstrap: 'userdata', keep: 5, template: null, keep_failed: false, keep_days: null, copy_to: [], encrypt: false, kms_key: [], share_with: [], deprecate_after: null,
   });
   const hour = Date.now() + 3_600_000;
   await context.store.createBake({ id: 'bake-seed', run_id: 'run-seed', group_name: 'seed', region: 'us-east-1', parent_image: 'ami-0abc1234', deadline: hour });
@@ -155,7 +155,7 @@ async function judge(item: HostileCase, replies: Record<string, any>[], context:
     // A weird-but-legal group field is stored exactly as sent, then the probe group goes again.
     if (!reply.result) return `legal group refused: ${JSON.stringify(error)}`;
     const stored = (await context.store.getGroup(PROBE_GROUP)) as unknown as Record<string, unknown> | undefined;
-    const mismatch = stored?.[expect.field] === expect.stored ? undefined : `stored ${JSON.stringify(stored?.[expect.field])}, expected ${JSON.stringify(expect.stored)}`;
+    const mismatch = JSON.stringify(stored?.[expect.field]) === JSON.stringify(expect.stored) ? undefined : `stored ${JSON.stringify(stored?.[expect.field])}, expected ${JSON.stringify(expect.stored)}`;
     const deleted = await client.call('group.delete', { name: PROBE_GROUP });
     return mismatch ?? (deleted.result ? undefined : `could not delete the probe group: ${JSON.stringify(deleted)}`);
   }

@@ -6,6 +6,7 @@ import './support/aws-env.ts';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { CopyImageCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { join } from 'node:path';
 import { startEc2Endpoint, type Ec2Endpoint } from './support/ec2-endpoint.ts';
 import { seedGroup } from './support/group-params.ts';
@@ -76,7 +77,17 @@ NodeAws('should image a running instance by DNS name and list the AMI as availab
   assert.is(listed?.state, 'available');
   assert.is(listed?.root_device_type, 'ebs');
   const table = await puppet.run(['node_aws', 'images']);
-  assert.match(table.stdout, new RegExp(`^${imageId}\\s+autoami-wordpress-\\d{8}T\\d{6}\\.\\d{3}Z\\s+available`, 'm'));
+  assert.match(table.stdout, new RegExp(`^us-east-1\\s+${imageId}\\s+autoami-wordpress-\\d{8}T\\d{6}\\.\\d{3}Z\\s+available`, 'm'));
+  // A copy in another region is listed under that region when both are asked for.
+  const ec2 = new EC2Client({ region: 'eu-west-1', endpoint: endpoint.url });
+  const copy = await ec2.send(new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: imageId, Name: 'copied-by-the-spec' }));
+  ec2.destroy();
+  const both = await puppet.run(['node_aws', 'images', '--region', 'us-east-1,eu-west-1', '--render-as', 'json']);
+  assert.is(both.status, 0, both.stderr);
+  const rows = JSON.parse(both.stdout) as { region: string; id: string }[];
+  assert.ok(rows.some((row) => row.region === 'us-east-1' && row.id === imageId), both.stdout);
+  assert.ok(rows.some((row) => row.region === 'eu-west-1' && row.id === copy.ImageId), both.stdout);
+  assert.equal([...new Set(rows.map((row) => row.region))], ['us-east-1', 'eu-west-1'], 'region by region, in the order asked');
 });
 
 NodeAws('should terminate the instance with --terminate once the image is available', async ({ puppet, endpoint }) => {
@@ -93,7 +104,7 @@ const refusals: [string, string[], RegExp][] = [
   ['an unknown group', ['node_aws', 'launch', 'nosuch'], /^Error: name: no group named "nosuch"$/],
   ['an unknown server', ['node_aws', 'new_ami', 'ec2-198-51-100-1.compute-1.amazonaws.com', '--description', 'd', '--manifest-version', '1'], /^Error: server: no running or stopped instance .*ec2-198-51-100-1/],
   ['an unknown instance id', ['node_aws', 'new_ami', 'i-0123456789abcdef0', '--description', 'd', '--manifest-version', '1'], /^Error: server: .*i-0123456789abcdef0/],
-  ['a bad region', ['node_aws', 'images', '--region', 'mars'], /^Error: region: "mars" is not valid \(expected an AWS region/],
+  ['a bad region', ['node_aws', 'images', '--region', 'mars'], /^Error: region\[0\]: "mars" is not valid \(expected an AWS region/],
   ['a missing description', ['node_aws', 'new_ami', 'i-0123456789abcdef0', '--manifest-version', '1'], /^Error: description: is required$/],
 ];
 for (const [what, args, message] of refusals) {

@@ -51,6 +51,10 @@ for (const [file, field] of [
   ['store/group-table.ts', 'keep_failed'],
   ['store/bake-table.ts', 'lease_expires'],
   ['store/bake-table.ts', 'failed_to_restart'],
+  ['store/group-table.ts', 'copy_to'],
+  ['store/bake-table.ts', 'distribution'],
+  ['store/bake-table.ts', 'step'],
+  ['store/image-table.ts', 'retention_note'],
 ] as const) {
   Tables(`should fail the type check, naming ${field}, when ${file} lacks its entry`, () => {
     const result = typecheck({ file, change: withoutEntry(field) });

@@ -10,16 +10,17 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import type { DatabaseConfig } from '../runtime/config.ts';
-import { ConflictError, StoreUnavailableError } from '../runtime/errors.ts';
+import { ConflictError, StoreUnavailableError, ValidationError } from '../runtime/errors.ts';
 import { EMBEDDED_SCHEMA_VERSION, EmbeddedStore } from '../runtime/store/embedded-store.ts';
 import { MIGRATIONS, migrate } from '../runtime/store/migrations.ts';
 import { MysqlStore } from '../runtime/store/mysql-store.ts';
 import { bakeContract } from './support/bake-contract.ts';
 import { challengeContract } from './support/challenge-contract.ts';
+import { distributionContract } from './support/distribution-contract.ts';
 import { lineageContract } from './support/lineage-contract.ts';
 import { recordContract } from './support/record-contract.ts';
 import { rejects } from './support/rejects.ts';
-import { FakeClock, at, settings, using, type Backing } from './support/store-fixtures.ts';
+import { FakeClock, at, image, settings, using, type Backing } from './support/store-fixtures.ts';
 import { startMariadb } from './support/mariadb.ts';
 import { tempDir } from './support/tmp.ts';
 
@@ -99,6 +100,7 @@ function contract(name: string, fresh: () => Promise<Backing>) {
 
   bakeContract(test, fresh);
   challengeContract(test, fresh);
+  distributionContract(test, fresh);
   lineageContract(test, fresh);
   recordContract(test, fresh);
   return test;
@@ -121,7 +123,8 @@ Embedded('should create the state dir 0700 and write a schema_version', async ()
 
 Embedded('should open a v1 file (groups only), keep its groups and write it back as the current version', async () => {
   const path = embeddedPath();
-  const { template: _template, keep_failed: _keepFailed, ...before } = settings({ name: NASTY });
+  const { template: _template, keep_failed: _keepFailed, ...v3 } = settings({ name: NASTY });
+  const { keep_days: _1, copy_to: _2, encrypt: _3, kms_key: _4, share_with: _5, deprecate_after: _6, ...before } = v3;
   const stored = { ...before, base_image: 'ami-0abc1234', created_at: '2024-05-01T10:00:00.000Z', updated_at: '2024-05-02T12:00:00+02:00' };
   const group = { ...settings({ name: NASTY }), base_image: 'ami-0abc1234', created_at: Date.UTC(2024, 4, 1, 10), updated_at: Date.UTC(2024, 4, 2, 10) };
   mkdirSync(join(path, '..'), { recursive: true });
@@ -151,13 +154,44 @@ Embedded('should open a v3 file with a bake under way and give it no challenge',
   writeFileSync(path, `${JSON.stringify({ schema_version: 3, groups: [], bakes: [bake], images: [] }, null, 2)}\n`);
   await using(new EmbeddedStore(path), async (store) => {
     assert.equal(await store.getBake('b1'), {
-      ...bake, deadline: at(0), created_at: at(-3600), updated_at: at(-3600), challenge_hash: null,
+      ...bake, deadline: at(0), created_at: at(-3600), updated_at: at(-3600), challenge_hash: null, distribution: {},
     });
     assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
     assert.ok(await store.setChallenge('b1', 'm1', 'awaiting_report', `sha256:${'0'.repeat(64)}`));
   });
   const written = JSON.parse(readFileSync(path, 'utf8'));
   assert.equal([written.schema_version, written.bakes[0].challenge_hash], [EMBEDDED_SCHEMA_VERSION, `sha256:${'0'.repeat(64)}`]);
+});
+
+Embedded('should open a v4 file and give its groups, bakes and images the distribution defaults', async () => {
+  const path = embeddedPath();
+  const { keep_days: _1, copy_to: _2, encrypt: _3, kms_key: _4, share_with: _5, deprecate_after: _6, ...before } = settings();
+  const group = { ...before, base_image: 'ami-0abc1234', created_at: '2029-12-01T00:00:00.000Z', updated_at: '2029-12-01T00:00:00.000Z' };
+  const bake = {
+    id: 'b1', run_id: 'r1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-1', deadline: '2030-01-01T00:00:00.000Z',
+    state: 'image_pending', outcome: null, reason: null, instance_id: 'i-0abc', certname: null, image_id: 'ami-0new', image_name: 'autoami-wordpress-1',
+    report: null, lease_owner: null, lease_expires: null, created_at: '2029-12-31T23:00:00.000Z', updated_at: '2029-12-31T23:00:00.000Z',
+    finished_at: null, challenge_hash: null,
+  };
+  const { copies: _7, retention_note: _8, ...lineage } = image('ami-0old', -86_400);
+  mkdirSync(join(path, '..'), { recursive: true });
+  const old = { ...lineage, created_at: '2029-12-31T00:00:00.000Z' };
+  writeFileSync(path, `${JSON.stringify({ schema_version: 4, groups: [group], bakes: [bake], images: [old] }, null, 2)}\n`);
+  await using(new EmbeddedStore(path), async (store) => {
+    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
+    assert.equal(await store.getBake('b1'), { ...bake, deadline: at(0), created_at: at(-3600), updated_at: at(-3600), distribution: {} });
+    assert.equal(await store.listImages('wordpress'), [image('ami-0old', -86_400)]);
+    // A bake under way when the sidecar was upgraded goes on to distribute.
+    assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
+    assert.ok(await store.transition('b1', 'm1', 'image_pending', { state: 'distributing' }));
+    assert.ok(await store.setDistribution('b1', 'm1', { 'us-east-1': { image_id: 'ami-0new', step: 'sharing' } }));
+    await store.setRetentionNote('ami-0old', 'kept: still launched');
+  });
+  const written = JSON.parse(readFileSync(path, 'utf8'));
+  assert.equal(
+    [written.schema_version, written.groups[0].copy_to, written.groups[0].encrypt, written.bakes[0].distribution, written.images[0].copies, written.images[0].retention_note],
+    [EMBEDDED_SCHEMA_VERSION, [], false, { 'us-east-1': { image_id: 'ami-0new', step: 'sharing' } }, {}, 'kept: still launched'],
+  );
 });
 
 Embedded('should refuse a file holding a field its table cannot read, naming the record and field', async () => {
@@ -167,7 +201,11 @@ Embedded('should refuse a file holding a field its table cannot read, naming the
   }));
   const file = JSON.parse(readFileSync(path, 'utf8'));
   assert.is(file.bakes[0].deadline, '2030-01-01T00:00:00.000Z');
-  for (const [field, value] of [['deadline', '2030-01-01 00:00'], ['state', 'baking'], ['report', { host: 'h' }], ['created_at', undefined]] as const) {
+  const corrupt = [
+    ['deadline', '2030-01-01 00:00'], ['state', 'baking'], ['report', { host: 'h' }], ['created_at', undefined],
+    ['distribution', { 'us-east-1': { image_id: null, step: 'flying' } }], ['distribution', { 'us-east-1': 'ami-1' }], ['distribution', []],
+  ] as const;
+  for (const [field, value] of corrupt) {
     const text = JSON.stringify({ ...file, bakes: [{ ...file.bakes[0], [field]: value }] });
     writeFileSync(path, text);
     const error = await rejects(new EmbeddedStore(path).open(), StoreUnavailableError);
@@ -297,6 +335,68 @@ Mysql('should upgrade a database from before the challenge column, keeping its b
   });
   const versions = await asRoot<RowDataPacket[]>(db, 'SELECT `version` FROM `schema_migrations` ORDER BY `version`');
   assert.equal(versions.map((row) => row.version), MIGRATIONS.map((migration) => migration.version));
+});
+
+Mysql('should upgrade a database from before distribution, reading its rows with the defaults', async () => {
+  const db = await freshDb();
+  const server = await startMariadb();
+  const conn = await createConnection({ socketPath: server.socketPath, user: 'root', database: db.name });
+  try {
+    // As a sidecar of the release before left it: migrations 1-4, a group, a bake being imaged and an image.
+    assert.equal(await migrate(conn, MIGRATIONS.filter((migration) => migration.version <= 4)), [1, 2, 3, 4]);
+    await conn.query(
+      "INSERT INTO `groups` (`name`, `image`, `base_image`, `type`, `keyname`, `keyfile`, `login`, `puppetserver`, `node_group`, `enc_user`, " +
+        "`enc_pass`, `enc_port`, `region`, `bootstrap`, `keep`, `created_at`, `updated_at`) VALUES ('wordpress', 'ami-0abc1234', 'ami-0abc1234', " +
+        "'t3.micro', 'deploy', '/etc/autoami/deploy.pem', 'ec2-user', 'puppet.example.com', 'wordpress', 'admin', 'secret', 443, 'us-east-1', 'ssh', 3, " +
+        "'2029-12-01 00:00:00', '2029-12-01 00:00:00')",
+    );
+    await conn.query(
+      "INSERT INTO `bakes` (`id`, `run_id`, `group_name`, `region`, `parent_image`, `state`, `image_id`, `deadline`, `created_at`, `updated_at`) " +
+        "VALUES ('b1', 'r1', 'wordpress', 'us-east-1', 'ami-1', 'image_pending', 'ami-0new', '2030-01-01 00:00:00', '2029-12-31 23:00:00', '2029-12-31 23:00:00')",
+    );
+    await conn.query(
+      "INSERT INTO `images` (`image_id`, `group_name`, `region`, `name`, `parent_image`, `bake_id`, `config_version`, `changed_resources`, `created_at`) " +
+        "VALUES ('ami-0old', 'wordpress', 'us-east-1', 'autoami-wordpress--86400', 'ami-0abc1234', 'b1', '1700000000', '[\"Package[nginx]\",\"File[''x'']\"]', '2029-12-31 00:00:00')",
+    );
+  } finally {
+    await conn.end();
+  }
+  await using(new MysqlStore(db), async (store) => {
+    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
+    const bake = await store.getBake('b1');
+    assert.equal([bake?.state, bake?.image_id, bake?.distribution], ['image_pending', 'ami-0new', {}]);
+    assert.equal(await store.listImages('wordpress'), [image('ami-0old', -86_400)]);
+    // A bake under way when the sidecar was upgraded goes on to distribute.
+    assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
+    assert.ok(await store.transition('b1', 'm1', 'image_pending', { state: 'distributing' }));
+    const distribution = { 'us-east-1': { image_id: 'ami-0new', step: 'sharing' } } as const;
+    assert.equal((await store.setDistribution('b1', 'm1', distribution))?.distribution, distribution);
+    await store.setRetentionNote('ami-0old', 'kept: still launched');
+    assert.is((await store.listImages('wordpress'))[0]?.retention_note, 'kept: still launched');
+  });
+});
+
+Mysql('should refuse a row whose regional images or copies it cannot read, naming the column', async () => {
+  const db = await freshDb();
+  await using(new MysqlStore(db), async (store) => {
+    await store.createBake({ id: 'b1', run_id: 'r1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-1', deadline: at(0) });
+    await store.promote(image('ami-1', 0));
+  });
+  const cases = [
+    ['bakes', 'distribution', '{"us-east-1": {"image_id": null, "step": "flying"}}'],
+    ['bakes', 'distribution', '{"us-east-1": "ami-1"}'],
+    ['bakes', 'distribution', 'not json'],
+    ['images', 'copies', '{"eu-west-1": 7}'],
+    ['images', 'copies', '["ami-1"]'],
+  ] as const;
+  for (const [table, column, text] of cases) {
+    await asRoot(db, `UPDATE \`${table}\` SET \`${column}\` = '${text}'`);
+    await using(new MysqlStore(db), async (store) => {
+      const error = await rejects(table === 'bakes' ? store.getBake('b1') : store.listImages('wordpress'), ValidationError);
+      assert.is(error.field, column, text);
+      assert.match(error.message, `is not a map of region`);
+    });
+  }
 });
 
 Mysql('should apply each migration once when stores open together, and again open cleanly', async () => {

@@ -8,29 +8,17 @@ import { certnameFor } from '../bootstrap/script.ts';
 import { Ec2Error, PuppetApiError } from '../errors.ts';
 import { challengeHash } from '../puppet/challenge.ts';
 import { sleepUnlessAborted } from '../sleep.ts';
-import type { Bake, BakeState, BakeUpdate, Group } from '../store/store.ts';
+import type { Bake, Group } from '../store/store.ts';
 import { TAG } from '../tags.ts';
+import { kmsKeyFor } from './delivery.ts';
+import { distribute } from './distribute.ts';
 import type { BakeEnv, StepEnv } from './env.ts';
 import { judge } from './judge.ts';
+import { finish, move, type StepResult } from './moves.ts';
+import { moveProtection } from './protection.ts';
 import { applyRetention } from './retention.ts';
 
-export type StepResult = 'moved' | 'wait' | 'lost';
-
-/** States in which the bake's instance may still get its certificate signed. */
-const SIGNING_STATES: ReadonlySet<BakeState> = new Set(['launching', 'booting', 'bootstrapping', 'awaiting_report']);
-
-async function move(env: BakeEnv, bake: Bake, update: Omit<BakeUpdate, 'deadline'>): Promise<StepResult> {
-  const deadline = env.clock.now() + env.deadlines.forState(update.state);
-  // Past signing, an unspent challenge is forgotten: nothing may be signed for this bake any more.
-  const forget = SIGNING_STATES.has(update.state) ? {} : { challenge_hash: null };
-  const moved = await env.store.transition(bake.id, env.owner, bake.state, { ...update, ...forget, deadline });
-  if (moved) env.log.info('bake moved', { bake: bake.id, group: bake.group_name, from: bake.state, to: moved.state, outcome: moved.outcome });
-  return moved ? 'moved' : 'lost';
-}
-
-export function finish(env: BakeEnv, bake: Bake, outcome: NonNullable<BakeUpdate['outcome']>, reason: string): Promise<StepResult> {
-  return move(env, bake, { state: 'cleaning', outcome, reason });
-}
+export { finish, type StepResult } from './moves.ts';
 
 /**
  * Cleaning that cannot finish (EC2 or the console keeps failing) must not hold its group
@@ -85,6 +73,8 @@ async function launch(env: StepEnv, bake: Bake, group: Group): Promise<StepResul
     userData,
     clientToken: bake.id,
     tags: { [TAG.name]: `autoami-${group.name}-bake`, [TAG.group]: group.name, [TAG.bake]: bake.id },
+    // An encrypted root volume makes the home image encrypted too, with no extra copy to wait for.
+    encryptRoot: group.encrypt ? { kmsKeyId: kmsKeyFor(group, bake.region) } : null,
   };
   const instance = await ec2.launch(spec, { signal: env.signal });
   const recorded = { state: 'booting', instance_id: instance.id, certname: certnameFor(group.name, instance.id) } as const;
@@ -190,19 +180,20 @@ async function awaitImage(env: StepEnv, bake: Bake): Promise<StepResult> {
     }
     throw error;
   }
-  await env.store.promote({
-    image_id: bake.image_id!,
-    group_name: bake.group_name,
-    region: bake.region,
-    name: bake.image_name!,
-    parent_image: bake.parent_image,
-    bake_id: bake.id,
-    config_version: bake.report?.configuration_version ?? null,
-    changed_resources: bake.report?.changed_resources ?? [],
-    created_at: env.clock.now(),
-    deregistered_at: null,
-  });
-  return move(env, bake, { state: 'promoted' });
+  return move(env, bake, { state: 'distributing' });
+}
+
+/**
+ * The group has moved to the bake's image (distribute did it with the lineage row):
+ * protection moves with it, from the image the bake started from when that was one of ours.
+ */
+async function protect(env: StepEnv, bake: Bake, group: Group): Promise<StepResult> {
+  const lineage = await env.store.listImages(bake.group_name);
+  const made = lineage.find((image) => image.image_id === bake.image_id);
+  // A group defined on one of its own older images keeps that base as the operator left it.
+  const parent = bake.parent_image === group.base_image ? undefined : lineage.find((image) => image.image_id === bake.parent_image);
+  await moveProtection(env.ec2, made, parent);
+  return finish(env, bake, 'baked', bake.reason ?? 'baked');
 }
 
 const FAILURES = new Set(['failed', 'failed_run']);
@@ -263,8 +254,10 @@ export async function step(env: StepEnv, bake: Bake): Promise<StepResult> {
       return image(env, bake);
     case 'image_pending':
       return awaitImage(env, bake);
+    case 'distributing':
+      return distribute(env, bake, group);
     case 'promoted':
-      return finish(env, bake, 'baked', bake.reason ?? 'baked');
+      return protect(env, bake, group);
     case 'done':
       return 'lost';
   }

@@ -3,18 +3,23 @@
  * (runtime/ec2/failures.ts); every wait goes through one shared poller per resource kind.
  */
 // Types only: the SDK is loaded by the first call (runtime/ec2/calls.ts), not with this module.
-import type { CreateImageCommandInput, RunInstancesCommandInput } from '@aws-sdk/client-ec2';
+import type { CreateImageCommandInput } from '@aws-sdk/client-ec2';
 import type { Clock } from '../clock.ts';
 import { Ec2Error } from '../errors.ts';
 import { jsPattern } from '../interface/patterns.ts';
 import type { Metrics } from '../metrics.ts';
 import { sleepOrAbort, type Sleep } from '../sleep.ts';
-import { Ec2Calls, endpointLabel, type Call, type ClientSource } from './calls.ts';
+import { Ec2Calls, endpointLabel, type ClientSource } from './calls.ts';
+import * as distribution from './distribution-calls.ts';
+import { launchContext, rootDeviceToEncrypt, runInstancesInput } from './launch-input.ts';
 import { RUN_INSTANCES_BUCKET, Pacer } from './pacer.ts';
 import { chunked, DEFAULT_POLL_INTERVAL_MS, Poller } from './poller.ts';
 import { tagList, toInstanceInfo } from './records.ts';
+import { imageReferences } from './references.ts';
 import { imageDeadEnd, instanceDeadEnd, LIVE_INSTANCE_STATES } from './states.ts';
-import type { Abortable, Ec2, ImageInfo, ImageSpec, InstanceInfo, LaunchSpec, Tags, WaitOptions } from './types.ts';
+import type {
+  Abortable, CopySpec, Ec2, ImageInfo, ImageReference, ImageSpec, InstanceInfo, LaunchSpec, RegionInfo, Tags, WaitOptions,
+} from './types.ts';
 
 export interface Ec2AdapterOptions {
   readonly client: ClientSource;
@@ -78,39 +83,20 @@ export class Ec2Adapter implements Ec2 {
     try {
       await this.calls.call({ action: 'DescribeRegions' }, (c, sdk) => c.send(new sdk.DescribeRegionsCommand({ RegionNames: [this.region] })));
     } catch (error) {
-      if (!isCode(error, 'InvalidParameterValue')) throw error;
-      const message = `aws.region: EC2 at ${this.calls.endpoint} does not know region ${this.region}`;
-      throw new Ec2Error('InvalidParameterValue', message, { cause: error, field: 'aws.region' });
+      // A region that is none, or one the account has not enabled, is refused as a credentials failure before the request is read.
+      const code = isCode(error, 'InvalidParameterValue') ? 'InvalidParameterValue' : isCode(error, 'AuthFailure') ? 'AuthFailure' : undefined;
+      if (code === undefined) throw error;
+      const why = error instanceof Error ? error.message : String(error);
+      const message = `aws.region: EC2 at ${this.calls.endpoint} refused region ${this.region} (not a region, not enabled for the account, or credentials it does not take): ${why}`;
+      throw new Ec2Error(code, message, { cause: error, field: 'aws.region' });
     }
   }
 
   async launch(spec: LaunchSpec, options: Abortable = {}): Promise<InstanceInfo> {
-    const tags = tagList(spec.tags);
-    const input: RunInstancesCommandInput = {
-      ImageId: spec.image,
-      InstanceType: spec.type as RunInstancesCommandInput['InstanceType'],
-      MinCount: 1,
-      MaxCount: 1,
-      // EC2 answers a repeated token with the first launch, so a resumed bake never launches twice.
-      ClientToken: spec.clientToken,
-      MetadataOptions: { HttpTokens: 'required', HttpEndpoint: 'enabled' },
-    };
-    if (spec.keyname) input.KeyName = spec.keyname;
-    if (spec.subnet) input.SubnetId = spec.subnet;
-    // Ids work in any VPC; a bare name only in the default VPC, which is all a name can mean.
-    if (spec.securityGroup) input[spec.securityGroup.startsWith('sg-') ? 'SecurityGroupIds' : 'SecurityGroups'] = [spec.securityGroup];
-    if (spec.userData !== null) input.UserData = Buffer.from(spec.userData, 'utf8').toString('base64');
-    if (tags.length) input.TagSpecifications = [{ ResourceType: 'instance', Tags: tags }, { ResourceType: 'volume', Tags: tags }];
-    const context: Call = {
-      action: 'RunInstances',
-      image: spec.image,
-      instanceType: spec.type,
-      keyname: spec.keyname,
-      ...(spec.subnet && { subnet: spec.subnet }),
-      ...(spec.securityGroup && { securityGroup: spec.securityGroup }),
-    };
+    // Looked up before the pacer's turn: DescribeImages does not draw on RunInstances' bucket.
+    const input = runInstancesInput(spec, await rootDeviceToEncrypt(this.calls, spec));
     await this.launches.take(options.signal);
-    const out = await this.calls.call(context, (c, sdk) => c.send(new sdk.RunInstancesCommand(input)));
+    const out = await this.calls.call(launchContext(spec), (c, sdk) => c.send(new sdk.RunInstancesCommand(input)));
     const instance = out.Instances?.[0];
     if (!instance?.InstanceId) throw new Ec2Error('InvalidResponse', `RunInstances in ${this.region} answered without an instance`);
     return toInstanceInfo(instance);
@@ -217,5 +203,38 @@ export class Ec2Adapter implements Ec2 {
       }
     }
     return { imageId: id, snapshotIds };
+  }
+
+  listRegions(): Promise<RegionInfo[]> {
+    return distribution.listRegions(this.calls);
+  }
+
+  async copyImage(spec: CopySpec, options: Abortable = {}): Promise<string> {
+    const input = distribution.copyImageInput(spec);
+    try {
+      const out = await this.calls.call(distribution.copyContext(spec), (c, sdk) => c.send(new sdk.CopyImageCommand(input)));
+      if (!out.ImageId) throw new Ec2Error('InvalidResponse', `CopyImage in ${this.region} answered without an image id`);
+      return out.ImageId;
+    } catch (error) {
+      // EC2 no longer knows the token, or another one made the copy: names are unique per group and time, so it is ours.
+      if (!isCode(error, 'InvalidAMIName.Duplicate')) throw error;
+      return this.imageIdNamed(spec.name, error, options.signal);
+    }
+  }
+
+  shareImage(id: string, principals: readonly string[]): Promise<void> {
+    return distribution.shareImage(this.calls, id, principals);
+  }
+
+  deprecateImage(id: string, at: number): Promise<void> {
+    return distribution.deprecateImage(this.calls, id, at);
+  }
+
+  setDeregistrationProtection(id: string, enabled: boolean): Promise<void> {
+    return distribution.setDeregistrationProtection(this.calls, id, enabled);
+  }
+
+  imageReferences(ids: readonly string[]): Promise<ImageReference[]> {
+    return imageReferences(this.calls, ids);
   }
 }

@@ -4,7 +4,7 @@
  * The SDK is only imported for the first call, never with this module: @aws-sdk/client-ec2
  * alone costs most of a second and ~85 MB, and a sidecar must answer reports and faces at once.
  */
-import type { DescribeImagesCommandInput, EC2Client, Filter } from '@aws-sdk/client-ec2';
+import type { DescribeImagesCommandInput, EC2Client, Filter, Image } from '@aws-sdk/client-ec2';
 import type { Config } from '../config.ts';
 import type { Ec2Error } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
@@ -86,6 +86,33 @@ export class Ec2Calls {
       NextToken = page.NextToken || undefined;
     } while (NextToken);
     return out;
+  }
+
+  /** Every page of a paged call, in order; `send` gets the page's NextToken. */
+  async pages<P extends { NextToken?: string | undefined }>(
+    context: Call,
+    send: (client: EC2Client, sdk: Sdk, NextToken: string | undefined) => Promise<P>,
+  ): Promise<P[]> {
+    const out: P[] = [];
+    let NextToken: string | undefined;
+    do {
+      const token = NextToken;
+      const page = await this.call(context, (c, sdk) => send(c, sdk, token));
+      out.push(page);
+      NextToken = page.NextToken || undefined;
+    } while (NextToken);
+    return out;
+  }
+
+  /**
+   * One image in the SDK's shape, for what ImageInfo leaves out (the root device name). By
+   * id, not filter: an image that is not there is EC2's own InvalidAMIID.NotFound.
+   */
+  async imageById(id: string, context: Call = { action: 'DescribeImages', image: id }): Promise<Image> {
+    const out = await this.call(context, (c, sdk) => c.send(new sdk.DescribeImagesCommand({ ImageIds: [id] })));
+    const image = out.Images?.find((each) => each.ImageId === id);
+    if (!image) throw this.failure('InvalidAMIID.NotFound', `The image id '[${id}]' does not exist`, context);
+    return image;
   }
 
   async images(input: Omit<DescribeImagesCommandInput, 'NextToken'>, context: Call = { action: 'DescribeImages' }): Promise<Map<string, ImageInfo>> {

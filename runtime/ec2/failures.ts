@@ -19,6 +19,9 @@ export interface CallContext {
   readonly keyname?: string;
   readonly subnet?: string;
   readonly securityGroup?: string;
+  readonly launchTemplate?: string;
+  /** Another region the call names (CopyImage's source), for messages. */
+  readonly sourceRegion?: string;
 }
 
 type SdkErrorLike = Error & {
@@ -33,7 +36,12 @@ const NETWORK_CODES = new Set([
   'ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED',
 ]);
 const THROTTLING_CODES = new Set(['RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'RequestThrottled', 'EC2ThrottledException']);
-const PERMISSION_CODES = new Set(['UnauthorizedOperation', 'AuthFailure', 'AccessDenied', 'AccessDeniedException', 'OptInRequired', 'Blocked']);
+const PERMISSION_CODES = new Set(['UnauthorizedOperation', 'AuthFailure', 'AccessDenied', 'AccessDeniedException', 'Blocked']);
+/**
+ * EC2 here does not know the action: an older partition, a region that has not got it yet,
+ * or an endpoint that is not quite EC2. A caller with another way to the same answer takes it.
+ */
+const UNSUPPORTED_ACTION_CODES = new Set(['InvalidAction', 'UnsupportedOperation']);
 const REJECTED_CREDENTIAL_CODES = new Set(['InvalidClientTokenId', 'SignatureDoesNotMatch', 'ExpiredToken', 'RequestExpired']);
 
 /** [field, noun, context key] of an error that names a missing or malformed resource. */
@@ -44,6 +52,9 @@ const RESOURCE_CODES: Record<string, readonly [string, string, keyof CallContext
   'InvalidInstanceID.NotFound': ['instance', 'instance', 'instance'],
   'InvalidInstanceID.Malformed': ['instance', 'instance', 'instance'],
   'InvalidSnapshot.NotFound': ['snapshot', 'snapshot', 'snapshot'],
+  'InvalidSnapshotID.Malformed': ['snapshot', 'snapshot', 'snapshot'],
+  'InvalidLaunchTemplateId.NotFound': ['launch_template', 'launch template', 'launchTemplate'],
+  'InvalidLaunchTemplateId.Malformed': ['launch_template', 'launch template', 'launchTemplate'],
   'InvalidKeyPair.NotFound': ['keyname', 'key pair', 'keyname'],
   'InvalidSubnetID.NotFound': ['subnet', 'subnet', 'subnet'],
   'InvalidGroup.NotFound': ['security_group', 'security group', 'securityGroup'],
@@ -74,6 +85,11 @@ function awsCodeOf(error: unknown): string {
 /** EC2 refused for its request rate (an SDK error, or an Ec2Error after the retries). */
 export function isThrottling(error: unknown): boolean {
   return THROTTLING_CODES.has(error instanceof Ec2Error ? error.awsCode : awsCodeOf(error));
+}
+
+/** EC2 answered that it does not offer the action at all (InvalidAction, UnsupportedOperation). */
+export function isUnsupportedAction(error: unknown): boolean {
+  return UNSUPPORTED_ACTION_CODES.has(error instanceof Ec2Error ? error.awsCode : awsCodeOf(error));
 }
 
 /** Worth asking again later: throttling, EC2-side trouble, the network. Never a client error. */
@@ -110,20 +126,33 @@ export function toEc2Error(error: unknown, ctx: CallContext): Ec2Error {
   if (resource) {
     const [field, noun, key] = resource;
     const id = ctx[key];
+    // CopyImage names its image in the source region, not the one the call is sent to.
+    const where = key === 'image' && ctx.sourceRegion ? ctx.sourceRegion : ctx.region;
     let what: string;
-    if (id === undefined) what = `${e.message} in ${ctx.region}`;
+    if (id === undefined) what = `${e.message} in ${where}`;
     else if (code.endsWith('.Malformed')) what = `${JSON.stringify(id)} is not a valid ${noun} id`;
-    else if (code.endsWith('.Unavailable')) what = `${id} is not available in ${ctx.region}: ${e.message}`;
-    else what = `${id} does not exist in ${ctx.region}`;
+    else if (code.endsWith('.Unavailable')) what = `${id} is not available in ${where}: ${e.message}`;
+    else what = `${id} does not exist in ${where}`;
     return new Ec2Error(code, `${field}: ${what} (${code})`, { ...cause, field });
   }
   if (code === 'InsufficientInstanceCapacity' || code === 'InsufficientCapacity') {
     const type = ctx.instanceType ?? 'this instance type';
     return new Ec2Error(code, `no capacity for ${type} in ${ctx.region} now; retry later or choose another type/subnet (${code})`, { ...cause, field: 'type' });
   }
+  if (code === 'OptInRequired') {
+    // Not the credentials: the account has not enabled the region (or subscribed to the image's product).
+    const where = ctx.sourceRegion && ctx.sourceRegion !== ctx.region ? `${ctx.region} or ${ctx.sourceRegion}` : ctx.region;
+    const message = `ec2:${ctx.action} needs an opt-in: enable ${where} for the account (or subscribe to the image's product): ${e.message} (${code})`;
+    return new Ec2Error(code, message, { ...cause, field: 'region' });
+  }
+  if (UNSUPPORTED_ACTION_CODES.has(code)) {
+    return new Ec2Error(code, `EC2 at ${ctx.endpoint} does not offer ${ctx.action} in ${ctx.region}: ${e.message} (${code})`, cause);
+  }
   if (PERMISSION_CODES.has(code)) {
     const on = ctx.image ?? ctx.instance ?? ctx.snapshot;
-    return new Ec2Error(code, `credentials lack permission for ec2:${ctx.action}${on ? ` on ${on}` : ''} in ${ctx.region}: ${e.message} (${code})`, cause);
+    // EC2 also answers AuthFailure for a region the account has not enabled, and says no more.
+    const hint = code === 'AuthFailure' ? `; or ${ctx.region} is an opt-in region the account has not enabled` : '';
+    return new Ec2Error(code, `credentials lack permission for ec2:${ctx.action}${on ? ` on ${on}` : ''} in ${ctx.region}: ${e.message}${hint} (${code})`, cause);
   }
   if (REJECTED_CREDENTIAL_CODES.has(code)) {
     return new Ec2Error(code, `EC2 in ${ctx.region} rejected the AWS credentials: ${e.message} (${code})`, cause);

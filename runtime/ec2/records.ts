@@ -1,5 +1,5 @@
 /** SDK shapes → the plain records the rest of the sidecar uses (runtime/ec2/types.ts). */
-import type { Image, Instance, Tag } from '@aws-sdk/client-ec2';
+import type { BlockDeviceMapping, Image, Instance, Tag } from '@aws-sdk/client-ec2';
 import type { ImageInfo, InstanceInfo, Tags } from './types.ts';
 
 export function tagsOf(tags: readonly Tag[] | undefined): Tags {
@@ -43,6 +43,12 @@ function stateReasonText(reason: { Code?: string; Message?: string } | undefined
   return parts.length ? parts.join(': ') : null;
 }
 
+/** An image with no EBS volume at all (instance store) is not called encrypted: nothing of it is. */
+function allEncrypted(mappings: readonly BlockDeviceMapping[] | undefined): boolean {
+  const volumes = (mappings ?? []).flatMap((m) => (m.Ebs ? [m.Ebs] : []));
+  return volumes.length > 0 && volumes.every((ebs) => ebs.Encrypted === true);
+}
+
 export function toImageInfo(image: Image): ImageInfo {
   return {
     id: image.ImageId ?? '',
@@ -56,6 +62,9 @@ export function toImageInfo(image: Image): ImageInfo {
     creationDate: orNull(image.CreationDate),
     ownerId: orNull(image.OwnerId),
     snapshotIds: (image.BlockDeviceMappings ?? []).flatMap((m) => (m.Ebs?.SnapshotId ? [m.Ebs.SnapshotId] : [])),
+    encrypted: allEncrypted(image.BlockDeviceMappings),
+    deprecationTime: orNull(image.DeprecationTime),
+    deregistrationProtection: orNull(image.DeregistrationProtection),
     tags: tagsOf(image.Tags),
   };
 }

@@ -32,6 +32,12 @@ export interface ImageInfo {
   readonly creationDate: string | null;
   readonly ownerId: string | null;
   readonly snapshotIds: readonly string[];
+  /** Every EBS volume of the image is encrypted. */
+  readonly encrypted: boolean;
+  /** ISO time EC2 deprecates the image at; null when none is scheduled. */
+  readonly deprecationTime: string | null;
+  /** DescribeImages' `deregistrationProtection`: `disabled`, `enabled`, or `disabled-until ...` after a cooldown. */
+  readonly deregistrationProtection: string | null;
   readonly tags: Tags;
 }
 
@@ -47,6 +53,11 @@ export interface LaunchSpec {
   readonly clientToken: string;
   /** Put on the instance and its volumes at launch. */
   readonly tags: Tags;
+  /**
+   * Encrypt the root volume at launch (so the image made from it is encrypted), with this
+   * KMS key or, when null, the account's default EBS key. Null: the volume is as the base image's.
+   */
+  readonly encryptRoot: { readonly kmsKeyId: string | null } | null;
 }
 
 export interface ImageSpec {
@@ -57,6 +68,36 @@ export interface ImageSpec {
   readonly noReboot: boolean;
   /** Put on the image and its snapshots at create. */
   readonly tags: Tags;
+}
+
+/** CopyImage, called in the destination region. */
+export interface CopySpec {
+  readonly sourceImageId: string;
+  readonly sourceRegion: string;
+  readonly name: string;
+  readonly description: string;
+  /** CopyImage ClientToken: the same token never makes a second copy. */
+  readonly clientToken: string;
+  readonly encrypted: boolean;
+  /** Null: the account's default EBS key for the destination region (when encrypted). */
+  readonly kmsKeyId: string | null;
+  /** Added to the source image's own tags, which are copied (CopyImageTags). */
+  readonly tags: Tags;
+}
+
+/** What still uses an image, as DescribeImageReferences names it. */
+export interface ImageReference {
+  readonly imageId: string;
+  /** `ec2:Instance` or `ec2:LaunchTemplate` */
+  readonly resourceType: string;
+  /** The resource's ARN. */
+  readonly arn: string;
+}
+
+export interface RegionInfo {
+  readonly name: string;
+  /** `opt-in-not-required`, `opted-in` or `not-opted-in`. */
+  readonly optInStatus: string;
 }
 
 export interface Abortable {
@@ -99,4 +140,28 @@ export interface Ec2 {
   listOwnImages(tagFilter?: Tags): Promise<ImageInfo[]>;
   /** Deregisters the image, then deletes its snapshots. */
   deregisterImage(id: string): Promise<{ imageId: string; snapshotIds: string[] }>;
+
+  /** Every region of the account's partition, opted in or not (DescribeRegions AllRegions). */
+  listRegions(): Promise<RegionInfo[]>;
+  /**
+   * CopyImage into this region; returns the new image's id. A token already used returns
+   * the image it made, so a retried or resumed copy never makes a second one.
+   */
+  copyImage(spec: CopySpec, options?: Abortable): Promise<string>;
+  /**
+   * Launch permission on the image for each principal (account id, organization ARN, OU
+   * ARN), and create-volume permission on its snapshots for each account id, so the
+   * account may also copy the image. Granting what is already granted changes nothing.
+   */
+  shareImage(id: string, principals: readonly string[]): Promise<void>;
+  /** EnableImageDeprecation at `at` (clock milliseconds; EC2 rounds to the minute). */
+  deprecateImage(id: string, at: number): Promise<void>;
+  /** Enable or DisableImageDeregistrationProtection (no cooldown); already so is fine. */
+  setDeregistrationProtection(id: string, enabled: boolean): Promise<void>;
+  /**
+   * Launch templates (any version) and live instances that use any of `ids`, from
+   * DescribeImageReferences; where EC2 does not offer it, from DescribeLaunchTemplates,
+   * DescribeLaunchTemplateVersions and DescribeInstances filtered by image id.
+   */
+  imageReferences(ids: readonly string[]): Promise<ImageReference[]>;
 }

@@ -62,12 +62,15 @@ export const autoamiFace: FaceDef = {
     {
       name: 'new_group',
       summary: 'Define a group (role) to bake',
-      description: 'Stores a group: the AMI to start from, how to launch and reach the instance, and where it is classified.',
+      description:
+        'Stores a group: the AMI to start from, how to launch and reach the instance, where it is classified, and where each new image ' +
+        'is delivered: copies to other regions, encryption, accounts it is shared with, deprecation, and how many old images are kept.',
       method: 'group.create',
       positional: ['name'],
       render: { kind: 'message', format: 'Created group %{name} from %{image}' },
       examples: [
         'puppet autoami new_group --enc-user admin --enc-pass secret --image ami-0abc1234 --keyfile /etc/autoami/deploy.pem --keyname deploy --login ec2-user --node-group wordpress --puppetserver puppet.example.com --type t3.micro wordpress',
+        'puppet autoami new_group ... --copy-to eu-west-1,ap-southeast-2 --encrypt --kms-key default=arn:aws:kms:us-east-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef --share-with 210987654321 --deprecate-after 180d --keep 3 --keep-days 30 wordpress',
       ],
     },
     {
@@ -82,7 +85,7 @@ export const autoamiFace: FaceDef = {
     {
       name: 'groups',
       summary: 'List every group and its current image',
-      description: 'Lists the groups with their settings and current image; secrets are shown as [redacted].',
+      description: 'Lists the groups with their settings and current image, in every region it was delivered to; secrets are shown as [redacted].',
       method: 'group.list',
       positional: [],
       render: {
@@ -92,6 +95,7 @@ export const autoamiFace: FaceDef = {
           col('image', 'IMAGE'),
           col('type', 'TYPE'),
           col('region', 'REGION'),
+          col('images', 'IMAGES BY REGION'),
           col('bootstrap', 'BOOTSTRAP'),
           col('node_group', 'NODE GROUP'),
           col('puppetserver', 'PUPPET SERVER'),
@@ -129,7 +133,9 @@ export const autoamiFace: FaceDef = {
     {
       name: 'history',
       summary: "Show a group's bakes and image lineage",
-      description: 'Every finished bake of the group, newest first: when, the outcome, the AMI it made and its parent, the Puppet config version and the changes.',
+      description:
+        'Every finished bake of the group, newest first: when, the outcome, the AMI it made in each region and its parent, the Puppet config version, ' +
+        'the changes, and what retention said of the image (kept because a launch template or an instance uses it, or retired).',
       method: 'group.history',
       positional: ['name'],
       render: {
@@ -142,6 +148,9 @@ export const autoamiFace: FaceDef = {
           col('config_version', 'CONFIG'),
           col('changes', 'CHANGES'),
           col('current', 'CURRENT'),
+          col('images', 'IMAGES BY REGION'),
+          col('deregistered', 'RETIRED'),
+          col('retention', 'RETENTION'),
         ],
         empty: 'No finished bakes for this group yet.',
       },
@@ -150,10 +159,12 @@ export const autoamiFace: FaceDef = {
     {
       name: 'rollback',
       summary: 'Point a group back at an earlier image',
-      description: 'Makes an earlier image of the group (by default the parent of its current image) the one its next bake and launches start from.',
+      description:
+        'Makes an earlier image of the group (by default the parent of its current image) the one its next bake and launches start from, ' +
+        'in every region it was delivered to. Deregistration protection moves with it.',
       method: 'group.rollback',
       positional: ['name'],
-      render: { kind: 'message', format: 'Rolled %{name} back to %{image} (was %{previous})' },
+      render: { kind: 'message', format: 'Rolled %{name} back to %{image} (was %{previous}); by region: %{images}' },
       examples: ['puppet autoami rollback wordpress', 'puppet autoami rollback wordpress --to ami-0abc1234'],
     },
     {
@@ -201,23 +212,29 @@ const nodeAwsFace: FaceDef = {
     {
       name: 'images',
       summary: 'List the AMIs owned by the account',
-      description: "Lists the account's AMIs, AutoAMI's among them, with name, state, architecture, visibility, root device type and description.",
+      description:
+        "Lists the account's AMIs, AutoAMI's among them, in each region asked for: name, state, architecture, visibility, " +
+        'encryption, deregistration protection, deprecation time and description.',
       method: 'image.list',
       positional: [],
       render: {
         kind: 'table',
         columns: [
+          col('region', 'REGION'),
           col('id', 'AMI'),
           col('name', 'NAME'),
           col('state', 'STATE'),
           col('architecture', 'ARCH'),
           col('public', 'PUBLIC'),
           col('root_device_type', 'ROOT'),
+          col('encrypted', 'ENCRYPTED'),
+          col('deregistration_protection', 'PROTECTION'),
+          col('deprecation_time', 'DEPRECATES'),
           col('description', 'DESCRIPTION'),
         ],
-        empty: 'The account owns no AMIs in this region.',
+        empty: 'The account owns no AMIs in these regions.',
       },
-      examples: ['puppet node_aws images', 'puppet node_aws images --region eu-west-1 --render-as json'],
+      examples: ['puppet node_aws images', 'puppet node_aws images --region eu-west-1,us-west-2 --render-as json'],
     },
     {
       name: 'new_ami',

@@ -3,7 +3,8 @@
  * them keeps the literal facts (`required: true`, `type: 'integer'`) its params type is
  * inferred from.
  */
-import { PATTERN_WORDS, jsPattern } from './patterns.ts';
+import { ARNS, ARN_WORDS } from './arns.ts';
+import { PATTERNS, PATTERN_WORDS, jsPattern } from './patterns.ts';
 import type { FieldDef } from './schema.ts';
 
 export const groupName = {
@@ -70,3 +71,23 @@ export const instanceType = {
 export function label(summary: string, placeholder: string, maxLength = 255) {
   return { type: 'string', summary, placeholder, maxLength } as const satisfies FieldDef;
 }
+
+/** Who a group's images are shared with: an account, an organization or an organizational unit. */
+export const sharePrincipal = {
+  type: 'string[]',
+  summary: 'Accounts (12 digits), organization ARNs or OU ARNs that may launch the images, comma-separated',
+  placeholder: 'ACCOUNT|ARN[,...]',
+  maxLength: 256,
+  pattern: new RegExp(`^(${PATTERNS.account_id}|${ARNS.org}|${ARNS.ou})$`),
+  expected: `${PATTERN_WORDS.account_id}, ${ARN_WORDS.org} or ${ARN_WORDS.ou}`,
+} as const satisfies FieldDef;
+
+/** `REGION=KEY_ARN`, or `default=KEY_ARN` for every region without its own. */
+export const kmsKeyMapping = {
+  type: 'string[]',
+  summary: 'KMS key for the encrypted images, per region (REGION=KEY_ARN) or for all (default=KEY_ARN), comma-separated',
+  placeholder: 'REGION=KEY_ARN[,...]',
+  maxLength: 512,
+  pattern: new RegExp(`^(default|${PATTERNS.region})=${ARNS.kms_key}$`),
+  expected: `REGION=ARN or default=ARN, the ARN ${ARN_WORDS.kms_key}`,
+} as const satisfies FieldDef;

@@ -3,7 +3,8 @@
  * server validates against and the generator renders Ruby options from.
  */
 import type { ParamsOf, Schema } from './schema.ts';
-import { amiId, groupName, hostName, instanceType, label, region, securityGroupId, subnetId } from './fields.ts';
+import { amiId, groupName, hostName, instanceType, kmsKeyMapping, label, region, securityGroupId, sharePrincipal, subnetId } from './fields.ts';
+import { PATTERN_WORDS, jsPattern } from './patterns.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -74,6 +75,25 @@ const groupCreate = {
       check: 'readable_file',
     },
     keep_failed: { type: 'boolean', summary: 'Leave the instance of a failed run running for inspection', default: false },
+    keep_days: {
+      type: 'integer',
+      summary: 'Also keep every image younger than D days (retention deletes only what both --keep and this allow)',
+      placeholder: 'D',
+      min: 1,
+      max: 36500,
+    },
+    copy_to: { ...region, type: 'string[]', summary: 'Copy each new image to these regions too, comma-separated', placeholder: 'REGION[,REGION...]' },
+    encrypt: { type: 'boolean', summary: "Encrypt the images' volumes, in every region (the account's default EBS key unless --kms-key names one)", default: false },
+    kms_key: kmsKeyMapping,
+    share_with: sharePrincipal,
+    deprecate_after: {
+      type: 'string',
+      summary: 'Schedule each new image for deprecation this long after it is made, in every region (e.g. 90d)',
+      placeholder: 'DURATION',
+      maxLength: 32,
+      pattern: jsPattern('duration'),
+      expected: PATTERN_WORDS.duration,
+    },
   },
 } as const satisfies MethodSpec;
 
@@ -92,7 +112,9 @@ const callRegion = { ...region, summary: 'AWS region (default: the sidecar confi
 
 const imageList = {
   summary: 'AMIs owned by the account',
-  params: { region: callRegion },
+  params: {
+    region: { ...callRegion, type: 'string[]', summary: 'AWS regions to list, comma-separated (default: the sidecar config aws.region)', placeholder: 'REGION[,REGION...]' },
+  },
 } as const satisfies MethodSpec;
 
 const imageCreate = {

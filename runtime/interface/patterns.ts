@@ -18,8 +18,10 @@ export const PATTERNS = {
   security_group_id: awsId('sg'),
   /** `us-east-1`, `eu-west-1`, `us-gov-west-1`. */
   region: '[a-z]{2}(-[a-z]+)+-[0-9]{1,2}',
-  /** `500ms`, `90s`, `45m`, `1.5h`: autoami.yaml's durations and the class's. */
-  duration: '[0-9]+(\\.[0-9]+)?(ms|s|m|h)',
+  /** `500ms`, `90s`, `45m`, `1.5h`, `90d`: autoami.yaml's durations, the class's and `--deprecate-after`. */
+  duration: '[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)',
+  /** An AWS account id: exactly 12 digits. */
+  account_id: '[0-9]{12}',
   /** The certname every bake instance takes: `<group>-<instance id>.autoami`. */
   certname: `[a-z][a-z0-9_-]{0,62}-${awsId('i')}\\.autoami`,
   /**
@@ -42,7 +44,8 @@ export const PATTERN_WORDS: Readonly<Record<PatternName, string>> = {
   subnet_id: "'subnet-' followed by 8 or 17 hex digits",
   security_group_id: "'sg-' followed by 8 or 17 hex digits",
   region: 'an AWS region such as us-east-1',
-  duration: 'a duration such as 45m, 30s, 1.5h or 500ms',
+  duration: 'a duration such as 45m, 30s, 1.5h, 500ms or 90d',
+  account_id: 'a 12-digit AWS account id',
   certname: '<group>-<instance id>.autoami',
   listen: 'an IP address and a port such as 127.0.0.1:9777 or [::1]:9777',
 };
@@ -60,7 +63,7 @@ export const PUPPET_TYPES: readonly PuppetTypeDef[] = [
   {
     pattern: 'duration',
     name: 'Duration',
-    summary: 'A duration as autoami.yaml takes it: a number and a unit, `ms`, `s`, `m` or `h` (`500ms`, `90s`, `45m`, `1.5h`).',
+    summary: 'A duration as autoami.yaml takes it: a number and a unit, `ms`, `s`, `m`, `h` or `d` (`500ms`, `90s`, `45m`, `1.5h`, `90d`).',
   },
   {
     pattern: 'listen',

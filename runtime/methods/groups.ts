@@ -2,25 +2,36 @@
  * Group definitions: the handlers behind new_group, delete_group and groups. Params arrive
  * validated by the dispatcher; what is left here is shaping records and hiding secrets.
  */
+import type { Ec2Source } from '../ec2/source.ts';
 import { NotFoundError, PuppetApiError } from '../errors.ts';
 import type { ParamsFor } from '../interface/methods.ts';
 import type { Classifier } from '../puppet/types.ts';
 import { GROUP_SETTINGS_TABLE } from '../store/group-table.ts';
 import type { Group, GroupSettings, Store } from '../store/store.ts';
 import { fill } from '../store/table.ts';
+import { checkDelivery } from './delivery-checks.ts';
+import { imagesByRegion } from './history.ts';
 import { isoTime } from './iso-time.ts';
 
 const REDACTED = '[redacted]';
 
-/** A group as clients see it: the console password hidden, times in ISO-8601. */
+/** A group as clients see it: the console password hidden, times in ISO-8601, its current image in every region. */
 export type PublicGroup = Omit<Group, 'enc_pass' | 'created_at' | 'updated_at'> & {
   enc_pass: typeof REDACTED;
   created_at: string;
   updated_at: string;
+  images: Record<string, string>;
 };
 
-function redact(group: Group): PublicGroup {
-  return { ...group, enc_pass: REDACTED, created_at: isoTime(group.created_at), updated_at: isoTime(group.updated_at) };
+async function shown(store: Store, group: Group): Promise<PublicGroup> {
+  const current = group.image === group.base_image ? undefined : (await store.listImages(group.name)).find((image) => image.image_id === group.image);
+  return {
+    ...group,
+    enc_pass: REDACTED,
+    created_at: isoTime(group.created_at),
+    updated_at: isoTime(group.updated_at),
+    images: imagesByRegion(current, group),
+  };
 }
 
 /** Only the group table's settings, each checked; a param left out is null. */
@@ -39,12 +50,13 @@ async function checkClassification(classifier: Classifier, settings: GroupSettin
   }
 }
 
-export function groupHandlers(store: Store, classifier: Classifier) {
+export function groupHandlers(store: Store, classifier: Classifier, ec2: Ec2Source) {
   return {
     async 'group.create'(params: ParamsFor<'group.create'>): Promise<PublicGroup> {
       const settings = settingsFrom(params);
+      await checkDelivery(settings, ec2);
       await checkClassification(classifier, settings);
-      return redact(await store.createGroup(settings));
+      return shown(store, await store.createGroup(settings));
     },
     async 'group.delete'(params: ParamsFor<'group.delete'>): Promise<{ name: string; deleted: true }> {
       const name = params.name;
@@ -52,7 +64,7 @@ export function groupHandlers(store: Store, classifier: Classifier) {
       return { name, deleted: true };
     },
     async 'group.list'(): Promise<PublicGroup[]> {
-      return (await store.listGroups()).map(redact);
+      return Promise.all((await store.listGroups()).map((group) => shown(store, group)));
     },
   };
 }

@@ -2,10 +2,17 @@
  * `history NAME` (every finished bake of the group with the image it produced) and
  * `rollback NAME [--to AMI]` (point the group back at an image from its lineage).
  */
+import { moveProtection } from '../bake/protection.ts';
+import type { Ec2Source } from '../ec2/source.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { ParamsFor } from '../interface/methods.ts';
-import type { Store } from '../store/store.ts';
+import type { ImageRecord, Store } from '../store/store.ts';
 import { isoTime } from './iso-time.ts';
+
+/** Region → id of `image` everywhere it was delivered; a base image is only where the group lives. */
+export function imagesByRegion(image: ImageRecord | undefined, fallback: { region: string; image: string }): Record<string, string> {
+  return image ? { [image.region]: image.image_id, ...image.copies } : { [fallback.region]: fallback.image };
+}
 
 export interface HistoryRow {
   time: string;
@@ -18,9 +25,14 @@ export interface HistoryRow {
   current: boolean;
   reason: string | null;
   bake: string;
+  /** Region → the image there (home and copies); empty when the bake made none. */
+  images: Record<string, string>;
+  /** What retention said when it kept the image although it was due. */
+  retention: string | null;
+  deregistered: boolean;
 }
 
-export function historyHandlers(store: Store) {
+export function historyHandlers(store: Store, ec2: Ec2Source) {
   async function group(name: string) {
     const found = await store.getGroup(name);
     if (!found) throw new NotFoundError('group', name, 'name');
@@ -46,6 +58,9 @@ export function historyHandlers(store: Store) {
             current: image !== undefined && image.image_id === current.image,
             reason: bake.reason,
             bake: bake.id,
+            images: image ? imagesByRegion(image, current) : {},
+            retention: image?.retention_note ?? null,
+            deregistered: image ? image.deregistered_at !== null : false,
           };
         })
         .reverse();
@@ -63,8 +78,19 @@ export function historyHandlers(store: Store) {
         throw new ValidationError('to', `${target} is not an image of group ${current.name} (see puppet autoami history ${current.name})`);
       }
       if (target === current.image) throw new ValidationError('to', `${current.name} is already on ${target}`);
+      const to = lineage.find((image) => image.image_id === target);
+      const from = lineage.find((image) => image.image_id === current.image);
+      // Protection moves with the group, in every region: the image returned to is protected before the group moves.
+      await moveProtection(ec2, to, undefined);
       await store.setGroupImage(current.name, target);
-      return { name: current.name, image: target, previous: current.image };
+      await moveProtection(ec2, undefined, from);
+      return {
+        name: current.name,
+        image: target,
+        previous: current.image,
+        images: imagesByRegion(to, { region: current.region, image: target }),
+        previous_images: imagesByRegion(from, current),
+      };
     },
   };
 }

@@ -12,6 +12,7 @@ import type { ParamsFor } from '../interface/methods.ts';
 import { TAG } from '../tags.ts';
 
 export interface ImageRow {
+  region: string;
   id: string;
   name: string;
   state: string;
@@ -20,13 +21,17 @@ export interface ImageRow {
   public: boolean;
   root_device_type: string | null;
   creation_date: string | null;
+  encrypted: boolean;
+  deprecation_time: string | null;
+  deregistration_protection: string | null;
 }
 
 const IMAGE_WAIT_MS = 60 * 60_000;
 const TERMINATE_WAIT_MS = 10 * 60_000;
 
-function imageRow(image: ImageInfo): ImageRow {
+function imageRow(region: string, image: ImageInfo): ImageRow {
   return {
+    region,
     id: image.id,
     name: image.name,
     state: image.state,
@@ -35,15 +40,26 @@ function imageRow(image: ImageInfo): ImageRow {
     public: image.public,
     root_device_type: image.rootDeviceType,
     creation_date: image.creationDate,
+    encrypted: image.encrypted,
+    deprecation_time: image.deprecationTime,
+    deregistration_protection: image.deregistrationProtection,
   };
 }
 
 export function imageHandlers(deps: { ec2: Ec2Source; defaultRegion: string; clock: Clock }) {
   const regionOf = (params: { readonly region?: string }) => params.region ?? deps.defaultRegion;
   return {
+    /** Region by region in the order asked, newest first within each. */
     async 'image.list'(params: ParamsFor<'image.list'>): Promise<ImageRow[]> {
-      const images = await deps.ec2.get(regionOf(params)).listOwnImages();
-      return images.map(imageRow).sort((a, b) => (b.creation_date ?? '').localeCompare(a.creation_date ?? '') || a.id.localeCompare(b.id));
+      const regions = params.region.length > 0 ? [...new Set(params.region)] : [deps.defaultRegion];
+      const listed = await Promise.all(
+        regions.map(async (region) =>
+          (await deps.ec2.get(region).listOwnImages())
+            .map((image) => imageRow(region, image))
+            .sort((a, b) => (b.creation_date ?? '').localeCompare(a.creation_date ?? '') || a.id.localeCompare(b.id)),
+        ),
+      );
+      return listed.flat();
     },
 
     async 'image.create'(params: ParamsFor<'image.create'>, context: CallContext) {

@@ -27,6 +27,8 @@ export function launchHandler(deps: { store: Store; ec2: Ec2Source; clock: Clock
       clientToken: launchId,
       // A launch, not a bake: nothing in AutoAMI will image or terminate it.
       tags: { [TAG.name]: `${group.name}-launch`, [TAG.group]: group.name, [TAG.launch]: launchId },
+      // The group's image carries its own encryption; the launch takes it as it is.
+      encryptRoot: null,
     }, { signal: context.signal });
     context.progress({ line: `Launched ${launched.id} from ${group.image}; waiting for it to run` });
     const running = await ec2.waitForInstance(launched.id, ['running'], { deadline: deps.clock.now() + BOOT_WAIT_MS, signal: context.signal });

@@ -2,8 +2,9 @@
  * How a bake is stored. A new bake is its NewBake fields plus the defaults below; its
  * report is kept whole, as JSON, in one column.
  */
-import { BAKE_OUTCOMES, BAKE_STATES, type Bake, type NewBake, type ReportSummary } from './store.ts';
-import { column, field, integer, nested, nullable, oneOf, sqlName, text, textList, time, type Shape, type Table } from './table.ts';
+import { jsPattern } from '../interface/patterns.ts';
+import { BAKE_OUTCOMES, BAKE_STATES, DISTRIBUTION_STEPS, type Bake, type NewBake, type RegionalImage, type ReportSummary } from './store.ts';
+import { column, field, integer, mapOf, nested, nullable, oneOf, sqlName, text, textList, time, type Shape, type Table } from './table.ts';
 
 export const BAKES = sqlName('bakes');
 /** Not a field of the record: the report's transaction_uuid, written with the report for lookups. */
@@ -26,6 +27,15 @@ export const REPORT_SHAPE: Shape<ReportSummary> = {
 };
 
 export const bakeState = oneOf('a bake state', BAKE_STATES);
+
+// No defaults: a region's entry lacking its step could not be resumed, so it is refused.
+export const REGIONAL_IMAGE_SHAPE: Shape<RegionalImage> = {
+  image_id: field(nullable(text)),
+  step: field(oneOf('a distribution step', DISTRIBUTION_STEPS)),
+};
+
+/** Region → where that region's image has got to, kept whole in one column like the report. */
+export const distributionMap = mapOf('a map of region to its image', jsPattern('region'), nested('a regional image', REGIONAL_IMAGE_SHAPE));
 
 export const NEW_BAKE_TABLE: Table<NewBake> = {
   id: column('id', text),
@@ -54,4 +64,6 @@ export const BAKE_TABLE: Table<Bake> = {
   finished_at: column('finished_at', nullable(time), { default: null }),
   // Files and databases from before challenges get none: such a bake's CSR is refused.
   challenge_hash: column('challenge_hash', nullable(text), { default: null }),
+  // Empty until the bake is distributing; bakes from before distribution never were.
+  distribution: column('distribution', distributionMap, { default: {} }),
 };

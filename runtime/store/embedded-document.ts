@@ -18,9 +18,12 @@ import { fromJson, isObject, toJson, type Shape } from './table.ts';
  * its table says (times as ISO-8601 strings); a field missing from an older document
  * takes the table's default when it is read.
  */
-export const EMBEDDED_SCHEMA_VERSION = 4;
+export const EMBEDDED_SCHEMA_VERSION = 5;
 
 type Raw = Record<string, unknown>;
+
+/** Each record of a list given the fields it lacks; anything but a list is left for `keyed` to refuse. */
+const each = (list: unknown, defaults: Raw): unknown => (Array.isArray(list) ? list.map((record: Raw) => ({ ...defaults, ...record })) : list);
 // UPGRADES[i] turns a document at schema_version i+1 into one at i+2.
 const UPGRADES: readonly ((doc: Raw) => Raw)[] = [
   // 2: bakes and image lineage join the groups.
@@ -36,6 +39,15 @@ const UPGRADES: readonly ((doc: Raw) => Raw)[] = [
     ...doc,
     schema_version: 4,
     bakes: Array.isArray(doc.bakes) ? doc.bakes.map((bake: Raw) => ({ challenge_hash: null, ...bake })) : doc.bakes,
+  }),
+  // 5: distribution to more regions. Groups from before stay in their home region,
+  // unencrypted and unshared; their bakes and images have no other region's image.
+  (doc) => ({
+    ...doc,
+    schema_version: 5,
+    groups: each(doc.groups, { keep_days: null, copy_to: [], encrypt: false, kms_key: [], share_with: [], deprecate_after: null }),
+    bakes: each(doc.bakes, { distribution: {} }),
+    images: each(doc.images, { copies: {}, retention_note: null }),
   }),
 ];
 

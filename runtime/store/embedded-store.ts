@@ -13,10 +13,12 @@ import { copyDoc, freeze, load, removeLeftovers, sameDoc, save, type Doc } from 
 import { FileLock } from './embedded-lock.ts';
 import { IMAGE_TABLE } from './image-table.ts';
 import {
-  applyTransition, bakeOrder, byCodePoint, checkChallengeHash, checkState, checkTime, imageOrder, matches, meetsExpectation, newBake, newGroup,
-  transitionValues,
+  applyTransition, bakeOrder, byCodePoint, checkChallengeHash, checkDistribution, checkRetentionNote, checkState, checkTime, imageOrder, matches,
+  meetsExpectation, newBake, newGroup, transitionValues,
 } from './records.ts';
-import type { Bake, BakeFilter, BakeState, BakeUpdate, Group, GroupSettings, ImageRecord, NewBake, ReportSummary, Store } from './store.ts';
+import type {
+  Bake, BakeFilter, BakeState, BakeUpdate, Distribution, Group, GroupSettings, ImageRecord, NewBake, ReportSummary, Store,
+} from './store.ts';
 import { fill } from './table.ts';
 
 export { EMBEDDED_SCHEMA_VERSION } from './embedded-document.ts';
@@ -172,12 +174,23 @@ export class EmbeddedStore implements Store {
     });
   }
 
+  async setDistribution(id: string, owner: string, distribution: Distribution): Promise<Bake | undefined> {
+    const checked = checkDistribution(distribution);
+    const now = this.#now();
+    return this.#write(({ bakes }) => {
+      const bake = bakes.get(id);
+      if (!bake || bake.state !== 'distributing' || bake.lease_owner !== owner) return undefined;
+      return this.#put(bakes, { ...bake, distribution: checked, updated_at: now });
+    });
+  }
+
   async promote(input: ImageRecord): Promise<void> {
     const image = freeze(fill(IMAGE_TABLE, input));
     const now = this.#now();
     await this.#write(({ groups, images }) => {
       const group = groups.get(image.group_name);
       if (group) groups.set(group.name, freeze({ ...group, image: image.image_id, updated_at: now }));
+      // A retried promotion keeps the lineage row it first wrote, as MySQL does.
       if (!images.has(image.image_id)) images.set(image.image_id, image);
     });
   }
@@ -192,6 +205,14 @@ export class EmbeddedStore implements Store {
       const image = images.get(imageId);
       // The first time stands: a retried retention pass does not move it.
       if (image && image.deregistered_at === null) images.set(imageId, freeze({ ...image, deregistered_at: when }));
+    });
+  }
+
+  async setRetentionNote(imageId: string, note: string | null): Promise<void> {
+    const checked = checkRetentionNote(note);
+    await this.#write(({ images }) => {
+      const image = images.get(imageId);
+      if (image && image.retention_note !== checked) images.set(imageId, freeze({ ...image, retention_note: checked }));
     });
   }
 

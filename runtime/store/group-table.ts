@@ -4,7 +4,7 @@
  */
 import { METHODS } from '../interface/methods.ts';
 import type { Group, GroupSettings } from './store.ts';
-import { column, flag, integer, nullable, oneOf, sqlName, text, time, type Table } from './table.ts';
+import { column, flag, integer, nullable, oneOf, sqlName, text, textList, time, type Table } from './table.ts';
 
 // `groups` is a reserved word from MySQL 8.0.2 (window functions), so it is always quoted.
 export const GROUPS = sqlName('groups');
@@ -33,6 +33,16 @@ export const GROUP_SETTINGS_TABLE: Table<GroupSettings> = {
   template: column('template', nullable(text), { default: null }),
   // Leave the instance of a failed run running for inspection instead of terminating it.
   keep_failed: column('keep_failed', flag, { default: false }),
+  // Groups from before distribution get its defaults: home region only, unencrypted,
+  // unshared, never deprecated, and kept by count alone.
+  keep_days: column('keep_days', nullable(integer), { default: null }),
+  copy_to: column('copy_to', textList, { default: [] }),
+  encrypt: column('encrypt', flag, { default: false }),
+  // `REGION=ARN` or `default=ARN` entries, kept as given: the distribution step reads them.
+  kms_key: column('kms_key', textList, { default: [] }),
+  share_with: column('share_with', textList, { default: [] }),
+  // The duration as given (`90d`): a deprecation time is reckoned from each image's own creation.
+  deprecate_after: column('deprecate_after', nullable(text), { default: null }),
 };
 
 export const GROUP_TABLE: Table<Group> = {

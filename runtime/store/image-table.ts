@@ -1,8 +1,12 @@
 /** How a row of a group's image lineage is stored. */
+import { jsPattern } from '../interface/patterns.ts';
 import type { ImageRecord } from './store.ts';
-import { column, nullable, sqlName, text, textList, time, type Table } from './table.ts';
+import { column, mapOf, nullable, sqlName, text, textList, time, type Table } from './table.ts';
 
 export const IMAGES = sqlName('images');
+
+/** Region → the image's copy there. */
+export const copiesMap = mapOf('a map of region to image id', jsPattern('region'), text);
 
 export const IMAGE_TABLE: Table<ImageRecord> = {
   image_id: column('image_id', text),
@@ -15,4 +19,7 @@ export const IMAGE_TABLE: Table<ImageRecord> = {
   changed_resources: column('changed_resources', textList),
   created_at: column('created_at', time),
   deregistered_at: column('deregistered_at', nullable(time), { default: null }),
+  // Images from before distribution live in their home region only.
+  copies: column('copies', copiesMap, { default: {} }),
+  retention_note: column('retention_note', nullable(text), { default: null }),
 };

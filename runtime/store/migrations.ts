@@ -118,6 +118,28 @@ export const MIGRATIONS: readonly Migration[] = [
         ADD COLUMN \`challenge_hash\` VARCHAR(80) NULL COMMENT 'sha256 of the outstanding challengePassword, never the secret'`,
     ],
   },
+  {
+    version: 5,
+    name: 'distribution: group settings, regional images of bakes, copies and retention notes of images',
+    // One ALTER per table, each whole or not at all, so a re-run after a crash finds a
+    // table's columns (duplicate column) or adds them all. The defaults are what rows from
+    // before read as: one region, unencrypted, unshared. A TEXT default must be an
+    // expression in MySQL, and MariaDB takes that form too.
+    statements: [
+      `ALTER TABLE \`groups\`
+        ADD COLUMN \`keep_days\` INT NULL,
+        ADD COLUMN \`copy_to\` LONGTEXT NOT NULL DEFAULT ('[]') COMMENT 'JSON array of regions',
+        ADD COLUMN \`encrypt\` TINYINT(1) NOT NULL DEFAULT 0,
+        ADD COLUMN \`kms_key\` LONGTEXT NOT NULL DEFAULT ('[]') COMMENT 'JSON array of REGION=ARN and default=ARN',
+        ADD COLUMN \`share_with\` LONGTEXT NOT NULL DEFAULT ('[]') COMMENT 'JSON array of accounts and organization ARNs',
+        ADD COLUMN \`deprecate_after\` VARCHAR(32) NULL COMMENT 'a duration such as 90d'`,
+      `ALTER TABLE \`bakes\`
+        ADD COLUMN \`distribution\` LONGTEXT NOT NULL DEFAULT ('{}') COMMENT 'JSON object: region to its image id and step'`,
+      `ALTER TABLE \`images\`
+        ADD COLUMN \`copies\` LONGTEXT NOT NULL DEFAULT ('{}') COMMENT 'JSON object: region to the copy image id',
+        ADD COLUMN \`retention_note\` TEXT NULL`,
+    ],
+  },
 ];
 
 const SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS \`schema_migrations\` (

@@ -13,8 +13,12 @@ import { GROUPS, GROUP_TABLE } from './group-table.ts';
 import { IMAGES, IMAGE_TABLE } from './image-table.ts';
 import { migrate } from './migrations.ts';
 import { SESSION_SETUP, describe, isDuplicate, poolOptions, translate } from './mysql-connection.ts';
-import { UPDATABLE, checkChallengeHash, checkState, checkTime, newBake, newGroup, transitionValues, type Changes } from './records.ts';
-import type { Bake, BakeFilter, BakeState, BakeUpdate, Group, GroupSettings, ImageRecord, NewBake, ReportSummary, Store } from './store.ts';
+import {
+  UPDATABLE, checkChallengeHash, checkDistribution, checkRetentionNote, checkState, checkTime, newBake, newGroup, transitionValues, type Changes,
+} from './records.ts';
+import type {
+  Bake, BakeFilter, BakeState, BakeUpdate, Distribution, Group, GroupSettings, ImageRecord, NewBake, ReportSummary, Store,
+} from './store.ts';
 import { columnEquals, columnList, fill, fromRow, insertInto, sqlValues, type SqlValue } from './table.ts';
 
 export { poolOptions } from './mysql-connection.ts';
@@ -28,7 +32,8 @@ const SELECT_BAKES = `SELECT ${columnList(B)} FROM ${BAKES}`;
 const SELECT_IMAGES = `SELECT ${columnList(I)} FROM ${IMAGES}`;
 const INSERT_GROUP = insertInto(GROUPS, G);
 const INSERT_BAKE = insertInto(BAKES, B);
-// Not INSERT IGNORE: that would also turn strict-mode errors (an over-long value) into warnings.
+// A retried promotion keeps the lineage row it first wrote, as the contract asks. Not INSERT
+// IGNORE: that would also turn strict-mode errors (an over-long value) into warnings.
 const INSERT_IMAGE = `${insertInto(IMAGES, I)} ON DUPLICATE KEY UPDATE ${I.image_id.sql} = ${I.image_id.sql}`;
 const SET_GROUP_IMAGE = `UPDATE ${GROUPS} SET ${G.image.sql} = ?, ${G.updated_at.sql} = ? WHERE ${G.name.sql} = ?`;
 
@@ -174,6 +179,13 @@ export class MysqlStore implements Store {
     return (await this.#run(sql, values)) > 0;
   }
 
+  async setDistribution(id: string, owner: string, distribution: Distribution): Promise<Bake | undefined> {
+    const sets = [columnEquals(B, 'distribution', checkDistribution(distribution)), columnEquals(B, 'updated_at', this.#now())];
+    const where = [columnEquals(B, 'id', id), columnEquals(B, 'state', 'distributing'), columnEquals(B, 'lease_owner', owner)];
+    const sql = `UPDATE ${BAKES} SET ${sets.map(([text]) => text).join(', ')} WHERE ${where.map(([text]) => text).join(' AND ')}`;
+    return (await this.#run(sql, [...sets, ...where].map(([, value]) => value))) > 0 ? this.getBake(id) : undefined;
+  }
+
   async promote(input: ImageRecord): Promise<void> {
     const image = fill(I, input);
     const now = this.#now();
@@ -200,6 +212,11 @@ export class MysqlStore implements Store {
     // The first time stands: a retried retention pass does not move it.
     const [set, when] = columnEquals(I, 'deregistered_at', checkTime('at', at));
     await this.#run(`UPDATE ${IMAGES} SET ${set} WHERE ${I.image_id.sql} = ? AND ${I.deregistered_at.sql} IS NULL`, [when, imageId]);
+  }
+
+  async setRetentionNote(imageId: string, note: string | null): Promise<void> {
+    const [set, value] = columnEquals(I, 'retention_note', checkRetentionNote(note));
+    await this.#run(`UPDATE ${IMAGES} SET ${set} WHERE ${I.image_id.sql} = ?`, [value, imageId]);
   }
 
   async ping(): Promise<void> {

@@ -7,7 +7,8 @@ import { ValidationError } from '../errors.ts';
 import { CHALLENGE_HASH } from '../puppet/challenge.ts';
 import { BAKE_TABLE, NEW_BAKE_TABLE, bakeState } from './bake-table.ts';
 import { GROUP_SETTINGS_TABLE, GROUP_TABLE } from './group-table.ts';
-import type { Bake, BakeFilter, BakeState, BakeUpdate, Group, GroupSettings, ImageRecord, NewBake } from './store.ts';
+import { IMAGE_TABLE } from './image-table.ts';
+import type { Bake, BakeFilter, BakeState, BakeUpdate, Distribution, Group, GroupSettings, ImageRecord, NewBake } from './store.ts';
 import { checked, checkedField, fill, time } from './table.ts';
 
 export const checkState = (name: string, state: string): BakeState => checked(name, bakeState, state);
@@ -31,6 +32,11 @@ export function checkChallengeHash(hash: string): string {
   if (typeof hash !== 'string' || !CHALLENGE_HASH.test(hash)) throw new ValidationError('challenge_hash', 'is not a sha256:<hex> digest (value hidden)');
   return hash;
 }
+
+/** A caller's distribution, checked and copied, so the store never keeps the engine's object. */
+export const checkDistribution = (distribution: Distribution): Distribution => checkedField(BAKE_TABLE, 'distribution', distribution);
+
+export const checkRetentionNote = (note: string | null): string | null => checkedField(IMAGE_TABLE, 'retention_note', note);
 
 /** The fields a transition may set, in a fixed order (MySQL builds its SET list from it). */
 export const UPDATABLE = [

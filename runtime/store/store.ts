@@ -28,7 +28,7 @@ export interface Group extends GroupSettings {
 
 /** A bake moves forward through these; `done` carries an outcome. */
 export const BAKE_STATES = [
-  'queued', 'launching', 'booting', 'bootstrapping', 'awaiting_report', 'imaging', 'image_pending', 'promoted', 'cleaning', 'done',
+  'queued', 'launching', 'booting', 'bootstrapping', 'awaiting_report', 'imaging', 'image_pending', 'distributing', 'promoted', 'cleaning', 'done',
 ] as const;
 export type BakeState = (typeof BAKE_STATES)[number];
 
@@ -37,6 +37,25 @@ export type BakeOutcome = (typeof BAKE_OUTCOMES)[number];
 
 /** What AutoAMI keeps of a Puppet report: report.submit's params. */
 export type ReportSummary = AsRecord<ParamsFor<'report.submit'>>;
+
+/**
+ * Where one region's image of a bake has got to in `distributing`. Each step is written
+ * before its call, so a resumed bake repeats at most that call, and each call is
+ * idempotent: CopyImage by its ClientToken, the others by their nature.
+ * copying → copied (CopyImage answered; waiting for it) → sharing → deprecating → done.
+ * The home region's image starts at `sharing`.
+ */
+export const DISTRIBUTION_STEPS = ['copying', 'copied', 'sharing', 'deprecating', 'done'] as const;
+export type DistributionStep = (typeof DISTRIBUTION_STEPS)[number];
+
+export interface RegionalImage {
+  /** Null until CopyImage has answered. */
+  readonly image_id: string | null;
+  readonly step: DistributionStep;
+}
+
+/** Region → that region's image of the bake, the home region included. */
+export type Distribution = Readonly<Record<string, RegionalImage>>;
 
 export interface NewBake {
   /**
@@ -72,6 +91,8 @@ export interface Bake extends NewBake {
    * outstanding: none handed out yet, or spent on a signature, or the bake is past signing.
    */
   readonly challenge_hash: string | null;
+  /** Each region's image, once the bake is `distributing`; empty before. */
+  readonly distribution: Distribution;
 }
 
 /** Fields a transition may set besides the state itself. */
@@ -111,8 +132,12 @@ export interface ImageRecord {
   readonly config_version: string | null;
   readonly changed_resources: readonly string[];
   readonly created_at: number;
-  /** Set when retention deregistered it. */
+  /** Set when retention deregistered it (in every region). */
   readonly deregistered_at: number | null;
+  /** Region → the image's copy there; the home region (`region`, `image_id`) is not in it. */
+  readonly copies: Readonly<Record<string, string>>;
+  /** Why retention last kept this image although it was due: what still uses it. */
+  readonly retention_note: string | null;
 }
 
 export type StoreBackend = 'mysql' | 'embedded';
@@ -163,11 +188,22 @@ export interface Store {
   /** Keep the bake's report; false (and nothing written) when it already has one. */
   recordReport(id: string, report: ReportSummary): Promise<boolean>;
 
-  /** Atomically point the group at a new image and add its lineage row. */
+  /**
+   * Record where the bake's images have got to, only while `owner` holds its lease and it is
+   * `distributing`; undefined when that no longer holds.
+   */
+  setDistribution(id: string, owner: string, distribution: Distribution): Promise<Bake | undefined>;
+
+  /**
+   * Atomically point the group at a new image and add its lineage row. Idempotent: a
+   * lineage row that exists already is kept as it is, and the group is pointed again.
+   */
   promote(image: ImageRecord): Promise<void>;
   /** A group's lineage, newest first. */
   listImages(groupName: string): Promise<ImageRecord[]>;
   markImageDeregistered(imageId: string, at: number): Promise<void>;
+  /** Retention's word on an image it kept although it was due (null clears it). */
+  setRetentionNote(imageId: string, note: string | null): Promise<void>;
 
   /** Throws StoreUnavailableError when the backend cannot be reached. */
   ping(): Promise<void>;

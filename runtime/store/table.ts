@@ -254,3 +254,24 @@ export function nested<R>(kind: string, shape: Shape<R>): Codec<R> {
     check: whole((raw) => build(shape, (key, field) => given(key, field, raw[key]))),
   };
 }
+
+/**
+ * An object whose keys `keys` accepts, each value read by `values` (a region's image, its
+ * copy's id), kept as JSON text in MySQL. A row or file holding one bad key or value is
+ * refused whole, naming the field, rather than handed on partly read.
+ */
+export function mapOf<V>(kind: string, keys: RegExp, values: Codec<V>): Codec<Readonly<Record<string, V>>> {
+  const each = (read: (value: unknown) => V | undefined) => (value: unknown): Readonly<Record<string, V>> | undefined => {
+    if (!isObject(value)) return undefined;
+    const entries: [string, V][] = [];
+    for (const [key, raw] of Object.entries(value)) {
+      const decoded = keys.test(key) ? read(raw) : undefined;
+      if (decoded === undefined) return undefined;
+      entries.push([key, decoded]);
+    }
+    // fromEntries defines own properties, so no key can reach the prototype.
+    return Object.fromEntries(entries);
+  };
+  const toJsonMap = (map: Readonly<Record<string, V>>): JsonValue => Object.fromEntries(Object.entries(map).map(([key, value]) => [key, values.toJson(value)]));
+  return { ...jsonText(kind, toJsonMap, each(values.fromJson)), check: each(values.check) };
+}

@@ -80,8 +80,9 @@ export async function warmUp(rig: BakeRig): Promise<void> {
   await call(rig.client, 'status', {});
 }
 
-export async function defineGroups(rig: BakeRig, names: readonly string[]): Promise<void> {
-  for (const name of names) await call(rig.client, 'group.create', seedGroup({ name, image: BASE_IMAGE, bootstrap: 'userdata' }));
+/** `params`: more group.create parameters for every group (delivery settings such as copy_to). */
+export async function defineGroups(rig: BakeRig, names: readonly string[], params: Record<string, unknown> = {}): Promise<void> {
+  for (const name of names) await call(rig.client, 'group.create', seedGroup({ name, image: BASE_IMAGE, bootstrap: 'userdata', ...params }));
 }
 
 /** The scripted agent's report, on its own connection as the report processor sends it. */
@@ -95,8 +96,17 @@ async function agentReport(socket: string, certname: string): Promise<void> {
   }
 }
 
-/** One `bake.run` of `groups`, played to the end by the scripted agent, which looks at the run's bakes every `watchMs`. */
-export async function runBakes(rig: BakeRig, groups: readonly string[], watchMs: number, timeoutMs: number): Promise<RunOutcome> {
+/**
+ * One `bake.run` of `groups`, played to the end by the scripted agent, which looks at the run's
+ * bakes every `watchMs`. `watch` sees each of those looks, for a bench that times the states.
+ */
+export async function runBakes(
+  rig: BakeRig,
+  groups: readonly string[],
+  watchMs: number,
+  timeoutMs: number,
+  watch?: (bakes: readonly Bake[], at: number) => void,
+): Promise<RunOutcome> {
   rig.endpoint.counts.reset();
   const started = Date.now();
   const run = await call(rig.client, 'bake.run', { groups });
@@ -106,6 +116,7 @@ export async function runBakes(rig: BakeRig, groups: readonly string[], watchMs:
   let bakes: Bake[] = [];
   for (;;) {
     bakes = await rig.store.listBakes({ run_id: runId });
+    watch?.(bakes, Date.now());
     for (const bake of bakes) {
       if (bake.state !== 'awaiting_report' || reported.has(bake.id)) continue;
       const entered = bake.updated_at;

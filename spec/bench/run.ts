@@ -6,6 +6,7 @@
 import '../support/aws-env.ts';
 import { parseArgs } from 'node:util';
 import { bakeOverheadBench } from './bake-overhead.ts';
+import { distributeBench } from './distribute.ts';
 import { fanoutBench } from './fanout.ts';
 import { handoffBench } from './handoff.ts';
 import { loadNow, machine } from './machine.ts';
@@ -19,6 +20,7 @@ const BENCHES: Record<string, (progress: Progress) => Promise<BenchResult>> = {
   startup: (progress) => startupBench({ progress }),
   submit: (progress) => submitBench({ progress }),
   'bake-overhead': (progress) => bakeOverheadBench({ progress }),
+  distribute: (progress) => distributeBench({ progress }),
   fanout: (progress) => fanoutBench({ progress }),
   handoff: (progress) => handoffBench({ progress }),
 };

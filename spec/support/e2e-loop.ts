@@ -188,12 +188,13 @@ export function groupImages(context: Context, group: string) {
   return context.endpoint.images().filter((image) => image.tags.get('autoami:group') === group);
 }
 
-export async function newGroup(context: Context, group: string, bootstrap: 'ssh' | 'userdata'): Promise<void> {
+/** `more`: further new_group options, as an operator adds them (e.g. `--copy-to`). */
+export async function newGroup(context: Context, group: string, bootstrap: 'ssh' | 'userdata', more: readonly string[] = []): Promise<void> {
   context.releases[group] = 1;
   writeSite(context);
   await face(context, [
     'autoami', 'new_group', '--enc-user', 'admin', '--enc-pass', ENC_PASSWORD, '--image', DEBIAN_12_IMAGE_ID,
     '--keyfile', context.sshd.target.keyfile, '--keyname', 'e2e', '--login', 'root', '--node-group', group,
-    '--puppetserver', SERVER_CERTNAME, '--type', 't3.micro', '--bootstrap', bootstrap, group,
+    '--puppetserver', SERVER_CERTNAME, '--type', 't3.micro', '--bootstrap', bootstrap, ...more, group,
   ]);
 }

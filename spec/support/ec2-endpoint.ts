@@ -3,28 +3,40 @@
  * to it with `endpoint: url`. Timed state changes, eventual consistency and fault injection
  * let tests exercise the sidecar's waiting and retry paths without AWS.
  *
- *   npx tsx spec/support/ec2-endpoint.ts --port 0 [--image ami-0abc1234]... [--boot-ms N] [--image-ms N]
+ *   npx tsx spec/support/ec2-endpoint.ts --port 0 [--image ami-0abc1234]... [--boot-ms N] [--image-ms N] [--copy-ms N]
  *
- * prints its URL on stdout and serves until SIGTERM/SIGINT.
+ * prints its URL on stdout and serves until SIGTERM/SIGINT. Every region is served from the one
+ * URL: a request's region is the one its SigV4 signature is scoped to.
  */
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { TestClock } from './ec2/clock.ts';
 import { Faults } from './ec2/faults.ts';
-import type { ImageRecord, InstanceRecord, SnapshotRecord } from './ec2/model.ts';
+import { Ec2World, isRegion, REGIONS, type OptInStatus, type Timing } from './ec2/regions.ts';
 import { createEc2Server, RequestCounts } from './ec2/server.ts';
-import { Ec2State, type BaseImage } from './ec2/state.ts';
+import type { BaseImage } from './ec2/state.ts';
+import { regionView, type Ec2RegionView } from './ec2/views.ts';
 
 export type { FaultSpec } from './ec2/faults.ts';
 export type { ActionCounts } from './ec2/server.ts';
 export type { BaseImage } from './ec2/state.ts';
-export type { ImageRecord, InstanceRecord, SnapshotRecord } from './ec2/model.ts';
+export type { Ec2RegionView } from './ec2/views.ts';
+export type { OptInStatus } from './ec2/regions.ts';
+export type {
+  ImageRecord,
+  InstanceRecord,
+  LaunchTemplateRecord,
+  LaunchTemplateVersionRecord,
+  SnapshotRecord,
+} from './ec2/model.ts';
 export { Faults } from './ec2/faults.ts';
 export { RequestCounts } from './ec2/server.ts';
 export { TestClock } from './ec2/clock.ts';
+export { DEFAULT_EBS_KEY_ID, defaultKeyArn } from './ec2/kms.ts';
+export { REGIONS } from './ec2/regions.ts';
 
-/** Always present: a public Debian 12 AMI owned by another account (Owner=self leaves it out). */
+/** Always present, in every region: a public Debian 12 AMI owned by another account (Owner=self leaves it out). */
 export const DEBIAN_12_IMAGE_ID = 'ami-0deb1a12000000001';
 export const DEBIAN_12_IMAGE_NAME = 'debian-12-amd64-20240101-1617';
 export const DEFAULT_ACCOUNT_ID = '123456789012';
@@ -32,12 +44,14 @@ export const DEFAULT_ACCOUNT_ID = '123456789012';
 export interface Ec2EndpointOptions {
   /** 0 (default) picks a free port. The endpoint always listens on 127.0.0.1. */
   port?: number;
-  /** More base AMIs: bare ids become public images of another account; objects say more. */
+  /** More base AMIs, in every region: bare ids become public images of another account; objects say more. */
   images?: (string | BaseImage)[];
   /** pending → running. Default 100 ms. */
   bootMs?: number;
   /** Image (and its snapshots) pending → available/failed. Default 200 ms. */
   imageMs?: number;
+  /** CopyImage: the copy (and its snapshots) pending → available/failed. Default 300 ms. */
+  copyMs?: number;
   /** stopping → stopped. Default 50 ms. */
   stopMs?: number;
   /** shutting-down → terminated. Default 50 ms. */
@@ -53,67 +67,77 @@ export interface Ec2EndpointOptions {
   /** Epoch ms a manual clock starts at. */
   startTime?: number;
   accountId?: string;
+  /** Where requests without a SigV4 credential scope go. Default us-east-1. */
   region?: string;
+  /** Opt-in regions the account has not enabled. Default: all of them (af-south-1, ap-east-1, me-south-1, eu-south-1 ...). */
+  optedOut?: string[];
+  /** The answer to a request for a region not enabled. Default AuthFailure, as EC2 gives (HTTP 401 both ways). */
+  notOptedInError?: 'AuthFailure' | 'OptInRequired';
+  /** DescribeImageReferences answers InvalidAction, as where EC2 lacks it; same as faults.set(..., { unsupported: true }). */
+  noImageReferences?: boolean;
   /** Public address of the Nth instance to reach running, e.g. to point SSH at a local host. */
   publicAddress?: (seq: number, instanceId: string) => { ip: string; dnsName: string };
 }
 
-export interface Ec2Endpoint {
+/** The accessors of Ec2RegionView work on the default region. */
+export interface Ec2Endpoint extends Ec2RegionView {
   /** `http://127.0.0.1:PORT`, for EC2Client({ endpoint }). */
   url: string;
   port: number;
   accountId: string;
+  /** The default region. */
   region: string;
   counts: RequestCounts;
   faults: Faults;
   clock: TestClock;
-  /** Copies of the current records (tags are Maps), in creation order. */
-  instances(): InstanceRecord[];
-  instance(instanceId: string): InstanceRecord | undefined;
-  images(): ImageRecord[];
-  image(imageId: string): ImageRecord | undefined;
-  snapshots(): SnapshotRecord[];
-  /** The instance's user data decoded from base64, as the instance would read it. */
-  userData(instanceId: string): string | undefined;
+  /** Another region's records; its state (with the base AMIs) is made on first use. */
+  inRegion(region: string): Ec2RegionView;
+  /** Enables or disables an opt-in region for the account; other regions throw. */
+  setOptIn(region: string, optedIn: boolean): void;
+  optInStatus(region: string): OptInStatus;
+  /** Regions that have been used, by a request or an accessor, in order of first use. */
+  regionsInUse(): string[];
   /**
-   * Changes how long state changes take from now on: instances and images made after this
-   * call use the new figures, ones already on their way keep theirs. With a long imageMs a
-   * test holds one image pending and lets it through with clock.advance() when it chooses.
+   * Changes how long state changes take from now on, in every region: instances and images
+   * made after this call use the new figures, ones already on their way keep theirs. With a
+   * long imageMs a test holds one image pending and lets it through with clock.advance().
    */
-  setTiming(timing: Partial<Pick<Ec2EndpointOptions, 'bootMs' | 'imageMs' | 'stopMs' | 'terminateMs'>>): void;
+  setTiming(timing: Partial<Timing>): void;
   stop(): Promise<void>;
 }
-
-const bySeq = <T extends { seq: number }>(records: Iterable<T>): T[] =>
-  [...records].sort((a, b) => a.seq - b.seq).map((r) => structuredClone(r));
 
 export async function startEc2Endpoint(options: Ec2EndpointOptions = {}): Promise<Ec2Endpoint> {
   const clock = new TestClock({ manual: options.manualClock ?? false, ...(options.startTime !== undefined && { start: options.startTime }) });
   const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
   const region = options.region ?? 'us-east-1';
-  const state = new Ec2State(clock, {
-    accountId,
-    region,
-    bootMs: options.bootMs ?? 100,
-    imageMs: options.imageMs ?? 200,
-    stopMs: options.stopMs ?? 50,
-    terminateMs: options.terminateMs ?? 50,
-    terminatedVisibleMs: options.terminatedVisibleMs ?? 60_000,
-    deregisteredVisibleMs: options.deregisteredVisibleMs ?? 0,
-    ...(options.publicAddress && { publicAddress: options.publicAddress }),
+  const baseImages: BaseImage[] = [
+    { imageId: DEBIAN_12_IMAGE_ID, name: DEBIAN_12_IMAGE_NAME, description: 'Debian 12 (20240101-1617)' },
+    ...(options.images ?? []).map((image) => (typeof image === 'string' ? { imageId: image } : image)),
+  ];
+  const world = new Ec2World(clock, {
+    defaultRegion: region,
+    baseImages,
+    optedOut: options.optedOut ?? REGIONS.filter((r) => r.optIn).map((r) => r.name),
+    notOptedInError: options.notOptedInError ?? 'AuthFailure',
+    state: {
+      accountId,
+      bootMs: options.bootMs ?? 100,
+      imageMs: options.imageMs ?? 200,
+      copyMs: options.copyMs ?? 300,
+      stopMs: options.stopMs ?? 50,
+      terminateMs: options.terminateMs ?? 50,
+      terminatedVisibleMs: options.terminatedVisibleMs ?? 60_000,
+      deregisteredVisibleMs: options.deregisteredVisibleMs ?? 0,
+      ...(options.publicAddress && { publicAddress: options.publicAddress }),
+    },
   });
-  state.addBaseImage({
-    imageId: DEBIAN_12_IMAGE_ID,
-    name: DEBIAN_12_IMAGE_NAME,
-    description: 'Debian 12 (20240101-1617)',
-  });
-  for (const image of options.images ?? []) {
-    state.addBaseImage(typeof image === 'string' ? { imageId: image } : image);
-  }
+  // Made now, so a bad base image fails here rather than on the first request.
+  world.state(region);
   const faults = new Faults(clock, options.seed ?? 1);
+  if (options.noImageReferences) faults.set('DescribeImageReferences', { unsupported: true });
   const counts = new RequestCounts();
   const server = createEc2Server({
-    state,
+    world,
     faults,
     counts,
     onCrash: (error) => process.stderr.write(`ec2-endpoint: handler crashed: ${(error as Error)?.stack ?? String(error)}\n`),
@@ -125,34 +149,21 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions = {}): Promis
   const { port } = server.address() as AddressInfo;
 
   return {
+    ...regionView(region, () => world.state(region)),
     url: `http://127.0.0.1:${port}`,
     port,
     accountId,
-    region,
     counts,
     faults,
     clock,
-    instances: () => bySeq(state.instances.values()),
-    instance: (id) => {
-      const record = state.instances.get(id);
-      return record && structuredClone(record);
+    inRegion: (name) => {
+      if (!isRegion(name)) throw new RangeError(`unknown region ${name}`);
+      return regionView(name, () => world.state(name));
     },
-    images: () => bySeq(state.images.values()),
-    image: (id) => {
-      const record = state.images.get(id);
-      return record && structuredClone(record);
-    },
-    snapshots: () => bySeq(state.snapshots.values()),
-    userData: (id) => {
-      const encoded = state.instances.get(id)?.userData;
-      return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
-    },
-    setTiming: (timing) => {
-      for (const key of ['bootMs', 'imageMs', 'stopMs', 'terminateMs'] as const) {
-        const value = timing[key];
-        if (value !== undefined) state.options[key] = value;
-      }
-    },
+    setOptIn: (name, optedIn) => world.setOptIn(name, optedIn),
+    optInStatus: (name) => world.optInStatus(name),
+    regionsInUse: () => world.regionsInUse(),
+    setTiming: (timing) => world.setTiming(timing),
     stop: () =>
       new Promise<void>((resolve) => {
         clock.dispose();
@@ -177,6 +188,7 @@ async function main(argv: string[]): Promise<void> {
       image: { type: 'string', multiple: true, default: [] },
       'boot-ms': { type: 'string' },
       'image-ms': { type: 'string' },
+      'copy-ms': { type: 'string' },
       'stop-ms': { type: 'string' },
       'terminate-ms': { type: 'string' },
       seed: { type: 'string' },
@@ -186,7 +198,15 @@ async function main(argv: string[]): Promise<void> {
     strict: true,
   });
   const opts: Ec2EndpointOptions = { images: values.image };
-  const numbers = { port: 'port', bootMs: 'boot-ms', imageMs: 'image-ms', stopMs: 'stop-ms', terminateMs: 'terminate-ms', seed: 'seed' } as const;
+  const numbers = {
+    port: 'port',
+    bootMs: 'boot-ms',
+    imageMs: 'image-ms',
+    copyMs: 'copy-ms',
+    stopMs: 'stop-ms',
+    terminateMs: 'terminate-ms',
+    seed: 'seed',
+  } as const;
   for (const [key, flag] of Object.entries(numbers) as [keyof typeof numbers, (typeof numbers)[keyof typeof numbers]][]) {
     const value = intFlag(flag, values[flag]);
     if (value !== undefined) opts[key] = value;

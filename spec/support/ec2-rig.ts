@@ -56,6 +56,7 @@ export function launchSpec(overrides: Partial<LaunchSpec> = {}): LaunchSpec {
     userData: '#!/bin/sh\necho "hello from autoami"\n',
     clientToken: randomUUID(),
     tags: { 'autoami:group': 'web', 'autoami:bake': 'b-1', Name: 'autoami-web' },
+    encryptRoot: null,
     ...overrides,
   };
 }

@@ -18,7 +18,8 @@ import type {
 } from '../../runtime/store/store.ts';
 import { CapturingLog } from './capturing-log.ts';
 import { FakeTime, storeTime } from './fake-clock.ts';
-import { FakeEc2Source, type FakeEc2 } from './fake-ec2.ts';
+import type { FakeEc2 } from './fake-ec2.ts';
+import { FakeEc2Source } from './fake-ec2-source.ts';
 import { FakeBootstrapper, FakeCa, FakeClassifier } from './fake-puppet.ts';
 
 export const REGION = 'us-east-1';
@@ -53,7 +54,7 @@ export function settings(overrides: Partial<GroupSettings> = {}): GroupSettings 
   return {
     name: 'web', image: BASE_IMAGE, type: 't3.micro', keyname: 'deploy', keyfile: '/etc/autoami/deploy.pem', login: 'ec2-user',
     puppetserver: 'puppet.example.com', node_group: 'web', enc_user: 'admin', enc_pass: 'secret', enc_server: null, enc_port: 4433,
-    region: REGION, subnet: null, security_group: null, bootstrap: 'ssh', keep: 2, template: null, keep_failed: false,
+    region: REGION, subnet: null, security_group: null, bootstrap: 'ssh', keep: 2, template: null, keep_failed: false, keep_days: null, copy_to: [], encrypt: false, kms_key: [], share_with: [], deprecate_after: null,
     ...overrides,
   };
 }
@@ -182,7 +183,7 @@ export class FakeBakeEnv {
     if (state === 'promoted') {
       await this.store.promote({
         image_id: update.image_id!, group_name: group.name, region: group.region, name: update.image_name!, parent_image: group.image,
-        bake_id: queued.id, config_version: '1700000000', changed_resources: [], created_at: this.at(0), deregistered_at: null,
+        bake_id: queued.id, config_version: '1700000000', changed_resources: [], created_at: this.at(0), deregistered_at: null, copies: {}, retention_note: null,
       });
     }
     if (state === 'queued') return this.lease(queued.id);
@@ -211,4 +212,4 @@ export class FakeBakeEnv {
   }
 }
 
-const STATE_ORDER: readonly BakeState[] = ['queued', 'launching', 'booting', 'bootstrapping', 'awaiting_report', 'imaging', 'image_pending', 'promoted', 'cleaning', 'done'];
+const STATE_ORDER: readonly BakeState[] = ['queued', 'launching', 'booting', 'bootstrapping', 'awaiting_report', 'imaging', 'image_pending', 'distributing', 'promoted', 'cleaning', 'done'];

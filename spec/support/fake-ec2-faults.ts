@@ -6,7 +6,7 @@ import { toEc2Error } from '../../runtime/ec2/failures.ts';
 import type { Abortable } from '../../runtime/ec2/types.ts';
 import { WaitAborted, type Ec2Error } from '../../runtime/errors.ts';
 import { statusFor } from './ec2/errors.ts';
-import type { Ec2Call } from './fake-ec2.ts';
+import type { Ec2Call } from './fake-ec2-calls.ts';
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN']);
 

@@ -139,7 +139,8 @@ function methodCases(method: MethodDef, base: Record<string, unknown>, context: 
   const add = (name: string, params: unknown, expect: Expect) => cases.push({ name: `${method.name} ${name}`, line: line(request(next(), method.name, params)), expect });
   const judge = (name: string, field: FieldDef, value: unknown): Expect => {
     const secret = field.secret && typeof value === 'string' && value.length > 3 ? value : undefined;
-    if (value === null) return field.required ? invalid(name) : { kind: 'legal', method: method.name, field: name, stored: field.default ?? null };
+    // A list left out is an empty list, as validation fills it in.
+    if (value === null) return field.required ? invalid(name) : { kind: 'legal', method: method.name, field: name, stored: field.default ?? (field.type === 'string[]' ? [] : null) };
     if (typeof value === 'string' && legalString(field, value)) return { kind: 'legal', method: method.name, field: name, stored: value };
     return invalid(name, secret);
   };

@@ -4,8 +4,12 @@
  */
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ValidationError } from '../../runtime/errors.ts';
 import type { Store } from '../../runtime/store/store.ts';
+import { rejects } from './rejects.ts';
 import { at, image, settings, using, type Backing } from './store-fixtures.ts';
+
+const COPIES = { 'eu-west-1': 'ami-0eu', 'ap-southeast-2': 'ami-0ap' };
 
 export function lineageContract(test: Test, fresh: () => Promise<Backing>): void {
   const withStore = async (body: (store: Store) => Promise<void>) => using((await fresh()).make(), body);
@@ -40,6 +44,57 @@ export function lineageContract(test: Test, fresh: () => Promise<Backing>): void
       await store.markImageDeregistered('ami-1', at(2 * 86_400));
       await store.markImageDeregistered('ami-none', at(2 * 86_400));
       assert.equal(await store.listImages('wordpress'), [image('ami-1', 0, { deregistered_at: at(86_400) })]);
+    });
+  });
+
+  test('should promote again after a rollback: one lineage row, as first written, and the group on the image again', async () => {
+    const backing = await fresh();
+    await using(backing.make(), async (store) => {
+      await store.createGroup(settings());
+      await store.promote(image('ami-0new', 10, { copies: COPIES }));
+      await store.setRetentionNote('ami-0new', 'launched by asg-web');
+      assert.ok(await store.setGroupImage('wordpress', 'ami-0abc1234'));
+      // A resumed bake promotes again, perhaps with what it knows now: the first row stands.
+      await store.promote(image('ami-0new', 20, { name: 'retried', copies: { 'eu-west-1': 'ami-0other' }, bake_id: 'b2' }));
+      assert.is((await store.getGroup('wordpress'))?.image, 'ami-0new');
+    });
+    await using(backing.make(), async (store) => {
+      assert.equal(await store.listImages('wordpress'), [image('ami-0new', 10, { copies: COPIES, retention_note: 'launched by asg-web' })]);
+      assert.is((await store.getGroup('wordpress'))?.image, 'ami-0new');
+    });
+  });
+
+  test('should keep an image\'s copies and retention note, and set, replace and clear the note', async () => {
+    const backing = await fresh();
+    const first = image('ami-1', 0, { copies: COPIES, retention_note: 'kept: launch template lt-0abc' });
+    await using(backing.make(), async (store) => {
+      await store.promote(first);
+      await store.promote(image('ami-2', 10));
+      assert.equal(await store.listImages('wordpress'), [image('ami-2', 10), first]);
+      await store.setRetentionNote('ami-2', "kept: 'asg-web' still launches it");
+      await store.setRetentionNote('ami-1', null);
+      await store.setRetentionNote('ami-none', 'nothing to note');
+    });
+    await using(backing.make(), async (store) => {
+      assert.equal(await store.listImages('wordpress'), [
+        image('ami-2', 10, { retention_note: "kept: 'asg-web' still launches it" }),
+        image('ami-1', 0, { copies: COPIES }),
+      ]);
+      await store.setRetentionNote('ami-2', 'kept: 2 instances');
+      assert.is((await store.listImages('wordpress'))[0]?.retention_note, 'kept: 2 instances');
+      await rejects(store.setRetentionNote('ami-2', 42 as never), ValidationError);
+      assert.is((await store.listImages('wordpress'))[0]?.retention_note, 'kept: 2 instances');
+    });
+  });
+
+  test('should refuse copies that are not a map of region to image id, promoting nothing', async () => {
+    await withStore(async (store) => {
+      const group = await store.createGroup(settings());
+      for (const copies of [{ 'eu-west-1': null }, { 'eu-west-1': 7 }, { 'west europe': 'ami-0eu' }, ['ami-0eu'], null]) {
+        const error = await rejects(store.promote(image('ami-0bad', 10, { copies: copies as never })), ValidationError);
+        assert.is(error.field, 'copies', JSON.stringify(copies));
+      }
+      assert.equal([await store.getGroup('wordpress'), await store.listImages('wordpress')], [group, []]);
     });
   });
 

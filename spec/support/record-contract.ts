@@ -9,9 +9,9 @@ import { challengeHash } from '../../runtime/puppet/challenge.ts';
 import { BAKE_TABLE, REPORT_SHAPE } from '../../runtime/store/bake-table.ts';
 import { GROUP_TABLE } from '../../runtime/store/group-table.ts';
 import { IMAGE_TABLE } from '../../runtime/store/image-table.ts';
-import type { Bake, Group, GroupSettings, ImageRecord, ReportSummary } from '../../runtime/store/store.ts';
+import type { Bake, Distribution, Group, GroupSettings, ImageRecord, ReportSummary } from '../../runtime/store/store.ts';
 import type { Shape } from '../../runtime/store/table.ts';
-import { FakeClock, at, bake, image, settings, using, type Backing } from './store-fixtures.ts';
+import { FakeClock, at, bake, distributed, image, settings, using, type Backing } from './store-fixtures.ts';
 
 /**
  * Every field holds something other than nothing and other than its default, so a field a
@@ -20,7 +20,8 @@ import { FakeClock, at, bake, image, settings, using, type Backing } from './sto
 function everyFieldSet<R>(shape: Shape<R>, record: R, what: string): void {
   for (const key in shape) {
     const value: unknown = record[key];
-    assert.ok(value !== null && value !== undefined && !(Array.isArray(value) && value.length === 0), `${what}.${key} is empty`);
+    const empty = value === null || value === undefined || (typeof value === 'object' && Object.keys(value).length === 0);
+    assert.not.ok(empty, `${what}.${key} is empty`);
     assert.not.equal(value, shape[key].default, `${what}.${key} holds its default`);
   }
 }
@@ -33,13 +34,18 @@ export function recordContract(test: Test, fresh: () => Promise<Backing>): void 
       name: 'full', image: 'ami-0f0000001', type: 'm7i-flex.2xlarge', keyname: 'other-key', keyfile: '/etc/autoami/other.pem', login: 'admin',
       puppetserver: 'puppet2.example.com', node_group: 'full nodes', enc_user: 'ops', enc_pass: "p'ss", enc_server: 'enc.example.com',
       enc_port: 8443, region: 'eu-west-1', subnet: 'subnet-0abc', security_group: 'sg-0abc', bootstrap: 'userdata', keep: 7,
-      template: '/etc/autoami/full.sh.hbs', keep_failed: true,
+      template: '/etc/autoami/full.sh.hbs', keep_failed: true, ...distributed,
     };
     const fullReport: ReportSummary = {
       host: 'full-i-0f00000000000001.autoami', transaction_uuid: 'a1b2c3d4-0000-4000-8000-0000000000ff', configuration_version: 'v42',
       status: 'failed', environment: 'staging', time: '2030-01-01T00:05:00.123+02:00', changed: 4, failed: 1, failed_to_restart: 2,
       corrective_change: 3, changed_resources: ['Package[nginx]', 'File[/x]'], failed_resources: ["Service['nginx']"],
     };
+    const distribution: Distribution = {
+      'eu-west-1': { image_id: 'ami-0f0000003', step: 'done' },
+      'ap-southeast-2': { image_id: 'ami-0f0000004', step: 'deprecating' },
+    };
+    const copies = { 'ap-southeast-2': 'ami-0f0000004' };
     const secret = challengeHash('a1'.repeat(32));
     const last = challengeHash('b2'.repeat(32));
     const written = await using(backing.make(clock), async (store) => {
@@ -58,8 +64,10 @@ export function recordContract(test: Test, fresh: () => Promise<Backing>): void 
       assert.ok(await store.transition('full-bake', 'm1', 'launching', { state: 'imaging', image_name: 'autoami-full-1', reason: 'changed 4', challenge_hash: null }));
       assert.ok(await store.transition('full-bake', 'm1', 'imaging', { state: 'image_pending', image_id: 'ami-0f0000003' }));
       assert.ok(await store.recordReport('full-bake', fullReport));
+      assert.ok(await store.transition('full-bake', 'm1', 'image_pending', { state: 'distributing' }));
+      assert.ok(await store.setDistribution('full-bake', 'm1', distribution));
       clock.time = at(40) + 505;
-      assert.ok(await store.transition('full-bake', 'm1', 'image_pending', { state: 'done', outcome: 'baked', deadline: at(300) + 6 }));
+      assert.ok(await store.transition('full-bake', 'm1', 'distributing', { state: 'done', outcome: 'baked', deadline: at(300) + 6 }));
       // A finished bake has no lease and no challenge; taken again here only so that every field holds something.
       assert.ok(await store.acquireLease('full-bake', 'm2', at(900) + 7, at(50)));
       clock.time = at(50) + 606;
@@ -69,8 +77,10 @@ export function recordContract(test: Test, fresh: () => Promise<Backing>): void 
       await store.promote({
         image_id: 'ami-0f0000003', group_name: 'full', region: 'eu-west-1', name: 'autoami-full-1', parent_image: 'ami-0f0000001',
         bake_id: 'full-bake', config_version: 'v42', changed_resources: ['Package[nginx]', 'File[/x]'], created_at: at(45) + 8, deregistered_at: null,
+        copies, retention_note: null,
       });
       await store.markImageDeregistered('ami-0f0000003', at(70) + 9);
+      await store.setRetentionNote('ami-0f0000003', "kept: 'asg-full' launches it");
       return { group, bake };
     });
 
@@ -79,11 +89,12 @@ export function recordContract(test: Test, fresh: () => Promise<Backing>): void 
       id: 'full-bake', run_id: 'run-9', group_name: 'full', region: 'eu-west-1', parent_image: 'ami-0f0000001', deadline: at(300) + 6,
       state: 'done', outcome: 'baked', reason: 'changed 4', instance_id: 'i-0f00000000000001', certname: 'full-i-0f00000000000001.autoami',
       image_id: 'ami-0f0000003', image_name: 'autoami-full-1', report: fullReport, lease_owner: 'm2', lease_expires: at(900) + 7,
-      created_at: at(20) + 303, updated_at: at(50) + 606, finished_at: at(40) + 505, challenge_hash: last,
+      created_at: at(20) + 303, updated_at: at(50) + 606, finished_at: at(40) + 505, challenge_hash: last, distribution,
     };
     const image: ImageRecord = {
       image_id: 'ami-0f0000003', group_name: 'full', region: 'eu-west-1', name: 'autoami-full-1', parent_image: 'ami-0f0000001', bake_id: 'full-bake',
       config_version: 'v42', changed_resources: ['Package[nginx]', 'File[/x]'], created_at: at(45) + 8, deregistered_at: at(70) + 9,
+      copies, retention_note: "kept: 'asg-full' launches it",
     };
     // Promotion points the group at the new image.
     const promoted: Group = { ...group, image: 'ami-0f0000003', updated_at: at(60) + 707 };

@@ -27,6 +27,7 @@ export const settings = (over: Partial<GroupSettings> = {}): GroupSettings => ({
   name: 'wordpress', image: 'ami-0abc1234', type: 't3.micro', keyname: 'deploy', keyfile: '/etc/autoami/deploy.pem',
   login: 'ec2-user', puppetserver: 'puppet.example.com', node_group: 'wordpress', enc_user: 'admin', enc_pass: 'secret',
   enc_server: null, enc_port: 443, region: 'us-east-1', subnet: null, security_group: null, bootstrap: 'ssh', keep: 3, template: null, keep_failed: false,
+  keep_days: null, copy_to: [], encrypt: false, kms_key: [], share_with: [], deprecate_after: null,
   ...over,
 });
 
@@ -56,8 +57,15 @@ export const report = (over: Partial<ReportSummary> = {}): ReportSummary => ({
 export const image = (id: string, seconds: number, over: Partial<ImageRecord> = {}): ImageRecord => ({
   image_id: id, group_name: 'wordpress', region: 'us-east-1', name: `autoami-wordpress-${seconds}`, parent_image: 'ami-0abc1234',
   bake_id: 'b1', config_version: '1700000000', changed_resources: ['Package[nginx]', "File['x']"], created_at: at(seconds),
-  deregistered_at: null, ...over,
+  deregistered_at: null, copies: {}, retention_note: null, ...over,
 });
+
+/** Group settings unlike every default of the distribution fields, so a field dropped on the way shows. */
+export const distributed = {
+  keep_days: 30, copy_to: ['eu-west-1', 'ap-southeast-2'], encrypt: true,
+  kms_key: ['default=arn:aws:kms:us-east-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef', 'eu-west-1=arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'],
+  share_with: ['123456789012', 'arn:aws:organizations::123456789012:organization/o-exampleorgid'], deprecate_after: '90d',
+} as const satisfies Partial<GroupSettings>;
 
 /** A new bake, queued and leased by `owner` until at(60). */
 export async function leased(store: Store, id: string, owner = 'm1'): Promise<void> {

@@ -102,7 +102,7 @@ describe 'autoami' do
       bake_report_timeout: 'soon',
       bake_concurrency: 0,
       bake_poll_interval: '2 seconds',
-      bake_lease: '1d',
+      bake_lease: '1w',
       metrics_listen: 'localhost:9777',
       command_path: 'usr/local/bin/autoami',
       manage_puppet_conf: 'yes',
@@ -128,7 +128,7 @@ describe 'autoami' do
   describe 'the data types in module/types' do
     {
       aws_region: { good: %w[us-east-1 eu-west-1 us-gov-west-1 ap-southeast-2], bad: %w[mars us-east US-EAST-1 us-east-1a] },
-      bake_report_timeout: { good: %w[500ms 90s 45m 1.5h], bad: ['1d', '45', 'm', '1.5.5h', ' 45m'] },
+      bake_report_timeout: { good: %w[500ms 90s 45m 1.5h 1d], bad: ['1w', '45', 'm', '1.5.5h', ' 45m'] },
       bake_lease: { good: %w[60s 2m], bad: %w[1w forever] },
       metrics_listen: {
         good: ['127.0.0.1:9777', '0.0.0.0:1', '[::1]:9777', '10.1.2.3:65535'],

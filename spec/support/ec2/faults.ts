@@ -19,6 +19,13 @@ export interface FaultSpec {
   imageFailure?: Partial<StateReason>;
   /** Any error code, for the next `times` calls (every call when times is absent). */
   error?: { code: string; message?: string; status?: number; times?: number };
+  /** The action is answered InvalidAction, as by a region or API version that lacks it. */
+  unsupported?: boolean;
+  /**
+   * The action takes effect at once but its reply is held this long (wall-clock), as when a
+   * connection drops after EC2 acted: the caller that dies meanwhile never learns of it.
+   */
+  replyDelayMs?: number;
 }
 
 interface ActionFaults {
@@ -98,8 +105,16 @@ export class Faults {
     }
   }
 
+  unsupported(action: string): boolean {
+    return this.byAction.get(action)?.spec.unsupported ?? false;
+  }
+
   lagMs(action: string): number {
     return this.byAction.get(action)?.spec.consistencyLagMs ?? 0;
+  }
+
+  replyDelayMs(action: string): number {
+    return this.byAction.get(action)?.spec.replyDelayMs ?? 0;
   }
 
   /** Consumes one InsufficientInstanceCapacity failure if any is left. */

@@ -1,3 +1,4 @@
+import { defaultKeyArn } from './kms.ts';
 import { newId, type ImageRecord, type InstanceRecord, type SnapshotRecord, type StateReason, type Tags } from './model.ts';
 import type { Ec2State } from './state.ts';
 
@@ -9,13 +10,17 @@ export interface ImageRequest {
   failure?: StateReason;
 }
 
-/** A pending image backed by fresh pending snapshots; both settle after imageMs. */
-function registerImage(
-  state: Ec2State,
-  req: ImageRequest,
-  devices: { deviceName: string; volumeId: string; size: number }[],
-  describe: (imageId: string, device: { volumeId: string }) => string,
-): ImageRecord {
+interface DeviceSpec {
+  deviceName: string;
+  volumeId: string;
+  size: number;
+  encrypted: boolean;
+  kmsKeyId?: string;
+  describe: (imageId: string) => string;
+}
+
+/** A pending image backed by fresh pending snapshots; both settle after `delayMs`. */
+function registerImage(state: Ec2State, req: ImageRequest, devices: DeviceSpec[], delayMs: number): ImageRecord {
   const now = state.clock.now();
   const imageId = newId('ami');
   const snapshots: SnapshotRecord[] = devices.map((device) => ({
@@ -26,9 +31,12 @@ function registerImage(
     ownerId: state.accountId,
     state: 'pending',
     progress: '0%',
-    description: describe(imageId, device),
+    description: device.describe(imageId),
     volumeSize: device.size,
     tags: new Map(req.snapshotTags),
+    encrypted: device.encrypted,
+    ...(device.kmsKeyId !== undefined && { kmsKeyId: device.kmsKeyId }),
+    createVolumePermissions: new Set(),
   }));
   const image: ImageRecord = {
     seq: state.nextSeq(),
@@ -46,14 +54,16 @@ function registerImage(
       volumeSize: device.size,
       volumeType: 'gp3',
       deleteOnTermination: true,
+      encrypted: device.encrypted,
     })),
     tags: new Map(req.imageTags),
     launchPermissions: new Set(),
+    deregistrationProtection: { enabled: false, cooldown: false },
   };
   if (req.description !== undefined) image.description = req.description;
   for (const snapshot of snapshots) state.snapshots.set(snapshot.snapshotId, snapshot);
   state.images.set(imageId, image);
-  state.clock.after(state.options.imageMs, () => {
+  state.clock.after(delayMs, () => {
     if (image.state !== 'pending') return;
     if (req.failure) {
       image.state = 'failed';
@@ -69,21 +79,49 @@ function registerImage(
   return image;
 }
 
+/** Snapshots of an encrypted volume are encrypted with the volume's key. */
 export function createImage(state: Ec2State, instance: InstanceRecord, req: ImageRequest & { noReboot: boolean }): ImageRecord {
-  const device = { deviceName: instance.rootDeviceName, volumeId: instance.volume.volumeId, size: instance.volume.sizeGiB };
-  const image = registerImage(state, req, [device], (imageId) => `Created by CreateImage(${instance.instanceId}) for ${imageId}`);
+  const { volume } = instance;
+  const device: DeviceSpec = {
+    deviceName: instance.rootDeviceName,
+    volumeId: volume.volumeId,
+    size: volume.sizeGiB,
+    encrypted: volume.encrypted,
+    ...(volume.kmsKeyId !== undefined && { kmsKeyId: volume.kmsKeyId }),
+    describe: (imageId) => `Created by CreateImage(${instance.instanceId}) for ${imageId}`,
+  };
+  const image = registerImage(state, req, [device], state.options.imageMs);
   image.sourceInstanceId = instance.instanceId;
   image.noReboot = req.noReboot;
   return image;
 }
 
-export function copyImage(state: Ec2State, source: ImageRecord, req: ImageRequest & { sourceRegion: string }): ImageRecord {
-  const devices = source.blockDevices.map((d) => ({
-    deviceName: d.deviceName,
-    volumeId: state.snapshots.get(d.snapshotId)?.volumeId ?? 'vol-ffffffff',
-    size: d.volumeSize,
-  }));
-  const image = registerImage(state, req, devices, (imageId) => `Copied for DestinationAmi ${imageId} from SourceAmi ${source.imageId}`);
+export interface CopyRequest extends ImageRequest {
+  sourceRegion: string;
+  /** Encrypted=true was asked for; encrypted sources stay encrypted regardless. */
+  encrypt: boolean;
+  /** A usable key of the destination region; without it encrypted copies use the AWS-managed key. */
+  kmsKeyArn?: string;
+}
+
+/**
+ * `state` is the destination region, where the copy and its snapshots live. Copied snapshots
+ * name no volume (EC2 shows vol-ffffffff) and are never encrypted with the source region's key:
+ * keys do not leave their region.
+ */
+export function copyImage(state: Ec2State, source: ImageRecord, req: CopyRequest): ImageRecord {
+  const devices = source.blockDevices.map((d): DeviceSpec => {
+    const encrypted = d.encrypted || req.encrypt;
+    return {
+      deviceName: d.deviceName,
+      volumeId: 'vol-ffffffff',
+      size: d.volumeSize,
+      encrypted,
+      ...(encrypted && { kmsKeyId: req.kmsKeyArn ?? defaultKeyArn(state.region, state.accountId) }),
+      describe: (imageId) => `Copied for DestinationAmi ${imageId} from SourceAmi ${source.imageId} for SourceSnapshot ${d.snapshotId}`,
+    };
+  });
+  const image = registerImage(state, req, devices, state.options.copyMs);
   image.sourceImageId = source.imageId;
   image.sourceRegion = req.sourceRegion;
   return image;

@@ -1,5 +1,5 @@
 import { Ec2Fault } from './errors.ts';
-import { newId, type InstanceRecord, type InstanceStateName, type ReservationRecord, type Tags } from './model.ts';
+import { newId, type InstanceRecord, type InstanceStateName, type ReservationRecord, type StateReason, type Tags } from './model.ts';
 import type { Ec2State } from './state.ts';
 
 export const DEFAULT_SUBNET = 'subnet-0a1b2c3d4e5f60718';
@@ -22,7 +22,18 @@ export interface LaunchRequest {
   instanceTags: Tags;
   volumeTags: Tags;
   volumeSizeGiB: number;
+  volumeEncrypted: boolean;
+  /** Key ARN, when encrypted. */
+  volumeKmsKeyId?: string;
+  /** The root volume's key cannot be used: the instance dies while it starts, as on EC2. */
+  volumeKeyUnusable?: boolean;
 }
+
+/** What EC2 reports when the root volume's KMS key cannot be used (seen on the wire). */
+const KEY_FAILURE: StateReason = {
+  code: 'Client.InternalError',
+  message: 'Client.InvalidKMSKey.InvalidState: The KMS key provided is in an incorrect state',
+};
 
 export interface StateChange {
   instanceId: string;
@@ -70,7 +81,13 @@ export function launch(state: Ec2State, req: LaunchRequest): ReservationRecord {
         httpPutResponseHopLimit: req.httpPutResponseHopLimit,
       },
       rootDeviceName: '/dev/xvda',
-      volume: { volumeId: newId('vol'), sizeGiB: req.volumeSizeGiB, tags: new Map(req.volumeTags) },
+      volume: {
+        volumeId: newId('vol'),
+        sizeGiB: req.volumeSizeGiB,
+        tags: new Map(req.volumeTags),
+        encrypted: req.volumeEncrypted,
+        ...(req.volumeKmsKeyId !== undefined && { kmsKeyId: req.volumeKmsKeyId }),
+      },
       tags: new Map(req.instanceTags),
     };
     if (req.keyName !== undefined) instance.keyName = req.keyName;
@@ -80,6 +97,10 @@ export function launch(state: Ec2State, req: LaunchRequest): ReservationRecord {
     reservation.instanceIds.push(instanceId);
     state.clock.after(state.options.bootMs, () => {
       if (instance.state !== 'pending') return;
+      if (req.volumeKeyUnusable) {
+        endAtLaunch(state, instance, KEY_FAILURE);
+        return;
+      }
       const address = state.nextPublicAddress(instanceId);
       instance.state = 'running';
       instance.publicIpAddress = address.ip;
@@ -88,6 +109,16 @@ export function launch(state: Ec2State, req: LaunchRequest): ReservationRecord {
   }
   state.reservations.set(reservation.reservationId, reservation);
   return reservation;
+}
+
+function endAtLaunch(state: Ec2State, instance: InstanceRecord, reason: StateReason): void {
+  instance.state = 'terminated';
+  instance.stateTransitionReason = 'Server.InternalError';
+  instance.stateReason = reason;
+  instance.terminatedAt = state.clock.now();
+  delete instance.privateIpAddress;
+  instance.privateDnsName = '';
+  state.clock.after(state.options.terminatedVisibleMs, () => state.instances.delete(instance.instanceId));
 }
 
 export function stop(state: Ec2State, instance: InstanceRecord): StateChange {

@@ -48,9 +48,19 @@ export interface InstanceRecord {
   publicDnsName?: string;
   metadataOptions: { httpTokens: string; httpEndpoint: string; httpPutResponseHopLimit: number };
   rootDeviceName: string;
-  volume: { volumeId: string; sizeGiB: number; tags: Tags };
+  volume: VolumeRecord;
   tags: Tags;
   terminatedAt?: number;
+}
+
+/** An instance's root volume; its encryption carries over to the snapshots CreateImage takes. */
+export interface VolumeRecord {
+  volumeId: string;
+  sizeGiB: number;
+  tags: Tags;
+  encrypted: boolean;
+  /** Key ARN; present exactly when encrypted. */
+  kmsKeyId?: string;
 }
 
 export interface ReservationRecord {
@@ -66,6 +76,8 @@ export interface BlockDevice {
   volumeSize: number;
   volumeType: string;
   deleteOnTermination: boolean;
+  /** Mirrors the snapshot's flag: DescribeImages shows it, the key only on the snapshot. */
+  encrypted: boolean;
 }
 
 export interface ImageRecord {
@@ -86,9 +98,19 @@ export interface ImageRecord {
   sourceImageId?: string;
   sourceRegion?: string;
   noReboot?: boolean;
-  /** Account ids (and "all") granted launch permission by ModifyImageAttribute. */
+  /** Account ids, organization/OU ARNs and "all" granted launch permission by ModifyImageAttribute. */
   launchPermissions: Set<string>;
   deregisteredAt?: number;
+  /** Epoch ms, already rounded to the minute. */
+  deprecationTime?: number;
+  deregistrationProtection: DeregistrationProtection;
+}
+
+/** `until` is the end of the cooldown that disabling a with-cooldown protection leaves behind. */
+export interface DeregistrationProtection {
+  enabled: boolean;
+  cooldown: boolean;
+  until?: number;
 }
 
 export interface SnapshotRecord {
@@ -102,9 +124,42 @@ export interface SnapshotRecord {
   description: string;
   volumeSize: number;
   tags: Tags;
+  encrypted: boolean;
+  /** Key ARN; present exactly when encrypted. */
+  kmsKeyId?: string;
+  /** Account ids (and "all") granted createVolumePermission by ModifySnapshotAttribute. */
+  createVolumePermissions: Set<string>;
 }
 
-export type IdKind = 'i' | 'ami' | 'snap' | 'vol' | 'r';
+/** What a launch template version keeps: the few launch parameters AutoAMI uses. */
+export interface LaunchTemplateData {
+  imageId?: string;
+  instanceType?: string;
+  keyName?: string;
+  /** Resource type → tags given to what an instance launched from it creates. */
+  tagSpecifications: Map<string, Tags>;
+}
+
+export interface LaunchTemplateVersionRecord {
+  versionNumber: number;
+  description?: string;
+  createdAt: number;
+  data: LaunchTemplateData;
+}
+
+export interface LaunchTemplateRecord {
+  seq: number;
+  createdAt: number;
+  launchTemplateId: string;
+  name: string;
+  createdBy: string;
+  defaultVersion: number;
+  tags: Tags;
+  /** In version order; version N is at index N-1. */
+  versions: LaunchTemplateVersionRecord[];
+}
+
+export type IdKind = 'i' | 'ami' | 'snap' | 'vol' | 'r' | 'lt';
 
 /** New-style ids: prefix and 17 lower-case hex digits. */
 export function newId(kind: IdKind): string {
@@ -116,10 +171,11 @@ const ID_SHAPE: Record<string, { pattern: RegExp; code: string }> = {
   ami: { pattern: /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/, code: 'InvalidAMIID.Malformed' },
   snap: { pattern: /^snap-([0-9a-f]{8}|[0-9a-f]{17})$/, code: 'InvalidSnapshotID.Malformed' },
   vol: { pattern: /^vol-([0-9a-f]{8}|[0-9a-f]{17})$/, code: 'InvalidVolumeID.Malformed' },
+  lt: { pattern: /^lt-[0-9a-f]{17}$/, code: 'InvalidLaunchTemplateId.Malformed' },
 };
 
 /** Old 8-digit ids are still valid; anything else is rejected before any lookup, as EC2 does. */
-export function checkId(kind: 'i' | 'ami' | 'snap' | 'vol', id: string): void {
+export function checkId(kind: 'i' | 'ami' | 'snap' | 'vol' | 'lt', id: string): void {
   const shape = ID_SHAPE[kind];
   if (shape && !shape.pattern.test(id)) {
     throw new Ec2Fault(shape.code, `Invalid id: "${id}" (expecting "${kind}-...")`);

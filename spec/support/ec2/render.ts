@@ -1,4 +1,11 @@
-import { INSTANCE_STATE_CODES, type ImageRecord, type InstanceRecord, type InstanceStateName, type SnapshotRecord, type Tags } from './model.ts';
+import {
+  INSTANCE_STATE_CODES,
+  type ImageRecord,
+  type InstanceRecord,
+  type InstanceStateName,
+  type SnapshotRecord,
+  type Tags,
+} from './model.ts';
 import type { StateChange } from './lifecycle.ts';
 import type { XmlObject, XmlValue } from './wire.ts';
 
@@ -86,7 +93,18 @@ export function stateChangeXml(change: StateChange): XmlObject {
   return { instanceId: change.instanceId, currentState: stateXml(change.current), previousState: stateXml(change.previous) };
 }
 
-export function imageXml(image: ImageRecord): XmlObject {
+/**
+ * The wording EC2 uses: enable answers `enabled-with(out)-cooldown`, disable `disabled`; a
+ * with-cooldown protection that was disabled keeps protecting until `disabled-until <time>`.
+ */
+export function protectionState(image: ImageRecord, now: number): string {
+  const p = image.deregistrationProtection;
+  if (p.enabled) return p.cooldown ? 'enabled-with-cooldown' : 'enabled-without-cooldown';
+  if (p.until !== undefined && p.until > now) return `disabled-until ${iso(p.until)}`;
+  return 'disabled';
+}
+
+export function imageXml(image: ImageRecord, now: number): XmlObject {
   return {
     imageId: image.imageId,
     imageLocation: `${image.ownerId}/${image.name}`,
@@ -110,7 +128,7 @@ export function imageXml(image: ImageRecord): XmlObject {
         volumeSize: d.volumeSize,
         deleteOnTermination: d.deleteOnTermination,
         volumeType: d.volumeType,
-        encrypted: false,
+        encrypted: d.encrypted,
       },
     })),
     virtualizationType: 'hvm',
@@ -121,7 +139,8 @@ export function imageXml(image: ImageRecord): XmlObject {
     platformDetails: 'Linux/UNIX',
     usageOperation: 'RunInstances',
     imdsSupport: 'v2.0',
-    deregistrationProtection: 'disabled',
+    deprecationTime: image.deprecationTime === undefined ? undefined : iso(image.deprecationTime),
+    deregistrationProtection: protectionState(image, now),
   };
 }
 
@@ -135,7 +154,8 @@ export function snapshotXml(s: SnapshotRecord): XmlObject {
     ownerId: s.ownerId,
     volumeSize: s.volumeSize,
     description: s.description,
-    encrypted: false,
+    encrypted: s.encrypted,
+    kmsKeyId: s.kmsKeyId,
     storageTier: 'standard',
     tagSet: s.tags.size ? tagSet(s.tags) : undefined,
   };

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { HANDLERS } from './actions/index.ts';
 import { Ec2Fault, missingParameter } from './errors.ts';
 import type { Faults } from './faults.ts';
-import type { Ec2State } from './state.ts';
+import { signedRegion, type Ec2World } from './regions.ts';
 import { Params, renderError, renderResponse } from './wire.ts';
 
 export interface ActionCounts {
@@ -59,7 +59,7 @@ export class RequestCounts {
 }
 
 export interface ServerDeps {
-  state: Ec2State;
+  world: Ec2World;
   faults: Faults;
   counts: RequestCounts;
   /** Where unexpected handler crashes are reported; they are endpoint bugs, not EC2 behaviour. */
@@ -85,7 +85,10 @@ function send(res: ServerResponse, status: number, requestId: string, body: stri
   res.end(body);
 }
 
-/** One request: route by Action, apply faults, run the handler, render XML. */
+/**
+ * One request: find its region, route by Action, apply faults, run the handler, render XML.
+ * The region comes first because EC2 checks credentials before it reads the request.
+ */
 async function serve(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const requestId = randomUUID();
   const body = await readBody(req);
@@ -94,15 +97,21 @@ async function serve(deps: ServerDeps, req: IncomingMessage, res: ServerResponse
   const params = Params.parse(req.method === 'GET' ? query : body);
   const action = params.str('Action') ?? '';
   try {
+    const authorization = req.headers.authorization;
+    const state = deps.world.forRequest(signedRegion(authorization, params.str('X-Amz-Credential')));
     if (!action) throw missingParameter('Action');
     const handler = HANDLERS[action];
-    if (!handler) throw new Ec2Fault('InvalidAction', `The action ${action} is not valid for this web service.`);
+    if (!handler || deps.faults.unsupported(action)) {
+      throw new Ec2Fault('InvalidAction', `The action ${action} is not valid for this web service.`);
+    }
     deps.faults.gate(action);
     if (params.str('DryRun') === 'true') {
       throw new Ec2Fault('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
     }
-    const xml = handler(params, { action, state: deps.state, faults: deps.faults, lagMs: deps.faults.lagMs(action) });
+    const xml = handler(params, { action, state, world: deps.world, faults: deps.faults, lagMs: deps.faults.lagMs(action) });
     deps.counts.record(action);
+    const held = deps.faults.replyDelayMs(action);
+    if (held > 0) await new Promise((resolve) => setTimeout(resolve, held));
     send(res, 200, requestId, renderResponse(action, requestId, xml));
   } catch (error) {
     const fault =

@@ -5,6 +5,7 @@ import {
   newId,
   type ImageRecord,
   type InstanceRecord,
+  type LaunchTemplateRecord,
   type ReservationRecord,
   type SnapshotRecord,
 } from './model.ts';
@@ -14,6 +15,8 @@ export interface StateOptions {
   region: string;
   bootMs: number;
   imageMs: number;
+  /** CopyImage: pending → available; cross-region copies take longer than CreateImage on AWS. */
+  copyMs: number;
   stopMs: number;
   terminateMs: number;
   /** How long terminated instances stay describable (AWS: about an hour). */
@@ -46,8 +49,11 @@ export class Ec2State {
   readonly snapshots = new Map<string, SnapshotRecord>();
   /** RunInstances ClientToken → reservation id. */
   readonly runTokens = new Map<string, string>();
-  /** CopyImage ClientToken → image id. */
+  /** CopyImage ClientToken → image id; tokens are per region, like everything else. */
   readonly copyTokens = new Map<string, string>();
+  readonly launchTemplates = new Map<string, LaunchTemplateRecord>();
+  /** CreateLaunchTemplate/CreateLaunchTemplateVersion ClientToken → what it made and from what. */
+  readonly templateTokens = new Map<string, { fingerprint: string; launchTemplateId: string; versionNumber: number }>();
   readonly clock: TestClock;
   readonly options: StateOptions;
   private seq = 0;
@@ -61,6 +67,10 @@ export class Ec2State {
 
   get accountId(): string {
     return this.options.accountId;
+  }
+
+  get region(): string {
+    return this.options.region;
   }
 
   nextSeq(): number {
@@ -154,6 +164,8 @@ export class Ec2State {
       description: '',
       volumeSize: 8,
       tags: new Map(),
+      encrypted: false,
+      createVolumePermissions: new Set(),
     };
     this.snapshots.set(snapshot.snapshotId, snapshot);
     const image: ImageRecord = {
@@ -167,10 +179,18 @@ export class Ec2State {
       architecture: base.architecture ?? 'x86_64',
       rootDeviceName: '/dev/xvda',
       blockDevices: [
-        { deviceName: '/dev/xvda', snapshotId: snapshot.snapshotId, volumeSize: 8, volumeType: 'gp3', deleteOnTermination: true },
+        {
+          deviceName: '/dev/xvda',
+          snapshotId: snapshot.snapshotId,
+          volumeSize: 8,
+          volumeType: 'gp3',
+          deleteOnTermination: true,
+          encrypted: false,
+        },
       ],
       tags: new Map(),
       launchPermissions: new Set(),
+      deregistrationProtection: { enabled: false, cooldown: false },
     };
     if (base.description !== undefined) image.description = base.description;
     this.images.set(image.imageId, image);

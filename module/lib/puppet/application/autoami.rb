@@ -10,6 +10,9 @@ class Puppet::Application::Autoami < Puppet::Application::FaceBase
     super
   end
 
+  # List options (comma-separated) may also be repeated.
+  PuppetX::Autoami.repeatable_lists(self, %i[copy_to kms_key share_with groups])
+
   # FaceBase#main always ends in exit; a result flagged as failed turns success into 1.
   def main
     super

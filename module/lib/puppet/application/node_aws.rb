@@ -10,6 +10,9 @@ class Puppet::Application::NodeAws < Puppet::Application::FaceBase
     super
   end
 
+  # List options (comma-separated) may also be repeated.
+  PuppetX::Autoami.repeatable_lists(self, %i[region])
+
   # FaceBase#main always ends in exit; a result flagged as failed turns success into 1.
   def main
     super

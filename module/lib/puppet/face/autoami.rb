@@ -11,13 +11,14 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :new_group do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"new_group","method":"group.create","positional":["name"],"options":[{"field":"image","flag":"--image","type":"string"},{"field":"type","flag":"--type","type":"string"},{"field":"keyname","flag":"--keyname","type":"string"},{"field":"keyfile","flag":"--keyfile","type":"string"},{"field":"login","flag":"--login","type":"string"},{"field":"puppetserver","flag":"--puppetserver","type":"string"},{"field":"node_group","flag":"--node-group","type":"string"},{"field":"enc_user","flag":"--enc-user","type":"string"},{"field":"enc_pass","flag":"--enc-pass","type":"string"},{"field":"enc_server","flag":"--enc-server","type":"string"},{"field":"enc_port","flag":"--enc-port","type":"integer"},{"field":"region","flag":"--region","type":"string"},{"field":"subnet","flag":"--subnet","type":"string"},{"field":"security_group","flag":"--security-group","type":"string"},{"field":"bootstrap","flag":"--bootstrap","type":"string"},{"field":"keep","flag":"--keep","type":"integer"},{"field":"template","flag":"--template","type":"string"},{"field":"keep_failed","flag":"--keep-failed","type":"boolean"}],"settings":[],"render":{"kind":"message","format":"Created group %{name} from %{image}"}}
+      {"face":"autoami","action":"new_group","method":"group.create","positional":["name"],"options":[{"field":"image","flag":"--image","type":"string"},{"field":"type","flag":"--type","type":"string"},{"field":"keyname","flag":"--keyname","type":"string"},{"field":"keyfile","flag":"--keyfile","type":"string"},{"field":"login","flag":"--login","type":"string"},{"field":"puppetserver","flag":"--puppetserver","type":"string"},{"field":"node_group","flag":"--node-group","type":"string"},{"field":"enc_user","flag":"--enc-user","type":"string"},{"field":"enc_pass","flag":"--enc-pass","type":"string"},{"field":"enc_server","flag":"--enc-server","type":"string"},{"field":"enc_port","flag":"--enc-port","type":"integer"},{"field":"region","flag":"--region","type":"string"},{"field":"subnet","flag":"--subnet","type":"string"},{"field":"security_group","flag":"--security-group","type":"string"},{"field":"bootstrap","flag":"--bootstrap","type":"string"},{"field":"keep","flag":"--keep","type":"integer"},{"field":"template","flag":"--template","type":"string"},{"field":"keep_failed","flag":"--keep-failed","type":"boolean"},{"field":"keep_days","flag":"--keep-days","type":"integer"},{"field":"copy_to","flag":"--copy-to","type":"string[]"},{"field":"encrypt","flag":"--encrypt","type":"boolean"},{"field":"kms_key","flag":"--kms-key","type":"string[]"},{"field":"share_with","flag":"--share-with","type":"string[]"},{"field":"deprecate_after","flag":"--deprecate-after","type":"string"}],"settings":[],"render":{"kind":"message","format":"Created group %{name} from %{image}"}}
     SPEC
     summary 'Define a group (role) to bake'
-    description 'Stores a group: the AMI to start from, how to launch and reach the instance, and where it is classified.'
+    description 'Stores a group: the AMI to start from, how to launch and reach the instance, where it is classified, and where each new image is delivered: copies to other regions, encryption, accounts it is shared with, deprecation, and how many old images are kept.'
     arguments 'NAME'
     examples <<~'EXAMPLES'
     $ puppet autoami new_group --enc-user admin --enc-pass secret --image ami-0abc1234 --keyfile /etc/autoami/deploy.pem --keyname deploy --login ec2-user --node-group wordpress --puppetserver puppet.example.com --type t3.micro wordpress
+    $ puppet autoami new_group ... --copy-to eu-west-1,ap-southeast-2 --encrypt --kms-key default=arn:aws:kms:us-east-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef --share-with 210987654321 --deprecate-after 180d --keep 3 --keep-days 30 wordpress
     EXAMPLES
 
     option '--image AMI' do
@@ -92,6 +93,30 @@ Puppet::Face.define(:autoami, '0.1.0') do
       summary 'Leave the instance of a failed run running for inspection (default: false)'
     end
 
+    option '--keep-days D' do
+      summary 'Also keep every image younger than D days (retention deletes only what both --keep and this allow)'
+    end
+
+    option '--copy-to REGION[,REGION...]' do
+      summary 'Copy each new image to these regions too, comma-separated'
+    end
+
+    option '--encrypt' do
+      summary 'Encrypt the images\' volumes, in every region (the account\'s default EBS key unless --kms-key names one) (default: false)'
+    end
+
+    option '--kms-key REGION=KEY_ARN[,...]' do
+      summary 'KMS key for the encrypted images, per region (REGION=KEY_ARN) or for all (default=KEY_ARN), comma-separated'
+    end
+
+    option '--share-with ACCOUNT|ARN[,...]' do
+      summary 'Accounts (12 digits), organization ARNs or OU ARNs that may launch the images, comma-separated'
+    end
+
+    option '--deprecate-after DURATION' do
+      summary 'Schedule each new image for deprecation this long after it is made, in every region (e.g. 90d)'
+    end
+
     when_invoked do |name, options|
       PuppetX::Autoami::Action.new(spec).invoke([name], options)
     end
@@ -123,10 +148,10 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :groups do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"groups","method":"group.list","positional":[],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"name","heading":"GROUP"},{"key":"image","heading":"IMAGE"},{"key":"type","heading":"TYPE"},{"key":"region","heading":"REGION"},{"key":"bootstrap","heading":"BOOTSTRAP"},{"key":"node_group","heading":"NODE GROUP"},{"key":"puppetserver","heading":"PUPPET SERVER"}],"empty":"No groups defined. Add one with: puppet autoami new_group ..."}}
+      {"face":"autoami","action":"groups","method":"group.list","positional":[],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"name","heading":"GROUP"},{"key":"image","heading":"IMAGE"},{"key":"type","heading":"TYPE"},{"key":"region","heading":"REGION"},{"key":"images","heading":"IMAGES BY REGION"},{"key":"bootstrap","heading":"BOOTSTRAP"},{"key":"node_group","heading":"NODE GROUP"},{"key":"puppetserver","heading":"PUPPET SERVER"}],"empty":"No groups defined. Add one with: puppet autoami new_group ..."}}
     SPEC
     summary 'List every group and its current image'
-    description 'Lists the groups with their settings and current image; secrets are shown as [redacted].'
+    description 'Lists the groups with their settings and current image, in every region it was delivered to; secrets are shown as [redacted].'
     examples <<~'EXAMPLES'
     $ puppet autoami groups
     $ puppet autoami groups --render-as json
@@ -172,10 +197,10 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :history do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"history","method":"group.history","positional":["name"],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"time","heading":"TIME"},{"key":"outcome","heading":"OUTCOME"},{"key":"image","heading":"AMI"},{"key":"parent","heading":"PARENT"},{"key":"config_version","heading":"CONFIG"},{"key":"changes","heading":"CHANGES"},{"key":"current","heading":"CURRENT"}],"empty":"No finished bakes for this group yet."}}
+      {"face":"autoami","action":"history","method":"group.history","positional":["name"],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"time","heading":"TIME"},{"key":"outcome","heading":"OUTCOME"},{"key":"image","heading":"AMI"},{"key":"parent","heading":"PARENT"},{"key":"config_version","heading":"CONFIG"},{"key":"changes","heading":"CHANGES"},{"key":"current","heading":"CURRENT"},{"key":"images","heading":"IMAGES BY REGION"},{"key":"deregistered","heading":"RETIRED"},{"key":"retention","heading":"RETENTION"}],"empty":"No finished bakes for this group yet."}}
     SPEC
     summary 'Show a group\'s bakes and image lineage'
-    description 'Every finished bake of the group, newest first: when, the outcome, the AMI it made and its parent, the Puppet config version and the changes.'
+    description 'Every finished bake of the group, newest first: when, the outcome, the AMI it made in each region and its parent, the Puppet config version, the changes, and what retention said of the image (kept because a launch template or an instance uses it, or retired).'
     arguments 'NAME'
     examples <<~'EXAMPLES'
     $ puppet autoami history wordpress
@@ -192,10 +217,10 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :rollback do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"rollback","method":"group.rollback","positional":["name"],"options":[{"field":"to","flag":"--to","type":"string"}],"settings":[],"render":{"kind":"message","format":"Rolled %{name} back to %{image} (was %{previous})"}}
+      {"face":"autoami","action":"rollback","method":"group.rollback","positional":["name"],"options":[{"field":"to","flag":"--to","type":"string"}],"settings":[],"render":{"kind":"message","format":"Rolled %{name} back to %{image} (was %{previous}); by region: %{images}"}}
     SPEC
     summary 'Point a group back at an earlier image'
-    description 'Makes an earlier image of the group (by default the parent of its current image) the one its next bake and launches start from.'
+    description 'Makes an earlier image of the group (by default the parent of its current image) the one its next bake and launches start from, in every region it was delivered to. Deregistration protection moves with it.'
     arguments 'NAME'
     examples <<~'EXAMPLES'
     $ puppet autoami rollback wordpress

@@ -15,6 +15,18 @@ module PuppetX
       # Set when a result says the command failed (a bake under --wait): the application
       # exits 1 after printing it.
       attr_accessor :failed
+
+      # Makes each of `names` (list options of an application's actions) add to its list when
+      # repeated, `--kms-key A --kms-key B`, as `--kms-key A,B` does: Puppet keeps only the
+      # last value of an option, so the application's handler for it is wrapped.
+      def repeatable_lists(application, names)
+        lists = Module.new do
+          names.each do |name|
+            define_method(:"handle_#{name}") { |value| options[name] = [options[name], value].compact.join(',') }
+          end
+        end
+        application.prepend(lists)
+      end
     end
 
     # A face action described by its generated spec: turns Puppet's options into method

@@ -9,11 +9,13 @@ module PuppetX
         $stdout.flush
       end
 
-      # One cell: a missing value shows as `-`, so columns never collapse.
+      # One cell: a missing value shows as `-`, so columns never collapse; a map (region to
+      # image) reads as `key=value` pairs.
       def self.text(value)
         case value
         when nil then '-'
         when Array then value.join(',')
+        when Hash then value.empty? ? '-' : value.map { |key, item| "#{key}=#{item}" }.join(',')
         else value.to_s
         end
       end
@@ -36,8 +38,9 @@ module PuppetX
         result.map { |key, value| "#{key.ljust(width)}  #{text(value)}" }.join("\n")
       end
 
+      # Values read as in a table cell, so a map or a list in a message reads the same way.
       def self.message(result, format_string)
-        format(format_string, result.transform_keys(&:to_sym))
+        format(format_string, result.to_h { |key, value| [key.to_sym, text(value)] })
       end
     end
   end

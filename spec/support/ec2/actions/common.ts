@@ -1,12 +1,16 @@
 import { Ec2Fault, invalidValue } from '../errors.ts';
 import type { Faults } from '../faults.ts';
-import type { Tags } from '../model.ts';
+import type { ImageRecord, Tags } from '../model.ts';
+import type { Ec2World } from '../regions.ts';
 import type { Ec2State } from '../state.ts';
 import type { Params, XmlObject } from '../wire.ts';
 
 export interface ActionContext {
   action: string;
+  /** The region the request was signed for. */
   state: Ec2State;
+  /** Every region, for the actions that reach across them (CopyImage). */
+  world: Ec2World;
   faults: Faults;
   /** Consistency lag that applies to this action's lookups. */
   lagMs: number;
@@ -70,3 +74,20 @@ export function checkUserData(value: string): void {
     throw new Ec2Fault('InvalidParameterValue', 'Invalid BASE64 encoding of user data.');
   }
 }
+
+/** Own, public, or shared with this account by launch permission. */
+export function readableImage(ctx: ActionContext, image: ImageRecord): boolean {
+  const account = ctx.state.accountId;
+  return image.ownerId === account || image.public || image.launchPermissions.has(account);
+}
+
+/** Another account's image, even a public one, cannot be changed: EC2 answers AuthFailure. */
+export function ownImage(ctx: ActionContext, imageId: string): ImageRecord {
+  const [image] = ctx.state.findImages([imageId], ctx.lagMs);
+  if (!image || !readableImage(ctx, image)) throw new Ec2Fault('InvalidAMIID.NotFound', `The image id '[${imageId}]' does not exist`);
+  if (image.ownerId !== ctx.state.accountId) throw new Ec2Fault('AuthFailure', `Not authorized for image:${imageId}`);
+  return image;
+}
+
+/** Account ids as EC2 takes them in permission lists: twelve digits. */
+export const ACCOUNT_ID = /^\d{12}$/;

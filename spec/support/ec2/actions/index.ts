@@ -1,7 +1,23 @@
 import type { Handler } from './common.ts';
-import { copyImageAction, createImageAction, deregisterImage, describeImages, modifyImageAttribute } from './images.ts';
+import { copyImageAction } from './copy.ts';
+import { createImageAction, deregisterImage, describeImages } from './images.ts';
 import { describeInstances, runInstances, stopInstances, terminateInstances } from './instances.ts';
+import {
+  createLaunchTemplate,
+  createLaunchTemplateVersion,
+  describeLaunchTemplates,
+  describeLaunchTemplateVersions,
+  modifyLaunchTemplate,
+} from './launch-templates.ts';
+import {
+  describeImageReferences,
+  disableImageDeprecation,
+  disableImageDeregistrationProtection,
+  enableImageDeprecation,
+  enableImageDeregistrationProtection,
+} from './lifecycle.ts';
 import { createTags, deleteTags, describeRegions } from './misc.ts';
+import { describeImageAttribute, describeSnapshotAttribute, modifyImageAttribute, modifySnapshotAttribute } from './sharing.ts';
 import { deleteSnapshot, describeSnapshots } from './snapshots.ts';
 
 export type { ActionContext, Handler } from './common.ts';
@@ -17,8 +33,21 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   DeregisterImage: deregisterImage,
   CopyImage: copyImageAction,
   ModifyImageAttribute: modifyImageAttribute,
+  DescribeImageAttribute: describeImageAttribute,
+  EnableImageDeprecation: enableImageDeprecation,
+  DisableImageDeprecation: disableImageDeprecation,
+  EnableImageDeregistrationProtection: enableImageDeregistrationProtection,
+  DisableImageDeregistrationProtection: disableImageDeregistrationProtection,
+  DescribeImageReferences: describeImageReferences,
   DescribeSnapshots: describeSnapshots,
   DeleteSnapshot: deleteSnapshot,
+  ModifySnapshotAttribute: modifySnapshotAttribute,
+  DescribeSnapshotAttribute: describeSnapshotAttribute,
+  CreateLaunchTemplate: createLaunchTemplate,
+  CreateLaunchTemplateVersion: createLaunchTemplateVersion,
+  ModifyLaunchTemplate: modifyLaunchTemplate,
+  DescribeLaunchTemplates: describeLaunchTemplates,
+  DescribeLaunchTemplateVersions: describeLaunchTemplateVersions,
   CreateTags: createTags,
   DeleteTags: deleteTags,
   DescribeRegions: describeRegions,

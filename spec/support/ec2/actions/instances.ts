@@ -1,6 +1,7 @@
 import { Ec2Fault, invalidValue, missingParameter } from '../errors.ts';
-import { launch, stop, terminate } from '../lifecycle.ts';
-import { checkId, INSTANCE_STATE_CODES, type InstanceRecord } from '../model.ts';
+import { defaultKeyArn, usableKey } from '../kms.ts';
+import { launch, stop, terminate, type LaunchRequest } from '../lifecycle.ts';
+import { checkId, INSTANCE_STATE_CODES, type BlockDevice, type InstanceRecord } from '../model.ts';
 import { applyFilters, paginate, type FilterFields } from '../query.ts';
 import { reservationSetXml, reservationXml, stateChangeXml } from '../render.ts';
 import type { Params } from '../wire.ts';
@@ -36,6 +37,32 @@ function oneOf(p: Params, name: string, allowed: readonly string[], fallback: st
   const value = p.str(name) ?? fallback;
   if (!allowed.includes(value)) throw invalidValue(name, value);
   return value;
+}
+
+/**
+ * The root volume is encrypted when its snapshot is or the mapping asks for it; the key is the
+ * one asked for, else the snapshot's, else the account's AWS-managed key. A key EBS cannot use
+ * in this region is only found out once the instance starts.
+ */
+function rootKeyOf(
+  ctx: ActionContext,
+  source: BlockDevice | undefined,
+  mapping: Params | undefined,
+): Pick<LaunchRequest, 'volumeEncrypted' | 'volumeKmsKeyId' | 'volumeKeyUnusable'> {
+  const asked = mapping?.bool('Ebs.Encrypted');
+  const keyId = mapping?.str('Ebs.KmsKeyId');
+  if (keyId !== undefined && asked !== true) {
+    throw new Ec2Fault('InvalidParameterDependency', 'The parameter KmsKeyId requires the parameter Encrypted to be set.');
+  }
+  const fromSnapshot = source?.encrypted ?? false;
+  if (!fromSnapshot && asked !== true) return { volumeEncrypted: false };
+  const { region, accountId } = ctx.state;
+  if (keyId !== undefined) {
+    const arn = usableKey(keyId, region, accountId);
+    return arn ? { volumeEncrypted: true, volumeKmsKeyId: arn } : { volumeEncrypted: true, volumeKeyUnusable: true };
+  }
+  const snapshotKey = fromSnapshot ? ctx.state.snapshots.get(source?.snapshotId ?? '')?.kmsKeyId : undefined;
+  return { volumeEncrypted: true, volumeKmsKeyId: snapshotKey ?? defaultKeyArn(region, accountId) };
 }
 
 export const runInstances: Handler = (p, ctx) => {
@@ -92,10 +119,9 @@ export const runInstances: Handler = (p, ctx) => {
     ...p.strings('SecurityGroupId').map((groupId) => ({ groupId, groupName: groupId })),
     ...p.strings('SecurityGroup').map((groupName) => ({ groupId: `sg-${groupName}`, groupName })),
   ];
-  const rootSize = p
-    .list('BlockDeviceMapping')
-    .find((m) => m.str('DeviceName') === image.rootDeviceName)
-    ?.int('Ebs.VolumeSize');
+  const root = p.list('BlockDeviceMapping').find((m) => m.str('DeviceName') === image.rootDeviceName);
+  const rootSize = root?.int('Ebs.VolumeSize');
+  const rootKey = rootKeyOf(ctx, image.blockDevices[0], root);
   const tagSpecs = readTagSpecs(p, ['instance', 'volume', 'network-interface', 'spot-instances-request']);
 
   // Capacity is only known once the request is otherwise valid, as on EC2.
@@ -125,6 +151,7 @@ export const runInstances: Handler = (p, ctx) => {
     instanceTags: tagSpecs.get('instance') ?? new Map(),
     volumeTags: tagSpecs.get('volume') ?? new Map(),
     volumeSizeGiB: rootSize ?? image.blockDevices[0]?.volumeSize ?? 8,
+    ...rootKey,
   });
   return reservationXml(reservation.reservationId, reservationOf(ctx, reservation.reservationId), ctx.state.accountId);
 };

@@ -1,5 +1,8 @@
 import { Ec2Fault, missingParameter } from '../errors.ts';
 import type { Tags } from '../model.ts';
+import { applyFilters, type FilterFields } from '../query.ts';
+import { isRegion, REGIONS, type OptInStatus } from '../regions.ts';
+import { templateById } from '../templates.ts';
 import type { ActionContext, Handler } from './common.ts';
 import { readTags } from './common.ts';
 
@@ -9,6 +12,7 @@ function tagsOf(ctx: ActionContext, id: string): Tags {
   if (id.startsWith('i-')) return (state.findInstances([id], ctx.lagMs)[0] as { tags: Tags }).tags;
   if (id.startsWith('ami-')) return (state.findImages([id], ctx.lagMs)[0] as { tags: Tags }).tags;
   if (id.startsWith('snap-')) return (state.findSnapshots([id])[0] as { tags: Tags }).tags;
+  if (id.startsWith('lt-')) return templateById(state, id).tags;
   if (id.startsWith('vol-')) {
     const owner = [...state.instances.values()].find((i) => i.volume.volumeId === id);
     if (!owner) throw new Ec2Fault('InvalidVolume.NotFound', `The volume '${id}' does not exist.`);
@@ -43,33 +47,35 @@ export const deleteTags: Handler = (p, ctx) => {
   return { return: true };
 };
 
-const REGIONS = [
-  'us-east-1',
-  'us-east-2',
-  'us-west-1',
-  'us-west-2',
-  'ca-central-1',
-  'eu-west-1',
-  'eu-west-2',
-  'eu-central-1',
-  'eu-north-1',
-  'ap-south-1',
-  'ap-northeast-1',
-  'ap-southeast-1',
-  'ap-southeast-2',
-  'sa-east-1',
-];
+// A type, not an interface, so rows pass as XML objects as they are.
+type RegionRow = {
+  regionName: string;
+  regionEndpoint: string;
+  optInStatus: OptInStatus;
+};
 
-export const describeRegions: Handler = (p) => {
+const REGION_FILTERS: FilterFields<RegionRow> = {
+  endpoint: (r) => r.regionEndpoint,
+  'opt-in-status': (r) => r.optInStatus,
+  'region-name': (r) => r.regionName,
+};
+
+/**
+ * By default only the regions the account can use; AllRegions adds the opt-in ones it has not
+ * enabled, and regions asked for by name are listed whatever their status.
+ */
+export const describeRegions: Handler = (p, ctx) => {
   const wanted = p.strings('RegionName');
-  const unknown = wanted.filter((r) => !REGIONS.includes(r));
-  if (unknown.length) throw new Ec2Fault('InvalidParameterValue', `Invalid region: ${unknown.join(', ')}`);
-  const names = wanted.length ? REGIONS.filter((r) => wanted.includes(r)) : REGIONS;
-  return {
-    regionInfo: names.map((regionName) => ({
-      regionName,
-      regionEndpoint: `ec2.${regionName}.amazonaws.com`,
-      optInStatus: 'opt-in-not-required',
-    })),
-  };
+  const unknown = wanted.filter((r) => !isRegion(r));
+  if (unknown.length) throw new Ec2Fault('InvalidParameterValue', `Invalid region names: ${unknown.join(', ')}`);
+  const rows: RegionRow[] = REGIONS.map(({ name }) => ({
+    regionName: name,
+    regionEndpoint: `ec2.${name}.amazonaws.com`,
+    optInStatus: ctx.world.optInStatus(name),
+  }));
+  const all = p.bool('AllRegions') ?? false;
+  const listed = wanted.length
+    ? rows.filter((r) => wanted.includes(r.regionName))
+    : rows.filter((r) => all || r.optInStatus !== 'not-opted-in');
+  return { regionInfo: applyFilters(listed, p, REGION_FILTERS) };
 };

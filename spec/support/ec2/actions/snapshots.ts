@@ -12,7 +12,7 @@ const SNAPSHOT_FILTERS: FilterFields<SnapshotRecord> = {
   'volume-size': (s) => String(s.volumeSize),
   description: (s) => s.description,
   progress: (s) => s.progress,
-  encrypted: () => 'false',
+  encrypted: (s) => String(s.encrypted),
 };
 
 /** Base AMIs' snapshots belong to their publisher and are private, so only our own are visible. */

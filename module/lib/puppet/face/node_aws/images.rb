@@ -8,17 +8,17 @@ require_relative '../../../puppet_x/autoami/action'
 Puppet::Face.define(:node_aws, '0.0.1') do
   action :images do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"node_aws","action":"images","method":"image.list","positional":[],"options":[{"field":"region","flag":"--region","type":"string"}],"settings":[],"render":{"kind":"table","columns":[{"key":"id","heading":"AMI"},{"key":"name","heading":"NAME"},{"key":"state","heading":"STATE"},{"key":"architecture","heading":"ARCH"},{"key":"public","heading":"PUBLIC"},{"key":"root_device_type","heading":"ROOT"},{"key":"description","heading":"DESCRIPTION"}],"empty":"The account owns no AMIs in this region."}}
+      {"face":"node_aws","action":"images","method":"image.list","positional":[],"options":[{"field":"region","flag":"--region","type":"string[]"}],"settings":[],"render":{"kind":"table","columns":[{"key":"region","heading":"REGION"},{"key":"id","heading":"AMI"},{"key":"name","heading":"NAME"},{"key":"state","heading":"STATE"},{"key":"architecture","heading":"ARCH"},{"key":"public","heading":"PUBLIC"},{"key":"root_device_type","heading":"ROOT"},{"key":"encrypted","heading":"ENCRYPTED"},{"key":"deregistration_protection","heading":"PROTECTION"},{"key":"deprecation_time","heading":"DEPRECATES"},{"key":"description","heading":"DESCRIPTION"}],"empty":"The account owns no AMIs in these regions."}}
     SPEC
     summary 'List the AMIs owned by the account'
-    description 'Lists the account\'s AMIs, AutoAMI\'s among them, with name, state, architecture, visibility, root device type and description.'
+    description 'Lists the account\'s AMIs, AutoAMI\'s among them, in each region asked for: name, state, architecture, visibility, encryption, deregistration protection, deprecation time and description.'
     examples <<~'EXAMPLES'
     $ puppet node_aws images
-    $ puppet node_aws images --region eu-west-1 --render-as json
+    $ puppet node_aws images --region eu-west-1,us-west-2 --render-as json
     EXAMPLES
 
-    option '--region REGION' do
-      summary 'AWS region (default: the sidecar config aws.region)'
+    option '--region REGION[,REGION...]' do
+      summary 'AWS regions to list, comma-separated (default: the sidecar config aws.region)'
     end
 
     when_invoked do |options|

@@ -108,3 +108,34 @@ describe PuppetX::Autoami::Action do
     end
   end
 end
+
+describe PuppetX::Autoami do
+  describe '.repeatable_lists' do
+    # Stands for a face application: options in a hash, a handler per option that keeps the last value.
+    let(:application) do
+      Class.new do
+        attr_reader :options
+
+        def initialize
+          @options = {}
+        end
+
+        def handle_kms_key(value)
+          @options[:kms_key] = value
+        end
+
+        def handle_image(value)
+          @options[:image] = value
+        end
+      end
+    end
+
+    it 'makes a repeated list option add to the list, and leaves other options as they were' do
+      described_class.repeatable_lists(application, %i[kms_key])
+      app = application.new
+      %w[a b,c].each { |value| app.handle_kms_key(value) }
+      %w[ami-1 ami-2].each { |value| app.handle_image(value) }
+      expect(app.options).to eq(kms_key: 'a,b,c', image: 'ami-2')
+    end
+  end
+end

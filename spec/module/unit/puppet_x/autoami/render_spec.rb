@@ -8,6 +8,11 @@ describe PuppetX::Autoami::Render do
     it 'shows a missing value as -, a list joined by commas and anything else as is' do
       expect([nil, %w[a b], 3, true, 'x'].map { |value| described_class.text(value) }).to eq(['-', 'a,b', '3', 'true', 'x'])
     end
+
+    it 'shows a map as key=value pairs, and an empty one as -' do
+      images = { 'us-east-1' => 'ami-0abc1234', 'eu-west-1' => 'ami-0def5678' }
+      expect([images, {}].map { |value| described_class.text(value) }).to eq(['us-east-1=ami-0abc1234,eu-west-1=ami-0def5678', '-'])
+    end
   end
 
   describe '.table' do
@@ -46,6 +51,11 @@ describe PuppetX::Autoami::Render do
   describe '.message' do
     it "fills the format's %{key} from the result" do
       expect(described_class.message({ 'name' => 'web', 'image' => 'ami-1' }, 'Created group %{name} from %{image}')).to eq('Created group web from ami-1')
+    end
+
+    it 'shows a map in the result as a table cell does' do
+      result = { 'name' => 'web', 'images' => { 'us-east-1' => 'ami-1', 'eu-west-1' => 'ami-2' } }
+      expect(described_class.message(result, '%{name}: %{images}')).to eq('web: us-east-1=ami-1,eu-west-1=ami-2')
     end
   end
 
