@@ -80,7 +80,7 @@ export class StoreUnavailableError extends AutoamiError {
  * and a client reads ShuttingDown, which says to retry.
  */
 export class WaitAborted extends AutoamiError {
-  /** `what`: what was awaited, e.g. "image ami-… to be available". */
+  /** `what`: what was awaited, e.g. "image ami-... to be available". */
   constructor(what: string, signal: AbortSignal) {
     const why = signal.reason instanceof Error ? signal.reason.message : 'aborted';
     super(ErrorCode.ShuttingDown, `stopped waiting for ${what}: ${why}`, { cause: signal.reason });

@@ -1,5 +1,5 @@
 /** How the MySQL store connects, and how driver errors become the contract's errors. */
-import type { PoolOptions } from 'mysql2/promise';
+import type { Pool, PoolOptions } from 'mysql2/promise';
 import type { DatabaseConfig } from '../config.ts';
 import { AutoamiError, StoreUnavailableError, ValidationError } from '../errors.ts';
 
@@ -30,6 +30,20 @@ export function poolOptions(db: DatabaseConfig): PoolOptions {
     charset: 'utf8mb4_bin',
     connectTimeout: 10_000,
   };
+}
+
+type Driver = typeof import('mysql2/promise');
+
+/**
+ * mysql2 is loaded when a MySQL store opens, not when the sidecar starts: a sidecar on the
+ * embedded store never needs its megabyte of code, and the built sidecar keeps it in a
+ * chunk of its own. It is CommonJS: run from source its exports are the module's names,
+ * but from that chunk they arrive under `default`.
+ */
+export async function createPool(db: DatabaseConfig): Promise<Pool> {
+  const loaded: Driver | { readonly default: Driver } = await import('mysql2/promise');
+  const driver = 'createPool' in loaded ? loaded : loaded.default;
+  return driver.createPool(poolOptions(db));
 }
 
 export function describe(db: DatabaseConfig): string {

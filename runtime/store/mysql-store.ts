@@ -4,7 +4,7 @@
  * column names in that text come from the record tables.
  * Leases and transitions are single conditional UPDATEs: the server decides who wins.
  */
-import { createPool, type Pool, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { systemClock, type Clock } from '../clock.ts';
 import type { DatabaseConfig } from '../config.ts';
 import { ConflictError, StoreUnavailableError } from '../errors.ts';
@@ -12,7 +12,7 @@ import { BAKES, BAKE_TABLE, REPORT_SHAPE, REPORT_UUID } from './bake-table.ts';
 import { GROUPS, GROUP_TABLE } from './group-table.ts';
 import { IMAGES, IMAGE_TABLE } from './image-table.ts';
 import { migrate } from './migrations.ts';
-import { SESSION_SETUP, describe, isDuplicate, poolOptions, translate } from './mysql-connection.ts';
+import { SESSION_SETUP, createPool, describe, isDuplicate, translate } from './mysql-connection.ts';
 import {
   UPDATABLE, checkChallengeHash, checkDistribution, checkRetentionNote, checkState, checkTime, newBake, newGroup, transitionValues, type Changes,
 } from './records.ts';
@@ -55,7 +55,7 @@ export class MysqlStore implements Store {
 
   async open(): Promise<void> {
     if (this.#pool) return;
-    const pool = createPool(poolOptions(this.#db));
+    const pool = await createPool(this.#db);
     // The core pool's event, typed with the callback-style connection it hands over (the
     // promise pool re-emits that same connection under promise typings).
     pool.pool.on('connection', (conn) => void conn.query(SESSION_SETUP, () => undefined));

@@ -36,7 +36,7 @@ describe 'autoami::service' do
     it 'writes the unit' do
       is_expected.to contain_file(unit).with(ensure: 'file', owner: 'root', group: 'root', mode: '0644')
       expect(unit_lines).to include(
-        "ExecStart=/usr/bin/node --max-semi-space-size=4 /opt/autoami/runtime/bin/autoami.js serve --config #{config_file}",
+        "ExecStart=/usr/bin/node --max-semi-space-size=4 --optimize-for-size /opt/autoami/runtime/bin/autoami.js serve --config #{config_file}",
         'User=autoami',
         'Group=puppet',
         'WorkingDirectory=/var/lib/autoami',
@@ -190,7 +190,7 @@ describe 'autoami::service' do
 
     it { is_expected.to contain_package('nodejs20').with_ensure('20.11.1') }
     it { is_expected.to contain_service('autoami').that_requires('Package[nodejs20]') }
-    it { expect(unit_lines.grep(%r{^ExecStart=})).to eq(["ExecStart=/usr/local/bin/node --max-semi-space-size=4 /opt/autoami/runtime/bin/autoami.js serve --config #{config_file}"]) }
+    it { expect(unit_lines.grep(%r{^ExecStart=})).to eq(["ExecStart=/usr/local/bin/node --max-semi-space-size=4 --optimize-for-size /opt/autoami/runtime/bin/autoami.js serve --config #{config_file}"]) }
   end
 
   context 'with manage_install off' do
