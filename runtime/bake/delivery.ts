@@ -4,7 +4,6 @@
  * the `distributing` step read these, so what was accepted is what is done.
  */
 import { createHash } from 'node:crypto';
-import { jsPattern } from '../interface/patterns.ts';
 import type { GroupSettings, ImageRecord } from '../store/store.ts';
 
 type Delivery = Pick<GroupSettings, 'region' | 'copy_to' | 'encrypt' | 'kms_key'>;
@@ -53,10 +52,6 @@ export function kmsKeyFor(group: Delivery, region: string): string | null {
  */
 export const copyToken = (bakeId: string, region: string): string =>
   createHash('sha256').update(`autoami-copy\0${bakeId}\0${region}`).digest('hex');
-
-/** Only accounts get create-volume permission on snapshots; EC2 takes organizations on images alone. */
-const ACCOUNT_ID = jsPattern('account_id');
-export const isAccountId = (principal: string): boolean => ACCOUNT_ID.test(principal);
 
 /** An image of the lineage in every region it exists in: home first, then its copies. */
 export const regionalIds = (image: Pick<ImageRecord, 'region' | 'image_id' | 'copies'>): [region: string, imageId: string][] => [

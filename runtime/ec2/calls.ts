@@ -74,17 +74,13 @@ export class Ec2Calls {
 
   /** Every page; by filter, so an id EC2 does not show yet is absent rather than an error. */
   async instances(Filters: Filter[]): Promise<Map<string, InstanceInfo>> {
+    const pages = await this.pages({ action: 'DescribeInstances' }, (c, sdk, NextToken) => c.send(new sdk.DescribeInstancesCommand({ Filters, NextToken })));
     const out = new Map<string, InstanceInfo>();
-    let NextToken: string | undefined;
-    do {
-      const page = await this.call({ action: 'DescribeInstances' }, (c, sdk) => c.send(new sdk.DescribeInstancesCommand({ Filters, NextToken })));
-      for (const reservation of page.Reservations ?? []) {
-        for (const instance of reservation.Instances ?? []) {
-          if (instance.InstanceId) out.set(instance.InstanceId, toInstanceInfo(instance));
-        }
+    for (const reservation of pages.flatMap((page) => page.Reservations ?? [])) {
+      for (const instance of reservation.Instances ?? []) {
+        if (instance.InstanceId) out.set(instance.InstanceId, toInstanceInfo(instance));
       }
-      NextToken = page.NextToken || undefined;
-    } while (NextToken);
+    }
     return out;
   }
 
@@ -116,13 +112,9 @@ export class Ec2Calls {
   }
 
   async images(input: Omit<DescribeImagesCommandInput, 'NextToken'>, context: Call = { action: 'DescribeImages' }): Promise<Map<string, ImageInfo>> {
+    const pages = await this.pages(context, (c, sdk, NextToken) => c.send(new sdk.DescribeImagesCommand({ ...input, NextToken })));
     const out = new Map<string, ImageInfo>();
-    let NextToken: string | undefined;
-    do {
-      const page = await this.call(context, (c, sdk) => c.send(new sdk.DescribeImagesCommand({ ...input, NextToken })));
-      for (const image of page.Images ?? []) if (image.ImageId) out.set(image.ImageId, toImageInfo(image));
-      NextToken = page.NextToken || undefined;
-    } while (NextToken);
+    for (const image of pages.flatMap((page) => page.Images ?? [])) if (image.ImageId) out.set(image.ImageId, toImageInfo(image));
     return out;
   }
 }

@@ -24,7 +24,7 @@ export function launchContext(spec: LaunchSpec): Call {
  */
 export async function rootDeviceToEncrypt(calls: Ec2Calls, spec: LaunchSpec): Promise<string | null> {
   if (spec.encryptRoot === null) return null;
-  const image = await calls.imageById(spec.image, { action: 'DescribeImages', image: spec.image });
+  const image = await calls.imageById(spec.image);
   const root = image.RootDeviceName;
   if (image.RootDeviceType === 'instance-store' || !root) {
     // Only EBS volumes can be encrypted; an instance-store root would launch unencrypted all the same.
