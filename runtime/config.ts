@@ -29,7 +29,13 @@ export interface Config {
   readonly socket: string;
   readonly state_dir: string;
   readonly database: DatabaseConfig | undefined;
-  readonly aws: { readonly region: string; readonly endpoint: string | undefined; readonly profile: string | undefined };
+  readonly aws: {
+    readonly region: string;
+    /** EC2's endpoint; the other services have theirs under `endpoints`. */
+    readonly endpoint: string | undefined;
+    readonly endpoints: { readonly ssm: string | undefined; readonly autoscaling: string | undefined };
+    readonly profile: string | undefined;
+  };
   readonly puppet: {
     readonly server: string | undefined;
     readonly port: number;
@@ -116,13 +122,13 @@ export async function resolveConfigPath(
 
 type Raw = Record<string, unknown>;
 
-function section(raw: Raw, key: string, allowed: readonly string[]): Raw | undefined {
+function section(raw: Raw, key: string, allowed: readonly string[], path = key): Raw | undefined {
   const value = raw[key];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(key, `expected a mapping, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(path, `expected a mapping, got ${JSON.stringify(value)}`);
   const mapping = value as Raw;
   for (const sub of Object.keys(mapping)) {
-    if (!allowed.includes(sub)) throw new ConfigError(`${key}.${sub}`, `unknown key (known: ${allowed.join(', ')})`);
+    if (!allowed.includes(sub)) throw new ConfigError(`${path}.${sub}`, `unknown key (known: ${allowed.join(', ')})`);
   }
   return mapping;
 }
@@ -141,6 +147,12 @@ function str(raw: Raw | undefined, key: string, path: string, secret = false): s
 function absolute(raw: Raw | undefined, key: string, path: string): string | undefined {
   const value = str(raw, key, path);
   if (value !== undefined && !value.startsWith('/')) throw new ConfigError(path, `expected an absolute path, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function url(raw: Raw | undefined, key: string, path: string): string | undefined {
+  const value = str(raw, key, path);
+  if (value !== undefined && !/^https?:\/\/[^\s]+$/.test(value)) throw new ConfigError(path, `expected an http(s) URL, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -211,9 +223,9 @@ export async function parseConfig(text: string, file: string, defaults: ConfigDe
   for (const key of Object.keys(top)) {
     if (!TOP_KEYS.includes(key)) throw new ConfigError(key, `unknown key (known: ${TOP_KEYS.join(', ')})`);
   }
-  const aws = section(top, 'aws', ['region', 'endpoint', 'profile']);
-  const endpoint = str(aws, 'endpoint', 'aws.endpoint');
-  if (endpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(endpoint)) throw new ConfigError('aws.endpoint', `expected an http(s) URL, got ${JSON.stringify(endpoint)}`);
+  const aws = section(top, 'aws', ['region', 'endpoint', 'endpoints', 'profile']);
+  const endpoint = url(aws, 'endpoint', 'aws.endpoint');
+  const endpoints = aws === undefined ? undefined : section(aws, 'endpoints', ['ssm', 'autoscaling'], 'aws.endpoints');
   const region = str(aws, 'region', 'aws.region') ?? 'us-east-1';
   if (!jsPattern('region').test(region)) throw new ConfigError('aws.region', `${JSON.stringify(region)} is not an AWS region`);
   const puppet = section(top, 'puppet', ['server', 'port', 'hostcert', 'hostprivkey', 'localcacert', 'classifier']);
@@ -228,7 +240,12 @@ export async function parseConfig(text: string, file: string, defaults: ConfigDe
     socket: absolute(top, 'socket', 'socket') ?? '/run/autoami/autoami.sock',
     state_dir: stateDir,
     database: await database(top, file),
-    aws: { region, endpoint, profile: str(aws, 'profile', 'aws.profile') },
+    aws: {
+      region,
+      endpoint,
+      endpoints: { ssm: url(endpoints, 'ssm', 'aws.endpoints.ssm'), autoscaling: url(endpoints, 'autoscaling', 'aws.endpoints.autoscaling') },
+      profile: str(aws, 'profile', 'aws.profile'),
+    },
     puppet: {
       server: str(puppet, 'server', 'puppet.server'),
       port: int(puppet, 'port', 'puppet.port', 8140, 1, 65535),

@@ -9,6 +9,8 @@ import type { Request } from './protocol.ts';
 
 export interface Session {
   hello: boolean;
+  /** The login the client said it runs as, recorded with what it promotes or rolls back. */
+  user?: string;
 }
 
 export interface CallContext {
@@ -66,6 +68,7 @@ export class Dispatcher {
       );
     }
     session.hello = true;
+    if (params.user !== undefined) session.user = params.user;
     return { protocol: PROTOCOL_VERSION, server: 'autoami', version: this.version };
   }
 }

@@ -18,6 +18,8 @@ import { runHandler } from './methods/bake-run.ts';
 import { wireBakes, type BakeWiring } from './bake/wiring.ts';
 import { csrCheckHandler } from './methods/autosign.ts';
 import { historyHandlers } from './methods/history.ts';
+import { channelHandlers } from './methods/channels.ts';
+import { PublishRegions, type PublishSource } from './publish/source.ts';
 import { submitReport } from './methods/reports.ts';
 import type { CertificateAuthority, Classifier } from './puppet/types.ts';
 import type { Logger } from './log.ts';
@@ -36,6 +38,7 @@ export interface SidecarOptions {
   /** Bakes' one-time CSR challenges. */
   readonly secrets?: SecretSource;
   readonly ec2?: Ec2Source;
+  readonly publish?: PublishSource;
   readonly sleep?: Sleep;
   readonly ca?: CertificateAuthority | null;
   readonly classifier?: Classifier;
@@ -60,13 +63,17 @@ export async function startSidecar(config: Config, log: Logger, options: Sidecar
   const ec2: Ec2Source = options.ec2 ?? regions!;
   const startedAt = clock.now();
   const ids = options.ids ?? randomId;
-  const bakes = wireBakes(config, store, log, { clock, sleep: options.sleep ?? realSleep, ids, secrets: options.secrets, ec2, ca: options.ca, classifier: options.classifier, metrics });
+  const sleep = options.sleep ?? realSleep;
+  const publishRegions = options.publish ? undefined : new PublishRegions(config.aws, sleep, clock);
+  const publish: PublishSource = options.publish ?? publishRegions!;
+  const bakes = wireBakes(config, store, log, { clock, sleep, ids, secrets: options.secrets, ec2, publish, ca: options.ca, classifier: options.classifier, metrics });
   const handlers: Handlers = {
-    ...groupHandlers(store, bakes.env.classifier, ec2),
+    ...groupHandlers(store, bakes.env.classifier, ec2, publish),
+    ...channelHandlers({ store, ec2, publish, clock, sleep, log, tickMs: config.bake.poll_interval_ms, deadlines: bakes.env.deadlines }),
     ...imageHandlers({ ec2, defaultRegion: config.aws.region, clock }),
     'group.launch': launchHandler({ store, ec2, clock, ids }),
     'bake.run': runHandler(bakes.env, bakes.engine, ids),
-    ...historyHandlers(store, ec2),
+    ...historyHandlers(store),
     'csr.check': csrCheckHandler(store),
     'report.submit': (params) => submitReport({ store, metrics, onRecorded: (id) => bakes.engine.wake(id) }, params, 'socket'),
     'bake.list': bakeListHandler({ store, ec2 }),
@@ -98,6 +105,7 @@ export async function startSidecar(config: Config, log: Logger, options: Sidecar
         await server.close();
         await bakes.stop();
         regions?.destroy();
+        await publishRegions?.destroy();
         await store.close();
         log.info('stopped');
       })();

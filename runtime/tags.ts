@@ -8,5 +8,7 @@ export const TAG = {
   /** On a copy: the home region's image and region it was copied from. */
   sourceImage: 'autoami:source-image',
   sourceRegion: 'autoami:source-region',
+  /** On an SSM parameter: the channel it publishes. */
+  channel: 'autoami:channel',
   name: 'Name',
 } as const;

@@ -26,7 +26,7 @@ Deadlines('should give every state its own deadline, the report wait the configu
   const table = deadlines(45 * MINUTE);
   const minutes = Object.fromEntries(BAKE_STATES.map((state) => [state, table.forState(state) / MINUTE]));
   assert.equal(minutes, {
-    queued: 60, launching: 10, booting: 15, bootstrapping: 30, awaiting_report: 45, imaging: 10, image_pending: 90, distributing: 120, promoted: 10, cleaning: 15, done: 0,
+    queued: 60, launching: 10, booting: 15, bootstrapping: 30, awaiting_report: 45, imaging: 10, image_pending: 90, distributing: 120, promoted: 10, publishing: 240, cleaning: 15, done: 0,
   });
 });
 
@@ -63,6 +63,17 @@ Deadlines('should end a bake timed_out from each state whose deadline passed, be
   assert.is(fx.ec2.count('createImage'), 0);
   assert.is(fx.ec2.count('waitForImage'), 0);
   assert.equal(fx.classifier.pins, []);
+});
+
+Deadlines('should let a publishing bake past its deadline end as its publication ends, not as timed out', async ({ fx }) => {
+  const bake = await placed(fx, 'publishing');
+  fx.time.advance(fx.deadlines.forState('publishing') + 1);
+  fx.engine().wake();
+  const done = await fx.settle(bake.id);
+  // The group already has its image: timing out here would say the bake made none.
+  assert.is(done.outcome, 'baked', `${done.outcome}: ${done.reason}`);
+  assert.equal(fx.log.moves(bake.id), ['publishing → cleaning', 'cleaning → done']);
+  assert.is((await fx.store.getPublication(bake.id))?.outcome, 'published');
 });
 
 Deadlines('should not time out a bake at its deadline, and should one millisecond after it', async ({ fx }) => {

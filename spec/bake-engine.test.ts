@@ -50,7 +50,7 @@ async function abandoned(fx: FakeBakeEnv, state: BakeState, group: Group): Promi
 
 const FULL_PATH = [
   'queued → launching', 'launching → booting', 'booting → bootstrapping', 'bootstrapping → awaiting_report', 'awaiting_report → imaging',
-  'imaging → image_pending', 'image_pending → distributing', 'distributing → promoted', 'promoted → cleaning', 'cleaning → done',
+  'imaging → image_pending', 'image_pending → distributing', 'distributing → promoted', 'promoted → publishing', 'publishing → cleaning', 'cleaning → done',
 ];
 
 // --- outcomes
@@ -320,7 +320,7 @@ Engine('should drive no more bakes at once than its concurrency', async ({ fx })
 
 Engine('should resume a bake left in any state by a dead sidecar, without a second instance or image', async ({ fx }) => {
   agentReports(fx, changedReport());
-  const states: BakeState[] = ['launching', 'booting', 'bootstrapping', 'awaiting_report', 'imaging', 'image_pending', 'promoted', 'cleaning'];
+  const states: BakeState[] = ['launching', 'booting', 'bootstrapping', 'awaiting_report', 'imaging', 'image_pending', 'promoted', 'publishing', 'cleaning'];
   const left = new Map<BakeState, Bake>();
   for (const state of states) left.set(state, await abandoned(fx, state, await fx.group({ name: `g-${state}` })));
   await fx.store.recordReport(left.get('awaiting_report')!.id, changedReport());

@@ -109,6 +109,7 @@ Steps('should retire images beyond keep after a baked bake, and never after any 
   const baked = await fx.placeIn('promoted', group);
   await step(fx.env, baked);
   await step(fx.env, await reread(fx, baked));
+  await step(fx.env, await reread(fx, baked));
   assert.is((await reread(fx, baked)).outcome, 'baked');
   assert.equal(fx.ec2.deregistrations, [old.id, older.id]);
 });

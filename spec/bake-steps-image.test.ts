@@ -138,12 +138,16 @@ Steps('should end the bake failed when EC2 fails the image, naming why, and leav
 
 // --- promoted
 
-Steps('should clean up a promoted bake as baked, keeping its reason', async ({ fx }) => {
+Steps('should publish a promoted bake to channel latest, then clean it up as baked, keeping its reason', async ({ fx }) => {
   const bake = await fx.placeIn('promoted', await fx.group());
   assert.is(await step(fx.env, bake), 'moved');
+  const publishing = await movedTo(fx, bake, 'publishing');
+  assert.is(await step(fx.env, publishing), 'moved');
   const cleaning = await movedTo(fx, bake, 'cleaning');
   assert.is(cleaning.outcome, 'baked');
   assert.is(cleaning.reason, '1 resources changed');
+  const publication = await fx.store.getPublication(bake.id);
+  assert.equal([publication?.channel, publication?.trigger, publication?.image_id, publication?.outcome], ['latest', 'bake', bake.image_id, 'published']);
 });
 
 Steps.run();

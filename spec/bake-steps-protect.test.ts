@@ -65,9 +65,8 @@ Steps('should protect the new image in every region before releasing the one it 
     assert.is(fx.ec2s.get(region).image(made)?.deregistrationProtection, PROTECTED, `the new image in ${region}`);
     assert.is(fx.ec2s.get(region).image(parentIn[region]!)?.deregistrationProtection, 'disabled', `the old image in ${region}`);
   }
-  const cleaning = await movedTo(fx, bake, 'cleaning');
-  assert.is(cleaning.outcome, 'baked');
-  assert.is(cleaning.reason, '1 resources changed');
+  // Protection moves before anything is published from the new image.
+  assert.is((await movedTo(fx, bake, 'publishing')).reason, '1 resources changed');
 });
 
 Steps('should protect the new image but never touch the base image the bake started from', async ({ fx }) => {
@@ -80,7 +79,7 @@ Steps('should protect the new image but never touch the base image the bake star
     assert.equal(protectionCalls(fx, region, marks[n]), [`${made} on`], region);
     assert.is(fx.ec2s.get(region).image(made)?.deregistrationProtection, PROTECTED);
   }
-  assert.is((await movedTo(fx, bake, 'cleaning')).outcome, 'baked');
+  assert.is((await movedTo(fx, bake, 'publishing')).state, 'publishing');
 });
 
 Steps("should leave the group's base image as it is even when it is one of the group's own images", async ({ fx }) => {

@@ -257,10 +257,10 @@ Bake('should show history and roll back through puppet', async ({ puppet, sideca
   assert.is(rows[0]?.parent, 'ami-0abc1234');
   assert.is(rows[0]?.current, true);
   const table = await puppet.run(['autoami', 'history', 'web']);
-  assert.match(table.stdout, /^TIME\s+OUTCOME\s+AMI\s+PARENT/);
+  assert.match(table.stdout, /^TIME\s+EVENT\s+OUTCOME\s+CHANNEL\s+BY\s+AMI\s+PARENT/);
   const rollback = await puppet.run(['autoami', 'rollback', 'web']);
   assert.is(rollback.status, 0, rollback.stderr);
-  assert.is(rollback.stdout.trim(), `Rolled web back to ami-0abc1234 (was ${rows[0]!.image}); by region: us-east-1=ami-0abc1234`);
+  assert.is(rollback.stdout.trim(), `Rolled web channel latest back to ami-0abc1234 (was ${rows[0]!.image}); by region: us-east-1=ami-0abc1234; channel latest has no targets to publish to`);
   assert.is((await sidecar.store.getGroup('web'))?.image, 'ami-0abc1234');
   const again = await puppet.run(['autoami', 'rollback', 'web']);
   assert.is(again.status, 1);

@@ -38,6 +38,16 @@ Config('should not assume Puppet Enterprise: classifier none unless PE is instal
   assert.is((await parseConfig('puppet: { classifier: pe }', '/x.yaml')).puppet.classifier, 'pe');
 });
 
+Config('should read endpoints for SSM and Auto Scaling apart from EC2\'s, and refuse a bad one naming its key', async () => {
+  const config = await parseConfig('aws: { endpoint: "http://127.0.0.1:4566", endpoints: { ssm: "https://vpce-1.ssm.eu-west-1.vpce.amazonaws.com" } }', '/x.yaml');
+  assert.equal(config.aws.endpoints, { ssm: 'https://vpce-1.ssm.eu-west-1.vpce.amazonaws.com', autoscaling: undefined });
+  assert.is(config.aws.endpoint, 'http://127.0.0.1:4566');
+  assert.equal((await parseConfig('', '/x.yaml')).aws.endpoints, { ssm: undefined, autoscaling: undefined });
+  assert.is((await refused('aws: { endpoints: { autoscaling: "ftp://x" } }')).key, 'aws.endpoints.autoscaling');
+  assert.is((await refused('aws: { endpoints: { kms: "http://x" } }')).key, 'aws.endpoints.kms');
+  assert.is((await refused('aws: { endpoints: "http://x" }')).key, 'aws.endpoints');
+});
+
 Config('should read the design example', async () => {
   const config = await parseConfig(
     `socket: /run/autoami/autoami.sock

@@ -44,6 +44,12 @@ function assertTold({ status, output }: DemoRun, agent: RegExp): void {
   const unchanged = output.search(/bake 2: unchanged: no new AMI/);
   const history = output.indexOf('history of demo-web');
   assert.ok(baked !== -1 && baked < unchanged && unchanged < history, output);
+  // The targets move with the baked image and stay put when nothing was baked.
+  assert.match(output, /targets of channel latest: SSM \/demo\/web\/ami = not set; launch template demo-web-fleet default version 1 = ami-0deb1a12000000001/);
+  const image = /bake 1: baked (ami-[0-9a-f]+)/.exec(output)![1]!;
+  const moved = `SSM /demo/web/ami = ${image} (version 1); launch template demo-web-fleet default version 2 = ${image}`;
+  assert.ok(output.includes(`bake 1: published: ${moved}`), output);
+  assert.ok(output.includes(`bake 2: nothing published: ${moved}`), output);
   const table = output.slice(history);
   assert.match(table, /\n\s+\S+\s+unchanged\s+-\s+ami-[0-9a-f]+/);
   assert.match(table, /\n\s+\S+\s+baked\s+ami-[0-9a-f]+ \(current\)\s+ami-0deb1a12000000001\s+\d+\s+1: File\[demo motd\]/);

@@ -1,8 +1,9 @@
 /**
  * `npm run demo`: the whole bake loop on one machine with Node only. The real sidecar
  * (`autoami serve`, embedded store) talks to the EC2 endpoint from spec/support; one group
- * is baked twice: the first agent run changes the node (a new AMI is promoted), the second
- * finds nothing to do (no AMI). The agent is the real `puppet apply` with the module's
+ * is baked twice: the first agent run changes the node (a new AMI is promoted and published:
+ * its SSM parameter and its launch template's default version move to it), the second finds
+ * nothing to do (no AMI, nothing moves). The agent is the real `puppet apply` with the module's
  * report processor when `puppet` is installed, otherwise a report that processor recorded.
  */
 import './support/aws-env.ts';
@@ -16,11 +17,15 @@ import { installedPuppetVersion, realPuppetAgent, recordedAgent, type DemoAgent 
 import { callFollowing } from './demo/follow.ts';
 import { historyTable } from './demo/history-table.ts';
 import { DEBIAN_12_IMAGE_ID, DEBIAN_12_IMAGE_NAME, startEc2Endpoint, type Ec2Endpoint } from './support/ec2-endpoint.ts';
+import { makeTemplate } from './support/publication-rig.ts';
 import { session, type RawClient } from './support/rpc.ts';
 import { spawnSidecar, type SidecarProcess } from './support/sidecar-process.ts';
 import { writeConfig } from './support/sidecar.ts';
 
 const GROUP = 'demo-web';
+const PARAMETER = '/demo/web/ami';
+const TEMPLATE = 'demo-web-fleet';
+const REGION = 'us-east-1';
 const DEADLINE_MS = 90_000;
 const started = systemClock.now();
 const seconds = () => ((systemClock.now() - started) / 1000).toFixed(1);
@@ -58,12 +63,24 @@ async function bake(round: number, follower: RawClient, control: RawClient, agen
   return (result.bakes as RunRow[])[0]!;
 }
 
+/** Where the group's targets point now: its SSM parameter and its launch template's default version. */
+function targets(endpoint: Ec2Endpoint, templateId: string): string {
+  const parameter = endpoint.ssm.parameters(REGION).get(PARAMETER);
+  const latest = parameter?.versions.at(-1);
+  const template = endpoint.inRegion(REGION).launchTemplate(templateId)!;
+  const version = template.versions[template.defaultVersion - 1]!;
+  const ssm = latest ? `${latest.value} (version ${latest.version})` : 'not set';
+  return `SSM ${PARAMETER} = ${ssm}; launch template ${TEMPLATE} default version ${template.defaultVersion} = ${version.data.imageId}`;
+}
+
 async function currentImage(control: RawClient): Promise<string> {
   return ((await call(control, 'group.list')) as { name: string; image: string }[]).find((group) => group.name === GROUP)!.image;
 }
 
 async function demo(): Promise<void> {
   const endpoint = (made.endpoint = await startEc2Endpoint({ bootMs: 300, imageMs: 1000, terminateMs: 100 }));
+  // The launch template an operator's fleet starts from; the group publishes to it and to an SSM parameter.
+  const templateId = await makeTemplate(endpoint, REGION, TEMPLATE, DEBIAN_12_IMAGE_ID);
   const { dir, file, socket } = writeConfig(undefined, {
     aws: { region: 'us-east-1', endpoint: endpoint.url },
     puppet: { classifier: 'none' },
@@ -90,18 +107,22 @@ async function demo(): Promise<void> {
   const group = await call(control, 'group.create', {
     name: GROUP, image: DEBIAN_12_IMAGE_ID, type: 't3.micro', keyname: 'deploy', keyfile, login: 'admin',
     puppetserver: 'puppet.example.com', node_group: GROUP, enc_user: 'admin', enc_pass: 'secret', bootstrap: 'userdata',
+    ssm_parameter: [PARAMETER], launch_template: [TEMPLATE],
   });
   step(`group ${GROUP} created from ${group.image} (${DEBIAN_12_IMAGE_NAME}), ${group.type}, bootstrap by ${group.bootstrap}`);
+  step(`targets of channel latest: ${targets(endpoint, templateId)}`);
 
   const first = await bake(1, follower, control, agent);
   if (first.outcome !== 'baked') throw new Error(`bake 1 ended ${first.outcome}, expected baked: ${first.reason ?? ''}`);
   const baked = await currentImage(control);
   const parent = endpoint.image(first.image!)?.tags.get('autoami:parent-image');
   step(`bake 1: baked ${first.image} (parent ${parent}); ${GROUP} now on ${baked}; instance ${first.instance_id} ${endpoint.instance(first.instance_id!)?.state}`);
+  step(`bake 1: published: ${targets(endpoint, templateId)}`);
 
   const second = await bake(2, follower, control, agent);
   if (second.outcome !== 'unchanged') throw new Error(`bake 2 ended ${second.outcome}, expected unchanged: ${second.reason ?? ''}`);
   step(`bake 2: unchanged: no new AMI; ${GROUP} stays on ${await currentImage(control)}; instance ${second.instance_id} ${endpoint.instance(second.instance_id!)?.state}`);
+  step(`bake 2: nothing published: ${targets(endpoint, templateId)}`);
 
   const history = (await call(control, 'group.history', { name: GROUP })) as HistoryRow[];
   console.log(`\nhistory of ${GROUP} (newest first):\n${historyTable(history)}\n`);

@@ -9,10 +9,9 @@ import * as assert from 'uvu/assert';
 import type { Bake, DistributionStep } from '../runtime/store/store.ts';
 import { inState, waitForBake } from './support/bake-harness.ts';
 import { COPY_REGIONS, HOME, assertShared, call, deliveredGroup, imageOfBake, startBake } from './support/delivery-rig.ts';
-import { closeCrashRig, openCrashRig, type CrashRig } from './support/crash-rig.ts';
+import { closeCrashRig, crashConfig, openCrashRig, until, type CrashRig } from './support/crash-rig.ts';
 import type { Ec2Endpoint } from './support/ec2-endpoint.ts';
 import { spawnSidecar } from './support/sidecar-process.ts';
-import { writeConfig } from './support/sidecar.ts';
 
 type Context = CrashRig;
 
@@ -63,22 +62,10 @@ const POINTS: readonly KillPoint[] = [
   },
 ];
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 for (const point of POINTS) {
   Crash(`should deliver once, with nothing missing, when the sidecar is killed in ${point.step}`, async (context) => {
     const { endpoint, store } = context;
-    const { file, socket } = writeConfig(context.db, {
-      aws: { region: HOME, endpoint: endpoint.url },
-      puppet: { classifier: 'none' },
-      bake: { poll_interval: '50ms', lease: '1s', report_timeout: '60s' },
-    });
+    const { file, socket } = crashConfig(context, HOME);
     endpoint.faults.clear();
     endpoint.counts.reset();
     endpoint.setTiming({ copyMs: COPY_MS });

@@ -8,6 +8,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import { stringify } from 'yaml';
@@ -17,17 +18,21 @@ import { bake, currentImage, ENC_PASSWORD, face, groupImages, newGroup, POLICY_G
 import { bootInstances, privateAgentArgs } from './support/instance-boot.ts';
 import { bootstrapChallenges, reportProcessorProblems, secretLines, sidecarErrors } from './support/log-findings.ts';
 import { spawnSidecar } from './support/sidecar-process.ts';
+import { makeTemplate } from './support/publication-rig.ts';
 import { tempDir } from './support/tmp.ts';
 
 const E2e = suite<Context>('end to end');
+
+const WEB_PARAMETER = '/e2e/web/ami';
+const WEB_PROD_PARAMETER = '/e2e/web/prod/ami';
 
 E2e.before(startLoop);
 
 E2e.after(stopLoop);
 
-/** `copyTo`: a region the group's images are also delivered to, through the face's `--copy-to`. */
-async function threeRuns(context: Context, group: string, bootstrap: 'ssh' | 'userdata', copyTo?: string): Promise<void> {
-  await newGroup(context, group, bootstrap, copyTo ? ['--copy-to', copyTo] : []);
+/** `copyTo`: a region the group's images are also delivered to, through the face's `--copy-to`; `more`: further new_group options. */
+async function threeRuns(context: Context, group: string, bootstrap: 'ssh' | 'userdata', copyTo?: string, more: readonly string[] = []): Promise<void> {
+  await newGroup(context, group, bootstrap, [...(copyTo ? ['--copy-to', copyTo] : []), ...more]);
   const certname = (instanceId: string) => `${group}-${instanceId}.autoami`;
 
   // 1. A new role: the agent's run changes the disk, so it is baked.
@@ -95,8 +100,11 @@ function spooled(context: Context): string[] {
 // Both modes at once, as `puppet autoami run` bakes groups side by side: half the wall time.
 E2e('should bake, skip and rebake one group over ssh and one from user data', async (context) => {
   const booter = bootInstances(context.endpoint, privateAgentArgs(tempDir('e2e-ud-agent')));
+  await makeTemplate(context.endpoint, 'us-east-1', 'web-fleet', DEBIAN_12_IMAGE_ID);
+  // Channel latest publishes with each bake; prod only when promoted (the next test). List options repeat as well as take commas.
+  const publishing = ['--ssm-parameter', WEB_PARAMETER, '--ssm-parameter', `prod:${WEB_PROD_PARAMETER}`, '--launch-template', 'web-fleet'];
   try {
-    await Promise.all([threeRuns(context, 'web', 'ssh', 'eu-west-1'), threeRuns(context, 'db', 'userdata')]);
+    await Promise.all([threeRuns(context, 'web', 'ssh', 'eu-west-1', publishing), threeRuns(context, 'db', 'userdata')]);
   } finally {
     await booter.stop();
     context.outputs.push(...booter.booted.map((boot) => boot.output));
@@ -104,6 +112,25 @@ E2e('should bake, skip and rebake one group over ssh and one from user data', as
   assert.is(booter.booted.length, 3, `only the userdata group's bakes boot from user data: ${JSON.stringify(booter.booted.map((each) => each.instanceId))}`);
   for (const boot of booter.booted) assert.is(boot.exitCode, 0, boot.output);
   assert.equal(spooled(context), [], 'every report went straight from Puppet Server to the sidecar');
+});
+
+E2e('should have published each bake of web to channel latest, and promote it to prod through the face', async (context) => {
+  const image = await currentImage(context, 'web');
+  const copy = context.endpoint.inRegion('eu-west-1').images().find((each) => each.tags.get('autoami:source-image') === image)!.imageId;
+  assert.is(context.endpoint.ssm.value('us-east-1', WEB_PARAMETER), image, 'the home parameter is not on the newest image');
+  assert.is(context.endpoint.ssm.value('eu-west-1', WEB_PARAMETER), copy, 'the copy region parameter is not on its copy');
+  assert.is(context.endpoint.ssm.value('us-east-1', WEB_PROD_PARAMETER), undefined, 'a bake published to prod');
+  const template = context.endpoint.launchTemplates().find((each) => each.name === 'web-fleet')!;
+  // Two bakes made AMIs: two versions after the operator's own, the newest the default.
+  assert.equal([template.versions.length, template.defaultVersion, template.versions.at(-1)!.data.imageId], [3, 3, image]);
+  const said = await face(context, ['autoami', 'promote', 'web', '--channel', 'prod']);
+  assert.match(said, new RegExp(`^Promoted ${image} to channel prod of web .*: published to 1 target`, 'm'));
+  assert.is(context.endpoint.ssm.value('us-east-1', WEB_PROD_PARAMETER), image);
+  assert.is(context.endpoint.ssm.value('eu-west-1', WEB_PROD_PARAMETER), copy);
+  const history = JSON.parse(await face(context, ['autoami', 'history', 'web', '--render-as', 'json'])) as { event: string; channel: string; by: string; image: string }[];
+  assert.equal([history[0]!.event, history[0]!.channel, history[0]!.by, history[0]!.image], ['promote', 'prod', userInfo().username, image]);
+  const groups = JSON.parse(await face(context, ['autoami', 'groups', '--render-as', 'json'])) as { name: string; channels: Record<string, string> }[];
+  assert.equal(groups.find((each) => each.name === 'web')?.channels, { latest: image, prod: image });
 });
 
 E2e('should refuse CSRs forged from the certname on the CA API path, remove them, and sign the instance its own', async (context) => {

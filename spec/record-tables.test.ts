@@ -55,6 +55,9 @@ for (const [file, field] of [
   ['store/bake-table.ts', 'distribution'],
   ['store/bake-table.ts', 'step'],
   ['store/image-table.ts', 'retention_note'],
+  ['store/group-table.ts', 'ssm_parameter'],
+  ['store/publication-table.ts', 'progress'],
+  ['store/publication-table.ts', 'refresh_id'],
 ] as const) {
   Tables(`should fail the type check, naming ${field}, when ${file} lacks its entry`, () => {
     const result = typecheck({ file, change: withoutEntry(field) });

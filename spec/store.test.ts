@@ -17,7 +17,9 @@ import { MysqlStore } from '../runtime/store/mysql-store.ts';
 import { bakeContract } from './support/bake-contract.ts';
 import { challengeContract } from './support/challenge-contract.ts';
 import { distributionContract } from './support/distribution-contract.ts';
+import { groupUpdateContract } from './support/group-update-contract.ts';
 import { lineageContract } from './support/lineage-contract.ts';
+import { publication, publicationContract } from './support/publication-contract.ts';
 import { recordContract } from './support/record-contract.ts';
 import { rejects } from './support/rejects.ts';
 import { FakeClock, at, image, settings, using, type Backing } from './support/store-fixtures.ts';
@@ -101,7 +103,9 @@ function contract(name: string, fresh: () => Promise<Backing>) {
   bakeContract(test, fresh);
   challengeContract(test, fresh);
   distributionContract(test, fresh);
+  groupUpdateContract(test, fresh);
   lineageContract(test, fresh);
+  publicationContract(test, fresh);
   recordContract(test, fresh);
   return test;
 }
@@ -124,7 +128,8 @@ Embedded('should create the state dir 0700 and write a schema_version', async ()
 Embedded('should open a v1 file (groups only), keep its groups and write it back as the current version', async () => {
   const path = embeddedPath();
   const { template: _template, keep_failed: _keepFailed, ...v3 } = settings({ name: NASTY });
-  const { keep_days: _1, copy_to: _2, encrypt: _3, kms_key: _4, share_with: _5, deprecate_after: _6, ...before } = v3;
+  const { keep_days: _1, copy_to: _2, encrypt: _3, kms_key: _4, share_with: _5, deprecate_after: _6, ...unpublished } = v3;
+  const { ssm_parameter: _p1, launch_template: _p2, instance_refresh: _p3, min_healthy_percentage: _p4, refresh_replace_all: _p5, ...before } = unpublished;
   const stored = { ...before, base_image: 'ami-0abc1234', created_at: '2024-05-01T10:00:00.000Z', updated_at: '2024-05-02T12:00:00+02:00' };
   const group = { ...settings({ name: NASTY }), base_image: 'ami-0abc1234', created_at: Date.UTC(2024, 4, 1, 10), updated_at: Date.UTC(2024, 4, 2, 10) };
   mkdirSync(join(path, '..'), { recursive: true });
@@ -136,7 +141,7 @@ Embedded('should open a v1 file (groups only), keep its groups and write it back
     await store.createGroup(settings());
   });
   const written = JSON.parse(readFileSync(path, 'utf8'));
-  assert.equal([written.schema_version, written.bakes, written.images], [EMBEDDED_SCHEMA_VERSION, [], []]);
+  assert.equal([written.schema_version, written.bakes, written.images, written.publications], [EMBEDDED_SCHEMA_VERSION, [], [], []]);
   // Times stay readable in the file: ISO-8601 UTC.
   assert.equal([written.groups[0].created_at, written.groups[0].updated_at], ['2024-05-01T10:00:00.000Z', '2024-05-02T10:00:00.000Z']);
   await using(new EmbeddedStore(path), async (store) => assert.equal(await store.getGroup(NASTY), group));
@@ -165,7 +170,8 @@ Embedded('should open a v3 file with a bake under way and give it no challenge',
 
 Embedded('should open a v4 file and give its groups, bakes and images the distribution defaults', async () => {
   const path = embeddedPath();
-  const { keep_days: _1, copy_to: _2, encrypt: _3, kms_key: _4, share_with: _5, deprecate_after: _6, ...before } = settings();
+  const { keep_days: _1, copy_to: _2, encrypt: _3, kms_key: _4, share_with: _5, deprecate_after: _6, ...unpublished } = settings();
+  const { ssm_parameter: _p1, launch_template: _p2, instance_refresh: _p3, min_healthy_percentage: _p4, refresh_replace_all: _p5, ...before } = unpublished;
   const group = { ...before, base_image: 'ami-0abc1234', created_at: '2029-12-01T00:00:00.000Z', updated_at: '2029-12-01T00:00:00.000Z' };
   const bake = {
     id: 'b1', run_id: 'r1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-1', deadline: '2030-01-01T00:00:00.000Z',
@@ -192,6 +198,47 @@ Embedded('should open a v4 file and give its groups, bakes and images the distri
     [written.schema_version, written.groups[0].copy_to, written.groups[0].encrypt, written.bakes[0].distribution, written.images[0].copies, written.images[0].retention_note],
     [EMBEDDED_SCHEMA_VERSION, [], false, { 'us-east-1': { image_id: 'ami-0new', step: 'sharing' } }, {}, 'kept: still launched'],
   );
+});
+
+Embedded('should open a v5 file, give its groups no targets and go on to publish a bake under way', async () => {
+  const path = embeddedPath();
+  const { ssm_parameter: _1, launch_template: _2, instance_refresh: _3, min_healthy_percentage: _4, refresh_replace_all: _5, ...before } = settings();
+  const group = { ...before, base_image: 'ami-0abc1234', created_at: '2029-12-01T00:00:00.000Z', updated_at: '2029-12-01T00:00:00.000Z' };
+  const bake = {
+    id: 'b1', run_id: 'r1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-1', deadline: '2030-01-01T00:00:00.000Z',
+    state: 'promoted', outcome: null, reason: null, instance_id: 'i-0abc', certname: null, image_id: 'ami-0new', image_name: 'autoami-wordpress-1',
+    report: null, lease_owner: null, lease_expires: null, created_at: '2029-12-31T23:00:00.000Z', updated_at: '2029-12-31T23:00:00.000Z',
+    finished_at: null, challenge_hash: null, distribution: { 'us-east-1': { image_id: 'ami-0new', step: 'done' } },
+  };
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, `${JSON.stringify({ schema_version: 5, groups: [group], bakes: [bake], images: [] }, null, 2)}\n`);
+  await using(new EmbeddedStore(path), async (store) => {
+    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
+    assert.equal(await store.listPublications('wordpress'), []);
+    // A bake promoted when the sidecar was upgraded goes on to publish.
+    assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
+    assert.ok(await store.transition('b1', 'm1', 'promoted', { state: 'publishing' }));
+    await store.startPublication(publication('b1'));
+    assert.ok(await store.transition('b1', 'm1', 'publishing', { state: 'done', outcome: 'published_with_errors' }));
+  });
+  const written = JSON.parse(readFileSync(path, 'utf8'));
+  assert.equal(
+    [written.schema_version, written.groups[0].ssm_parameter, written.groups[0].min_healthy_percentage, written.bakes[0].outcome, written.publications.map((p: { id: string }) => p.id)],
+    [EMBEDDED_SCHEMA_VERSION, [], 90, 'published_with_errors', ['b1']],
+  );
+});
+
+Embedded('should refuse a file holding a publication its table cannot read, naming it and the field', async () => {
+  const path = embeddedPath();
+  await using(new EmbeddedStore(path), (store) => store.startPublication(publication('p1')));
+  const file = JSON.parse(readFileSync(path, 'utf8'));
+  for (const [field, value] of [['trigger', 'cron'], ['progress', { 'ssm:us-east-1:/x': { step: 'done' } }], ['outcome', 'failed'], ['requested_by', undefined]] as const) {
+    const text = JSON.stringify({ ...file, publications: [{ ...file.publications[0], [field]: value }] });
+    writeFileSync(path, text);
+    const error = await rejects(new EmbeddedStore(path).open(), StoreUnavailableError);
+    assert.match(error.message, `holds publication "p1" whose ${field}: is `);
+    assert.is(readFileSync(path, 'utf8'), text);
+  }
 });
 
 Embedded('should refuse a file holding a field its table cannot read, naming the record and field', async () => {
@@ -374,6 +421,54 @@ Mysql('should upgrade a database from before distribution, reading its rows with
     await store.setRetentionNote('ami-0old', 'kept: still launched');
     assert.is((await store.listImages('wordpress'))[0]?.retention_note, 'kept: still launched');
   });
+});
+
+Mysql('should upgrade a database from before publication, giving its groups no targets and publishing a bake under way', async () => {
+  const db = await freshDb();
+  const server = await startMariadb();
+  const conn = await createConnection({ socketPath: server.socketPath, user: 'root', database: db.name });
+  try {
+    // As a sidecar of the release before left it: migrations 1-5, a group with a copy region and a promoted bake.
+    assert.equal(await migrate(conn, MIGRATIONS.filter((migration) => migration.version <= 5)), [1, 2, 3, 4, 5]);
+    await conn.query(
+      "INSERT INTO `groups` (`name`, `image`, `base_image`, `type`, `keyname`, `keyfile`, `login`, `puppetserver`, `node_group`, `enc_user`, " +
+        "`enc_pass`, `enc_port`, `region`, `bootstrap`, `keep`, `copy_to`, `created_at`, `updated_at`) VALUES ('wordpress', 'ami-0abc1234', 'ami-0abc1234', " +
+        "'t3.micro', 'deploy', '/etc/autoami/deploy.pem', 'ec2-user', 'puppet.example.com', 'wordpress', 'admin', 'secret', 443, 'us-east-1', 'ssh', 3, " +
+        "'[\"eu-west-1\"]', '2029-12-01 00:00:00', '2029-12-01 00:00:00')",
+    );
+    await conn.query(
+      "INSERT INTO `bakes` (`id`, `run_id`, `group_name`, `region`, `parent_image`, `state`, `image_id`, `deadline`, `created_at`, `updated_at`) " +
+        "VALUES ('b1', 'r1', 'wordpress', 'us-east-1', 'ami-1', 'promoted', 'ami-0new', '2030-01-01 00:00:00', '2029-12-31 23:00:00', '2029-12-31 23:00:00')",
+    );
+  } finally {
+    await conn.end();
+  }
+  await using(new MysqlStore(db), async (store) => {
+    const group = { ...settings({ copy_to: ['eu-west-1'] }), base_image: 'ami-0abc1234', created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) };
+    assert.equal(await store.getGroup('wordpress'), group);
+    assert.equal(await store.listPublications('wordpress'), []);
+    assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
+    assert.ok(await store.transition('b1', 'm1', 'promoted', { state: 'publishing' }));
+    await store.startPublication(publication('b1'));
+    assert.ok(await store.finishPublication('b1', 'published_with_errors', 'ssm /x: AccessDenied'));
+    assert.is((await store.transition('b1', 'm1', 'publishing', { state: 'done', outcome: 'published_with_errors' }))?.outcome, 'published_with_errors');
+    assert.equal((await store.updateGroup('wordpress', { instance_refresh: ['asg-1'] }))?.instance_refresh, ['asg-1']);
+  });
+  const versions = await asRoot<RowDataPacket[]>(db, 'SELECT `version` FROM `schema_migrations` ORDER BY `version`');
+  assert.equal(versions.map((row) => row.version), MIGRATIONS.map((migration) => migration.version));
+});
+
+Mysql('should refuse a publication row whose trigger, outcome or progress it cannot read, naming the column', async () => {
+  const db = await freshDb();
+  await using(new MysqlStore(db), (store) => store.startPublication(publication('p1')));
+  for (const [column, text] of [['trigger', 'cron'], ['outcome', 'failed'], ['progress', '{"ssm:us-east-1:/x": {"step": "done"}}'], ['progress', 'not json']] as const) {
+    await asRoot(db, `UPDATE \`publications\` SET \`${column}\` = '${text}'`);
+    await using(new MysqlStore(db), async (store) => {
+      const error = await rejects(store.getPublication('p1'), ValidationError);
+      assert.is(error.field, column, text);
+    });
+    await asRoot(db, "UPDATE `publications` SET `trigger` = 'bake', `outcome` = NULL, `progress` = '{}'");
+  }
 });
 
 Mysql('should refuse a row whose regional images or copies it cannot read, naming the column', async () => {

@@ -29,6 +29,16 @@ class autoami::config {
     default => undef,
   }
 
+  # Only the services given; none given leaves the section out, and each service goes to AWS itself.
+  $given_endpoints = {
+    'ssm'         => $autoami::aws_ssm_endpoint,
+    'autoscaling' => $autoami::aws_autoscaling_endpoint,
+  }.filter |$service, $url| { $url =~ NotUndef }
+  $endpoints = $given_endpoints.empty ? {
+    true    => undef,
+    default => $given_endpoints,
+  }
+
   # Absent: no metrics endpoint.
   $metrics = $autoami::metrics_listen ? {
     undef   => undef,
@@ -46,9 +56,10 @@ class autoami::config {
         'state_dir' => $autoami::state_dir,
         'database'  => $database,
         'aws'       => {
-          'region'   => $autoami::aws_region,
-          'profile'  => $autoami::aws_profile,
-          'endpoint' => $autoami::aws_endpoint,
+          'region'    => $autoami::aws_region,
+          'profile'   => $autoami::aws_profile,
+          'endpoint'  => $autoami::aws_endpoint,
+          'endpoints' => $endpoints,
         },
         'puppet'    => {
           'server'      => $puppet_server,

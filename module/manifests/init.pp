@@ -110,6 +110,12 @@
 #   (environment, `<state_dir>/.aws/credentials`, instance role).
 # @param aws_endpoint
 #   An EC2-compatible endpoint URL (`aws.endpoint`); unset: AWS itself.
+# @param aws_ssm_endpoint
+#   The SSM endpoint URL groups publish parameters through (`aws.endpoints.ssm`), e.g. a
+#   VPC endpoint; unset: AWS itself.
+# @param aws_autoscaling_endpoint
+#   The Auto Scaling endpoint URL instance refreshes go through
+#   (`aws.endpoints.autoscaling`); unset: AWS itself.
 # @param puppet_server
 #   The Puppet CA host whose API signs bake instances' certificates (`puppet.server`).
 #   Defaults to this node's FQDN: the master is its own CA.
@@ -222,6 +228,8 @@ class autoami (
   Autoami::Region $aws_region = 'us-east-1',
   Optional[String[1]] $aws_profile = undef,
   Optional[Stdlib::HTTPUrl] $aws_endpoint = undef,
+  Optional[Stdlib::HTTPUrl] $aws_ssm_endpoint = undef,
+  Optional[Stdlib::HTTPUrl] $aws_autoscaling_endpoint = undef,
   Stdlib::Host $puppet_server = $facts['networking']['fqdn'],
   Stdlib::Port $puppet_port = 8140,
   Stdlib::Absolutepath $puppet_hostcert = $settings::hostcert,

@@ -20,6 +20,8 @@ export function deadlines(reportTimeoutMs: number, overrides: Partial<Record<Bak
     // Copies to other regions run in parallel; a large image crossing an ocean takes long.
     distributing: 120 * MINUTE,
     promoted: 10 * MINUTE,
+    // An instance refresh replaces a fleet a few at a time; the publication follows it this long.
+    publishing: 240 * MINUTE,
     cleaning: 15 * MINUTE,
     done: 0,
     ...overrides,

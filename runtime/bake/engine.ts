@@ -134,7 +134,8 @@ export class BakeEngine {
             this.#env.metrics.leaseTakenOver();
           }
           if (!bake || bake.state === 'done') return;
-          const late = this.#env.clock.now() > bake.deadline;
+          // Publishing ends its own waits at the deadline: the group has its image by then, and a timeout would say otherwise.
+          const late = this.#env.clock.now() > bake.deadline && bake.state !== 'publishing';
           const result = !late
             ? await step(env, bake)
             : bake.state === 'cleaning'

@@ -1,6 +1,7 @@
 /** Everything a bake step touches, passed in so tests control time, EC2 and Puppet. */
 import type { Clock } from '../clock.ts';
 import type { Ec2Source } from '../ec2/source.ts';
+import type { PublishSource } from '../publish/source.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { CertificateAuthority, Classifier } from '../puppet/types.ts';
@@ -21,6 +22,8 @@ export interface Bootstrapper {
 export interface BakeEnv {
   readonly store: Store;
   readonly ec2: Ec2Source;
+  /** SSM, Auto Scaling and launch templates, for publishing to channel latest. */
+  readonly publish: PublishSource;
   /** Absent when the config names no Puppet CA: signing is then left to policy autosign. */
   readonly ca: CertificateAuthority | null;
   readonly classifier: Classifier;

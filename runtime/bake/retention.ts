@@ -3,7 +3,8 @@
  * was delivered to, only when all of these hold:
  * * it is beyond the newest `--keep` images;
  * * with `--keep-days`, it is older than that many days;
- * * it is neither the group's base image nor its current one;
+ * * it is neither the group's base image nor its current one, nor the image any of its
+ *   channels is on (a channel promoted long ago may still be on an old image);
  * * nothing uses it: EC2 knows no launch template version and no live instance that names
  *   it in any region. One that is used is kept, and its lineage row says by what.
  * Retiring releases its deregistration protection, then deregisters it and deletes its
@@ -12,6 +13,7 @@
 import { Ec2Error, asAutoamiError } from '../errors.ts';
 import type { ImageReference } from '../ec2/types.ts';
 import type { Group, ImageRecord } from '../store/store.ts';
+import { imagesInChannels } from '../publish/channels.ts';
 import { regionalIds } from './delivery.ts';
 import type { BakeEnv } from './env.ts';
 
@@ -20,8 +22,8 @@ const DAY = 86_400_000;
 /** Already gone (an earlier attempt got this far) counts as done. */
 const GONE = new Set(['InvalidAMIID.NotFound', 'InvalidAMIID.Unavailable']);
 
-function due(env: BakeEnv, group: Group, current: string, lineage: readonly ImageRecord[]): ImageRecord[] {
-  const keepIds = new Set([group.base_image, current]);
+function due(env: BakeEnv, group: Group, current: string, lineage: readonly ImageRecord[], inChannels: ReadonlySet<string>): ImageRecord[] {
+  const keepIds = new Set([group.base_image, current, ...inChannels]);
   const youngest = group.keep_days === null ? Number.POSITIVE_INFINITY : env.clock.now() - group.keep_days * DAY;
   return lineage
     .filter((image) => image.deregistered_at === null)
@@ -56,8 +58,9 @@ async function retire(env: BakeEnv, image: ImageRecord): Promise<void> {
 }
 
 export async function applyRetention(env: BakeEnv, group: Group): Promise<string[]> {
-  const current = (await env.store.getGroup(group.name))?.image ?? group.image;
-  const candidates = due(env, group, current, await env.store.listImages(group.name));
+  const now = (await env.store.getGroup(group.name)) ?? group;
+  const inChannels = imagesInChannels(now, await env.store.listPublications(group.name));
+  const candidates = due(env, group, now.image, await env.store.listImages(group.name), inChannels);
   if (candidates.length === 0) return [];
   let references: Map<string, ImageReference[]>;
   try {

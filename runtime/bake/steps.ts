@@ -8,7 +8,7 @@ import { certnameFor } from '../bootstrap/script.ts';
 import { Ec2Error, PuppetApiError } from '../errors.ts';
 import { challengeHash } from '../puppet/challenge.ts';
 import { sleepUnlessAborted } from '../sleep.ts';
-import type { Bake, Group } from '../store/store.ts';
+import { madeImage, type Bake, type Group } from '../store/store.ts';
 import { TAG } from '../tags.ts';
 import { kmsKeyFor } from './delivery.ts';
 import { distribute } from './distribute.ts';
@@ -16,6 +16,7 @@ import type { BakeEnv, StepEnv } from './env.ts';
 import { judge } from './judge.ts';
 import { finish, move, type StepResult } from './moves.ts';
 import { moveProtection } from './protection.ts';
+import { publishLatest } from './publishing.ts';
 import { applyRetention } from './retention.ts';
 
 export { finish, type StepResult } from './moves.ts';
@@ -193,7 +194,7 @@ async function protect(env: StepEnv, bake: Bake, group: Group): Promise<StepResu
   // A group defined on one of its own older images keeps that base as the operator left it.
   const parent = bake.parent_image === group.base_image ? undefined : lineage.find((image) => image.image_id === bake.parent_image);
   await moveProtection(env.ec2, made, parent);
-  return finish(env, bake, 'baked', bake.reason ?? 'baked');
+  return move(env, bake, { state: 'publishing' });
 }
 
 const FAILURES = new Set(['failed', 'failed_run']);
@@ -230,7 +231,7 @@ async function clean(env: StepEnv, bake: Bake, group: Group | undefined): Promis
     if (group) await unpin(env, bake, group);
     await env.ca?.clean(bake.certname);
   }
-  if (bake.outcome === 'baked' && group) await applyRetention(env, group);
+  if (madeImage(bake.outcome) && group) await applyRetention(env, group);
   return move(env, bake, { state: 'done' });
 }
 
@@ -258,6 +259,8 @@ export async function step(env: StepEnv, bake: Bake): Promise<StepResult> {
       return distribute(env, bake, group);
     case 'promoted':
       return protect(env, bake, group);
+    case 'publishing':
+      return publishLatest(env, bake, group);
     case 'done':
       return 'lost';
   }

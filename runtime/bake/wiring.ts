@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Ec2Source } from '../ec2/source.ts';
+import type { PublishSource } from '../publish/source.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { PuppetCa } from '../puppet/ca.ts';
@@ -34,6 +35,7 @@ export interface BakeSeams {
   /** Default: derived from the key of every sidecar on this store and the bake id. */
   readonly secrets?: SecretSource;
   readonly ec2: Ec2Source;
+  readonly publish: PublishSource;
   readonly ca?: CertificateAuthority | null;
   readonly classifier?: Classifier;
   readonly metrics: Metrics;
@@ -49,6 +51,7 @@ export function wireBakes(config: Config, store: Store, log: Logger, seams: Bake
   const env: BakeEnv = {
     store,
     ec2: seams.ec2,
+    publish: seams.publish,
     ca: seams.ca === undefined ? certificateAuthority(config) : seams.ca,
     classifier: seams.classifier ?? (config.puppet.classifier === 'pe' ? new PeClassifier({ localcacert: config.puppet.localcacert }) : new NoClassifier()),
     bootstrap: bootstrapper({ stateDir: config.state_dir, sshPort: config.bake.ssh_port, puppetPort: config.puppet.port, clock: seams.clock, sleep: seams.sleep }),

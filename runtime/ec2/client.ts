@@ -17,7 +17,10 @@ export interface Ec2ClientOptions {
 
 const DEFAULT_MAX_ATTEMPTS = 10;
 
-export function createEc2Client(aws: Config['aws'], region?: string, options: Ec2ClientOptions = {}): EC2Client {
+/** What EC2 needs of the `aws` settings. */
+export type Ec2Settings = Pick<Config['aws'], 'region' | 'endpoint' | 'profile'>;
+
+export function createEc2Client(aws: Ec2Settings, region?: string, options: Ec2ClientOptions = {}): EC2Client {
   const config: EC2ClientConfig = {
     region: region ?? aws.region,
     // Adaptive adds a client-side rate limiter on top of backoff, so a sidecar baking many

@@ -10,11 +10,10 @@
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Clock } from '../clock.ts';
-import type { Config } from '../config.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Sleep } from '../sleep.ts';
 import { Ec2Adapter } from './adapter.ts';
-import type { Ec2ClientOptions } from './client.ts';
+import type { Ec2ClientOptions, Ec2Settings } from './client.ts';
 import type { Ec2Source } from './source.ts';
 
 export interface Ec2RegionsOptions {
@@ -26,13 +25,13 @@ export interface Ec2RegionsOptions {
 }
 
 export class Ec2Regions implements Ec2Source {
-  private readonly aws: Config['aws'];
+  private readonly aws: Ec2Settings;
   private readonly options: Ec2RegionsOptions;
   private readonly adapters = new Map<string, Ec2Adapter>();
   /** Only the clients a call has needed; an adapter never called has none to close. */
   private readonly clients = new Set<EC2Client>();
 
-  constructor(aws: Config['aws'], options: Ec2RegionsOptions) {
+  constructor(aws: Ec2Settings, options: Ec2RegionsOptions) {
     this.aws = aws;
     this.options = options;
   }

@@ -96,6 +96,7 @@ export const autoamiFace: FaceDef = {
           col('type', 'TYPE'),
           col('region', 'REGION'),
           col('images', 'IMAGES BY REGION'),
+          col('channels', 'CHANNELS'),
           col('bootstrap', 'BOOTSTRAP'),
           col('node_group', 'NODE GROUP'),
           col('puppetserver', 'PUPPET SERVER'),
@@ -134,15 +135,19 @@ export const autoamiFace: FaceDef = {
       name: 'history',
       summary: "Show a group's bakes and image lineage",
       description:
-        'Every finished bake of the group, newest first: when, the outcome, the AMI it made in each region and its parent, the Puppet config version, ' +
-        'the changes, and what retention said of the image (kept because a launch template or an instance uses it, or retired).',
+        'Every finished bake of the group and every promotion and rollback of its channels, newest first: when, the outcome, the channel and who asked, ' +
+        'the AMI in each region and its parent, the Puppet config version, the changes, and what retention said of the image (kept because a launch ' +
+        'template or an instance uses it, or retired).',
       method: 'group.history',
       positional: ['name'],
       render: {
         kind: 'table',
         columns: [
           col('time', 'TIME'),
+          col('event', 'EVENT'),
           col('outcome', 'OUTCOME'),
+          col('channel', 'CHANNEL'),
+          col('by', 'BY'),
           col('image', 'AMI'),
           col('parent', 'PARENT'),
           col('config_version', 'CONFIG'),
@@ -158,14 +163,46 @@ export const autoamiFace: FaceDef = {
     },
     {
       name: 'rollback',
-      summary: 'Point a group back at an earlier image',
+      summary: 'Point a group or one channel back at an earlier image',
       description:
-        'Makes an earlier image of the group (by default the parent of its current image) the one its next bake and launches start from, ' +
-        'in every region it was delivered to. Deregistration protection moves with it.',
+        'Makes an earlier image of the group (by default the parent of the channel\'s current image) the one channel latest is on: the one its next ' +
+        'bake and launches start from, in every region it was delivered to, with deregistration protection. The channel\'s SSM parameters are pointed ' +
+        'back and each launch template\'s default becomes the version that holds the image (no version is deleted). With --channel only that ' +
+        'channel moves. No instance refresh is started unless --refresh is given.',
       method: 'group.rollback',
       positional: ['name'],
-      render: { kind: 'message', format: 'Rolled %{name} back to %{image} (was %{previous}); by region: %{images}' },
-      examples: ['puppet autoami rollback wordpress', 'puppet autoami rollback wordpress --to ami-0abc1234'],
+      render: { kind: 'message', format: 'Rolled %{name} channel %{channel} back to %{image} (was %{previous}); by region: %{images}; %{published}' },
+      examples: [
+        'puppet autoami rollback wordpress',
+        'puppet autoami rollback wordpress --to ami-0abc1234',
+        'puppet autoami rollback wordpress --channel prod --refresh',
+      ],
+    },
+    {
+      name: 'promote',
+      summary: 'Publish an image of a group to a channel',
+      description:
+        "Publishes one of the group's images (by default the one channel latest is on) to the targets of one channel: its SSM parameters in every " +
+        'region the image is in, a new default version of its launch templates, and an instance refresh of its Auto Scaling groups, followed to its end. ' +
+        'The channel moves to the image only when every target took it; history records who promoted what, and when.',
+      method: 'group.promote',
+      positional: ['name'],
+      render: { kind: 'message', format: 'Promoted %{image} to channel %{channel} of %{name} (was %{previous}): %{published}' },
+      examples: ['puppet autoami promote wordpress --channel prod', 'puppet autoami promote wordpress --channel prod --image ami-0abc1234'],
+    },
+    {
+      name: 'update_group',
+      summary: "Change a group's settings",
+      description:
+        'Changes the settings given and keeps the others; a list option given replaces the list the group had. The group as it would be is checked ' +
+        'as new_group checks it (regions, keys, publication targets), and nothing is stored unless all of it passes. The name, base image and region stay.',
+      method: 'group.update',
+      positional: ['name'],
+      render: { kind: 'message', format: 'Updated group %{name}: %{changed}' },
+      examples: [
+        'puppet autoami update_group wordpress --ssm-parameter /wordpress/ami,prod:/wordpress/prod/ami --launch-template lt-0123456789abcdef0',
+        'puppet autoami update_group wordpress --instance-refresh prod:wordpress-asg --min-healthy-percentage 75',
+      ],
     },
     {
       name: 'list',

@@ -2,9 +2,10 @@
  * The sidecar's methods and their parameter schemas: the single definition that the
  * server validates against and the generator renders Ruby options from.
  */
-import type { ParamsOf, Schema } from './schema.ts';
+import type { FieldDef, ParamsOf, Schema } from './schema.ts';
 import { amiId, groupName, hostName, instanceType, kmsKeyMapping, label, region, securityGroupId, sharePrincipal, subnetId } from './fields.ts';
 import { PATTERN_WORDS, jsPattern } from './patterns.ts';
+import { ASG_NAME, CHANNEL_WORDS, DEFAULT_CHANNEL, LAUNCH_TEMPLATE, SSM_PARAMETER_NAME, channelPattern, targetPattern } from './targets.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -25,6 +26,7 @@ const hello = {
   params: {
     protocol: { type: 'integer', summary: 'Protocol version the client speaks', required: true, min: 1, max: 1000 },
     client: { type: 'string', summary: 'Who is calling, for the log', maxLength: 128 },
+    user: { type: 'string', summary: "The caller's login, recorded with what it promotes or rolls back", maxLength: 64 },
   },
 } as const satisfies MethodSpec;
 
@@ -94,6 +96,82 @@ const groupCreate = {
       pattern: jsPattern('duration'),
       expected: PATTERN_WORDS.duration,
     },
+    ssm_parameter: {
+      type: 'string[]',
+      summary: "SSM parameters that hold each region's image id, [CHANNEL:]NAME, comma-separated (channel latest unless named)",
+      placeholder: 'NAME|CHANNEL:NAME[,...]',
+      maxLength: 1044,
+      pattern: targetPattern(SSM_PARAMETER_NAME),
+      expected: `[CHANNEL:]NAME, NAME an SSM parameter name (letters, digits, _ . - /) and CHANNEL ${CHANNEL_WORDS}`,
+    },
+    launch_template: {
+      type: 'string[]',
+      summary: "Launch templates (id or name, in the group's region) that get a new default version with the image, [CHANNEL:]TEMPLATE, comma-separated",
+      placeholder: 'TEMPLATE|CHANNEL:TEMPLATE[,...]',
+      maxLength: 161,
+      pattern: targetPattern(LAUNCH_TEMPLATE),
+      expected: `[CHANNEL:]TEMPLATE, TEMPLATE a launch template id (lt-...) or name and CHANNEL ${CHANNEL_WORDS}`,
+    },
+    instance_refresh: {
+      type: 'string[]',
+      summary: "Auto Scaling groups (in the group's region) whose instances are refreshed onto the image, [CHANNEL:]ASG_NAME, comma-separated",
+      placeholder: 'ASG|CHANNEL:ASG[,...]',
+      maxLength: 288,
+      pattern: targetPattern(ASG_NAME),
+      expected: `[CHANNEL:]ASG, ASG an Auto Scaling group name without : or , and CHANNEL ${CHANNEL_WORDS}`,
+    },
+    min_healthy_percentage: {
+      type: 'integer',
+      summary: 'Share of each Auto Scaling group kept in service while an instance refresh replaces the rest',
+      placeholder: 'PERCENT',
+      min: 0,
+      max: 100,
+      default: 90,
+    },
+    refresh_replace_all: {
+      type: 'boolean',
+      summary: 'An instance refresh also replaces instances already on the image (SkipMatching off)',
+      default: false,
+    },
+  },
+} as const satisfies MethodSpec;
+
+/** What update_group may change: every setting but the name, the base image and the home region, each optional. */
+const UNCHANGEABLE = ['name', 'image', 'region'] as const;
+type Changeable = Exclude<keyof typeof groupCreate.params, (typeof UNCHANGEABLE)[number]>;
+/** A setting as update_group takes it: no default, and a list left out stays as it was. */
+type AsChange<F> = Omit<F, 'required' | 'default'> & { readonly keepAbsent: true };
+
+function changeable(): { readonly [K in Changeable]: AsChange<(typeof groupCreate.params)[K]> } {
+  const entries = Object.entries(groupCreate.params)
+    .filter(([key]) => !(UNCHANGEABLE as readonly string[]).includes(key))
+    .map(([key, field]) => {
+      const { required: _required, default: _default, ...rest } = field as FieldDef;
+      return [key, { ...rest, keepAbsent: true }];
+    });
+  return Object.fromEntries(entries) as { readonly [K in Changeable]: AsChange<(typeof groupCreate.params)[K]> };
+}
+
+const channel = {
+  type: 'string',
+  summary: 'The channel',
+  placeholder: 'CHANNEL',
+  maxLength: 32,
+  pattern: channelPattern(),
+  expected: CHANNEL_WORDS,
+} as const satisfies FieldDef;
+
+const groupUpdate = {
+  summary: "Change a group's settings; a list given replaces the one it had",
+  params: { name: groupName, ...changeable() },
+} as const satisfies MethodSpec;
+
+const groupPromote = {
+  summary: "Publish one of the group's images to a channel's targets",
+  params: {
+    name: groupName,
+    channel: { ...channel, summary: 'The channel to publish to', required: true },
+    image: { ...amiId, summary: "The image to publish (default: the image channel latest is on)" },
   },
 } as const satisfies MethodSpec;
 
@@ -168,7 +246,12 @@ const groupHistory = {
 
 const groupRollback = {
   summary: 'Point a group back at an earlier image',
-  params: { name: groupName, to: { ...amiId, summary: 'The image to return to (default: the parent of the current image)' } },
+  params: {
+    name: groupName,
+    to: { ...amiId, summary: "The image to return to (default: the parent of the channel's current image)" },
+    channel: { ...channel, summary: 'The channel to roll back; latest also moves the image the next bake starts from', default: DEFAULT_CHANNEL },
+    refresh: { type: 'boolean', summary: "Also start an instance refresh of the channel's Auto Scaling groups", default: false },
+  },
 } as const satisfies MethodSpec;
 
 const reportSubmit = {
@@ -208,6 +291,8 @@ export const METHODS = {
   'group.create': groupCreate,
   'group.delete': groupDelete,
   'group.list': groupList,
+  'group.update': groupUpdate,
+  'group.promote': groupPromote,
   status,
   'image.list': imageList,
   'image.create': imageCreate,

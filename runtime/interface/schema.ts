@@ -35,6 +35,8 @@ export interface FieldDef {
    * flags (`--noop`) for itself, so the face reads the setting the flag already set.
    */
   readonly puppetSetting?: string;
+  /** A list left out stays out instead of becoming empty: a change leaves the setting as it was. */
+  readonly keepAbsent?: true;
 }
 
 export type Params = Record<string, unknown>;
@@ -50,6 +52,7 @@ export type ValueOf<F extends FieldDef> = F extends { readonly values: readonly 
 /** Validation always sets a required field, one with a default, and a list (empty when not given). */
 type AlwaysSet<F extends FieldDef> = F extends { readonly required: true } ? true
   : F extends { readonly default: string | number | boolean } ? true
+  : F extends { readonly keepAbsent: true } ? false
   : F extends { readonly type: 'string[]' } ? true
   : false;
 
@@ -169,7 +172,7 @@ const JS_TYPE: Readonly<Record<FieldType, (value: unknown) => boolean>> = {
 function conforms<S extends Schema>(schema: S, params: Params): params is Params & ParamsOf<S> {
   return Object.entries(schema).every(([name, field]) => {
     const value = params[name];
-    if (value === undefined) return !(field.required || field.default !== undefined || field.type === 'string[]');
+    if (value === undefined) return !(field.required || field.default !== undefined || (field.type === 'string[]' && !field.keepAbsent));
     return JS_TYPE[field.type](value);
   });
 }
@@ -193,7 +196,7 @@ export async function validate<S extends Schema>(schema: S, input: unknown): Pro
     if (value === undefined || value === null) {
       if (field.required) throw new ValidationError(name, 'is required');
       if (field.default !== undefined) result[name] = field.default;
-      else if (field.type === 'string[]') result[name] = [];
+      else if (field.type === 'string[]' && !field.keepAbsent) result[name] = [];
       continue;
     }
     result[name] = checkValue(name, field, value);

@@ -7,7 +7,7 @@ import { AutoamiError, ErrorCode, NotFoundError } from '../errors.ts';
 import type { ParamsFor } from '../interface/methods.ts';
 import type { IdSource } from '../random.ts';
 import { sleepUnlessAborted } from '../sleep.ts';
-import type { Bake, Group } from '../store/store.ts';
+import { madeImage, type Bake, type Group } from '../store/store.ts';
 import type { BakeEngine } from '../bake/engine.ts';
 import type { BakeEnv } from '../bake/env.ts';
 
@@ -29,7 +29,8 @@ export interface RunResult {
   bakes: RunRow[];
 }
 
-const FAILED_OUTCOMES = new Set(['failed', 'failed_run', 'timed_out', 'cleanup_failed']);
+// published_with_errors counts: the image was made, but a fleet it was meant for is not on it.
+const FAILED_OUTCOMES = new Set(['failed', 'failed_run', 'timed_out', 'cleanup_failed', 'published_with_errors']);
 
 function row(bake: Bake): RunRow {
   return {
@@ -38,7 +39,7 @@ function row(bake: Bake): RunRow {
     state: bake.state,
     outcome: bake.outcome,
     instance_id: bake.instance_id,
-    image: bake.outcome === 'baked' ? bake.image_id : null,
+    image: madeImage(bake.outcome) ? bake.image_id : null,
     reason: bake.reason,
   };
 }

@@ -3,6 +3,8 @@
  * validated by the dispatcher; what is left here is shaping records and hiding secrets.
  */
 import type { Ec2Source } from '../ec2/source.ts';
+import { channelStates, type ChannelState } from '../publish/channels.ts';
+import type { PublishSource } from '../publish/source.ts';
 import { NotFoundError, PuppetApiError } from '../errors.ts';
 import type { ParamsFor } from '../interface/methods.ts';
 import type { Classifier } from '../puppet/types.ts';
@@ -10,6 +12,7 @@ import { GROUP_SETTINGS_TABLE } from '../store/group-table.ts';
 import type { Group, GroupSettings, Store } from '../store/store.ts';
 import { fill } from '../store/table.ts';
 import { checkDelivery } from './delivery-checks.ts';
+import { checkTargets } from './target-checks.ts';
 import { imagesByRegion } from './history.ts';
 import { isoTime } from './iso-time.ts';
 
@@ -21,6 +24,8 @@ export type PublicGroup = Omit<Group, 'enc_pass' | 'created_at' | 'updated_at'> 
   created_at: string;
   updated_at: string;
   images: Record<string, string>;
+  /** Channel → the image it is on (null: nothing published to it yet). */
+  channels: Record<string, string | null>;
 };
 
 async function shown(store: Store, group: Group): Promise<PublicGroup> {
@@ -31,6 +36,7 @@ async function shown(store: Store, group: Group): Promise<PublicGroup> {
     created_at: isoTime(group.created_at),
     updated_at: isoTime(group.updated_at),
     images: imagesByRegion(current, group),
+    channels: Object.fromEntries(channelStates(group, await store.listPublications(group.name)).map((state: ChannelState) => [state.channel, state.image])),
   };
 }
 
@@ -50,13 +56,35 @@ async function checkClassification(classifier: Classifier, settings: GroupSettin
   }
 }
 
-export function groupHandlers(store: Store, classifier: Classifier, ec2: Ec2Source) {
+/** update_group's params that were given: the settings to change. */
+function changesFrom(params: ParamsFor<'group.update'>): Partial<Omit<GroupSettings, 'name'>> {
+  const { name: _name, ...rest } = params;
+  return Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined));
+}
+
+export function groupHandlers(store: Store, classifier: Classifier, ec2: Ec2Source, publish: PublishSource) {
   return {
     async 'group.create'(params: ParamsFor<'group.create'>): Promise<PublicGroup> {
       const settings = settingsFrom(params);
       await checkDelivery(settings, ec2);
+      await checkTargets(settings, publish);
       await checkClassification(classifier, settings);
       return shown(store, await store.createGroup(settings));
+    },
+    /** The group as it would be, checked whole as new_group checks it, before anything is stored. */
+    async 'group.update'(params: ParamsFor<'group.update'>): Promise<PublicGroup & { changed: string[] }> {
+      const group = await store.getGroup(params.name);
+      if (!group) throw new NotFoundError('group', params.name, 'name');
+      const changes = changesFrom(params);
+      const settings = settingsFrom({ ...group, ...changes } as ParamsFor<'group.create'>);
+      await checkDelivery(settings, ec2);
+      await checkTargets(settings, publish);
+      if (changes.node_group !== undefined || changes.enc_user !== undefined || changes.enc_pass !== undefined || changes.enc_server !== undefined) {
+        await checkClassification(classifier, settings);
+      }
+      const updated = await store.updateGroup(params.name, changes);
+      if (!updated) throw new NotFoundError('group', params.name, 'name');
+      return { ...(await shown(store, updated)), changed: Object.keys(changes).sort() };
     },
     async 'group.delete'(params: ParamsFor<'group.delete'>): Promise<{ name: string; deleted: true }> {
       const name = params.name;

@@ -1,12 +1,10 @@
 /**
- * `history NAME` (every finished bake of the group with the image it produced) and
- * `rollback NAME [--to AMI]` (point the group back at an image from its lineage).
+ * `history NAME`: every finished bake of the group with the image it produced, and every
+ * promotion and rollback of its channels.
  */
-import { moveProtection } from '../bake/protection.ts';
-import type { Ec2Source } from '../ec2/source.ts';
-import { NotFoundError, ValidationError } from '../errors.ts';
+import { NotFoundError } from '../errors.ts';
 import type { ParamsFor } from '../interface/methods.ts';
-import type { ImageRecord, Store } from '../store/store.ts';
+import { madeImage, type ImageRecord, type Store } from '../store/store.ts';
 import { isoTime } from './iso-time.ts';
 
 /** Region → id of `image` everywhere it was delivered; a base image is only where the group lives. */
@@ -16,23 +14,30 @@ export function imagesByRegion(image: ImageRecord | undefined, fallback: { regio
 
 export interface HistoryRow {
   time: string;
+  /** `bake`, `promote` or `rollback`. */
+  event: string;
   outcome: string;
   image: string | null;
-  parent: string;
+  parent: string | null;
   config_version: string | null;
   changes: number;
   changed_resources: readonly string[];
   current: boolean;
   reason: string | null;
+  /** The bake, or the promotion or rollback. */
   bake: string;
   /** Region → the image there (home and copies); empty when the bake made none. */
   images: Record<string, string>;
   /** What retention said when it kept the image although it was due. */
   retention: string | null;
   deregistered: boolean;
+  /** The channel a bake published to, or a promotion or rollback was of. */
+  channel: string | null;
+  /** Who promoted or rolled back. */
+  by: string | null;
 }
 
-export function historyHandlers(store: Store, ec2: Ec2Source) {
+export function historyHandlers(store: Store) {
   async function group(name: string) {
     const found = await store.getGroup(name);
     if (!found) throw new NotFoundError('group', name, 'name');
@@ -44,11 +49,15 @@ export function historyHandlers(store: Store, ec2: Ec2Source) {
       const current = await group(params.name);
       const bakes = (await store.listBakes({ group_name: current.name })).filter((bake) => bake.state === 'done');
       const images = new Map((await store.listImages(current.name)).map((image) => [image.image_id, image]));
-      return bakes
-        .map((bake) => {
-          const image = bake.outcome === 'baked' && bake.image_id ? images.get(bake.image_id) : undefined;
-          return {
+      const publications = await store.listPublications(current.name);
+      const byId = new Map(publications.map((publication) => [publication.id, publication]));
+      const baked = bakes.map((bake): { at: number; row: HistoryRow } => {
+        const image = bake.image_id && madeImage(bake.outcome) ? images.get(bake.image_id) : undefined;
+        return {
+          at: bake.created_at,
+          row: {
             time: isoTime(bake.finished_at ?? bake.updated_at),
+            event: 'bake',
             outcome: bake.outcome ?? 'unknown',
             image: image?.image_id ?? null,
             parent: bake.parent_image,
@@ -61,36 +70,39 @@ export function historyHandlers(store: Store, ec2: Ec2Source) {
             images: image ? imagesByRegion(image, current) : {},
             retention: image?.retention_note ?? null,
             deregistered: image ? image.deregistered_at !== null : false,
+            channel: byId.get(bake.id)?.channel ?? null,
+            by: null,
+          },
+        };
+      });
+      const asked = publications
+        .filter((publication) => publication.trigger !== 'bake')
+        .map((publication): { at: number; row: HistoryRow } => {
+          const image = images.get(publication.image_id);
+          return {
+            at: publication.created_at,
+            row: {
+              time: isoTime(publication.finished_at ?? publication.created_at),
+              event: publication.trigger,
+              outcome: publication.outcome ?? 'interrupted',
+              image: publication.image_id,
+              parent: null,
+              config_version: image?.config_version ?? null,
+              changes: 0,
+              changed_resources: [],
+              current: false,
+              reason: publication.reason,
+              bake: publication.id,
+              images: { ...publication.images },
+              retention: null,
+              deregistered: image ? image.deregistered_at !== null : false,
+              channel: publication.channel,
+              by: publication.requested_by,
+            },
           };
-        })
-        .reverse();
-    },
-
-    async 'group.rollback'(params: ParamsFor<'group.rollback'>) {
-      const current = await group(params.name);
-      const lineage = await store.listImages(current.name);
-      let target = params.to;
-      if (target === undefined) {
-        const now = lineage.find((image) => image.image_id === current.image);
-        if (!now) throw new ValidationError('name', `${current.name} is on its base image ${current.image}; there is nothing earlier to roll back to`);
-        target = now.parent_image;
-      } else if (target !== current.base_image && !lineage.some((image) => image.image_id === target && image.deregistered_at === null)) {
-        throw new ValidationError('to', `${target} is not an image of group ${current.name} (see puppet autoami history ${current.name})`);
-      }
-      if (target === current.image) throw new ValidationError('to', `${current.name} is already on ${target}`);
-      const to = lineage.find((image) => image.image_id === target);
-      const from = lineage.find((image) => image.image_id === current.image);
-      // Protection moves with the group, in every region: the image returned to is protected before the group moves.
-      await moveProtection(ec2, to, undefined);
-      await store.setGroupImage(current.name, target);
-      await moveProtection(ec2, undefined, from);
-      return {
-        name: current.name,
-        image: target,
-        previous: current.image,
-        images: imagesByRegion(to, { region: current.region, image: target }),
-        previous_images: imagesByRegion(from, current),
-      };
+        });
+      // Newest first by when each began, as bakes always were listed; the sort is stable, so ties keep bakes first.
+      return [...baked, ...asked].sort((a, b) => b.at - a.at).map((entry) => entry.row);
     },
   };
 }

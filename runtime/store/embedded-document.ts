@@ -9,8 +9,9 @@ import { BAKE_TABLE } from './bake-table.ts';
 import { tempName, withFile, writeSynced } from './embedded-lock.ts';
 import { GROUP_TABLE } from './group-table.ts';
 import { IMAGE_TABLE } from './image-table.ts';
-import { bakeOrder, byCodePoint, imageOrder } from './records.ts';
-import type { Bake, Group, ImageRecord } from './store.ts';
+import { PUBLICATION_TABLE } from './publication-table.ts';
+import { bakeOrder, byCodePoint, imageOrder, publicationOrder } from './records.ts';
+import type { Bake, Group, ImageRecord, Publication } from './store.ts';
 import { fromJson, isObject, toJson, type Shape } from './table.ts';
 
 /**
@@ -18,7 +19,7 @@ import { fromJson, isObject, toJson, type Shape } from './table.ts';
  * its table says (times as ISO-8601 strings); a field missing from an older document
  * takes the table's default when it is read.
  */
-export const EMBEDDED_SCHEMA_VERSION = 5;
+export const EMBEDDED_SCHEMA_VERSION = 6;
 
 type Raw = Record<string, unknown>;
 
@@ -49,6 +50,13 @@ const UPGRADES: readonly ((doc: Raw) => Raw)[] = [
     bakes: each(doc.bakes, { distribution: {} }),
     images: each(doc.images, { copies: {}, retention_note: null }),
   }),
+  // 6: publication. Groups from before publish nowhere, and nothing was ever published.
+  (doc) => ({
+    ...doc,
+    schema_version: 6,
+    groups: each(doc.groups, { ssm_parameter: [], launch_template: [], instance_refresh: [], min_healthy_percentage: 90, refresh_replace_all: false }),
+    publications: [],
+  }),
 ];
 
 /** In memory, keyed for lookup; records are frozen, so a changed one is a new object. */
@@ -56,6 +64,7 @@ export interface Doc {
   readonly groups: Map<string, Group>;
   readonly bakes: Map<string, Bake>;
   readonly images: Map<string, ImageRecord>;
+  readonly publications: Map<string, Publication>;
 }
 
 /** Frozen all the way down, so a caller changing a returned record cannot change the store. */
@@ -67,9 +76,14 @@ export function freeze<T>(value: T): T {
   return value;
 }
 
-const emptyDoc = (): Doc => ({ groups: new Map(), bakes: new Map(), images: new Map() });
+const emptyDoc = (): Doc => ({ groups: new Map(), bakes: new Map(), images: new Map(), publications: new Map() });
 
-export const copyDoc = (doc: Doc): Doc => ({ groups: new Map(doc.groups), bakes: new Map(doc.bakes), images: new Map(doc.images) });
+export const copyDoc = (doc: Doc): Doc => ({
+  groups: new Map(doc.groups),
+  bakes: new Map(doc.bakes),
+  images: new Map(doc.images),
+  publications: new Map(doc.publications),
+});
 
 function sameMap<V>(a: Map<string, V>, b: Map<string, V>): boolean {
   if (a.size !== b.size) return false;
@@ -78,7 +92,8 @@ function sameMap<V>(a: Map<string, V>, b: Map<string, V>): boolean {
 }
 
 /** True when a change left every record as it was, so there is nothing to write. */
-export const sameDoc = (a: Doc, b: Doc): boolean => sameMap(a.groups, b.groups) && sameMap(a.bakes, b.bakes) && sameMap(a.images, b.images);
+export const sameDoc = (a: Doc, b: Doc): boolean =>
+  sameMap(a.groups, b.groups) && sameMap(a.bakes, b.bakes) && sameMap(a.images, b.images) && sameMap(a.publications, b.publications);
 
 function serialize(doc: Doc): string {
   const file = {
@@ -86,6 +101,7 @@ function serialize(doc: Doc): string {
     groups: [...doc.groups.values()].sort((a, b) => byCodePoint(a.name, b.name)).map((group) => toJson(GROUP_TABLE, group)),
     bakes: [...doc.bakes.values()].sort(bakeOrder).map((bake) => toJson(BAKE_TABLE, bake)),
     images: [...doc.images.values()].sort(imageOrder).map((image) => toJson(IMAGE_TABLE, image)),
+    publications: [...doc.publications.values()].sort(publicationOrder).map((publication) => toJson(PUBLICATION_TABLE, publication)),
   };
   return `${JSON.stringify(file, null, 2)}\n`;
 }
@@ -159,5 +175,6 @@ export async function load(path: string): Promise<Doc> {
     groups: keyed(path, raw.groups, 'group', GROUP_TABLE, 'name'),
     bakes: keyed(path, raw.bakes, 'bake', BAKE_TABLE, 'id'),
     images: keyed(path, raw.images, 'image', IMAGE_TABLE, 'image_id'),
+    publications: keyed(path, raw.publications, 'publication', PUBLICATION_TABLE, 'id'),
   };
 }

@@ -13,11 +13,12 @@ import { copyDoc, freeze, load, removeLeftovers, sameDoc, save, type Doc } from 
 import { FileLock } from './embedded-lock.ts';
 import { IMAGE_TABLE } from './image-table.ts';
 import {
-  applyTransition, bakeOrder, byCodePoint, checkChallengeHash, checkDistribution, checkRetentionNote, checkState, checkTime, imageOrder, matches,
-  meetsExpectation, newBake, newGroup, transitionValues,
+  applyTransition, bakeOrder, byCodePoint, checkChallengeHash, checkDistribution, checkFinish, checkProgress, checkRetentionNote, checkState, checkTime,
+  groupChanges, imageOrder, matches, meetsExpectation, newBake, newGroup, newPublication, publicationOrder, transitionValues,
 } from './records.ts';
 import type {
-  Bake, BakeFilter, BakeState, BakeUpdate, Distribution, Group, GroupSettings, ImageRecord, NewBake, ReportSummary, Store,
+  Bake, BakeFilter, BakeState, BakeUpdate, Distribution, Group, GroupSettings, ImageRecord, NewBake, NewPublication, Publication, PublicationOutcome,
+  PublicationProgress, ReportSummary, Store,
 } from './store.ts';
 import { fill } from './table.ts';
 
@@ -74,6 +75,18 @@ export class EmbeddedStore implements Store {
 
   async deleteGroup(name: string): Promise<boolean> {
     return this.#write(({ groups }) => groups.delete(name));
+  }
+
+  async updateGroup(name: string, changes: Partial<Omit<GroupSettings, 'name'>>): Promise<Group | undefined> {
+    const checked = groupChanges(name, changes);
+    const now = this.#now();
+    return this.#write(({ groups }) => {
+      const group = groups.get(name);
+      if (!group) return undefined;
+      const changed = freeze({ ...group, ...checked, updated_at: now });
+      groups.set(name, changed);
+      return changed;
+    });
   }
 
   async setGroupImage(name: string, image: string): Promise<boolean> {
@@ -214,6 +227,46 @@ export class EmbeddedStore implements Store {
       const image = images.get(imageId);
       if (image && image.retention_note !== checked) images.set(imageId, freeze({ ...image, retention_note: checked }));
     });
+  }
+
+  async startPublication(input: NewPublication): Promise<Publication> {
+    const publication = freeze(newPublication(input, this.#now()));
+    return this.#write(({ publications }) => {
+      const existing = publications.get(publication.id);
+      if (existing) return existing;
+      publications.set(publication.id, publication);
+      return publication;
+    });
+  }
+
+  async getPublication(id: string): Promise<Publication | undefined> {
+    return this.#state().publications.get(id);
+  }
+
+  async setPublicationProgress(id: string, progress: PublicationProgress): Promise<boolean> {
+    const checked = checkProgress(progress);
+    const now = this.#now();
+    return this.#write(({ publications }) => {
+      const publication = publications.get(id);
+      if (!publication || publication.finished_at !== null) return false;
+      publications.set(id, freeze({ ...publication, progress: checked, updated_at: now }));
+      return true;
+    });
+  }
+
+  async finishPublication(id: string, outcome: PublicationOutcome, reason: string | null): Promise<boolean> {
+    const finish = checkFinish(outcome, reason);
+    const now = this.#now();
+    return this.#write(({ publications }) => {
+      const publication = publications.get(id);
+      if (!publication || publication.finished_at !== null) return false;
+      publications.set(id, freeze({ ...publication, ...finish, updated_at: now, finished_at: now }));
+      return true;
+    });
+  }
+
+  async listPublications(groupName: string): Promise<Publication[]> {
+    return [...this.#state().publications.values()].filter((publication) => publication.group_name === groupName).sort(publicationOrder);
   }
 
   async ping(): Promise<void> {

@@ -43,6 +43,13 @@ export const GROUP_SETTINGS_TABLE: Table<GroupSettings> = {
   share_with: column('share_with', textList, { default: [] }),
   // The duration as given (`90d`): a deprecation time is reckoned from each image's own creation.
   deprecate_after: column('deprecate_after', nullable(text), { default: null }),
+  // `[CHANNEL:]VALUE` entries, kept as given: the publisher parses them. Groups from before
+  // publication publish nowhere, and a refresh they are later given keeps AWS's own defaults.
+  ssm_parameter: column('ssm_parameter', textList, { default: [] }),
+  launch_template: column('launch_template', textList, { default: [] }),
+  instance_refresh: column('instance_refresh', textList, { default: [] }),
+  min_healthy_percentage: column('min_healthy_percentage', integer, { default: 90 }),
+  refresh_replace_all: column('refresh_replace_all', flag, { default: false }),
 };
 
 export const GROUP_TABLE: Table<Group> = {

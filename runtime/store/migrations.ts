@@ -140,6 +140,39 @@ export const MIGRATIONS: readonly Migration[] = [
         ADD COLUMN \`retention_note\` TEXT NULL`,
     ],
   },
+  // Bake states and outcomes are VARCHAR(32), so `publishing` and `published_with_errors`
+  // need no change to `bakes`.
+  {
+    version: 6,
+    name: 'publication: group targets and refresh settings, publications',
+    // As in 5: one ALTER, whole or not at all, and defaults that make groups from before
+    // publish nowhere. `trigger` is a reserved word, so it is quoted like every name.
+    statements: [
+      `ALTER TABLE \`groups\`
+        ADD COLUMN \`ssm_parameter\` LONGTEXT NOT NULL DEFAULT ('[]') COMMENT 'JSON array of [CHANNEL:]NAME',
+        ADD COLUMN \`launch_template\` LONGTEXT NOT NULL DEFAULT ('[]') COMMENT 'JSON array of [CHANNEL:]TEMPLATE',
+        ADD COLUMN \`instance_refresh\` LONGTEXT NOT NULL DEFAULT ('[]') COMMENT 'JSON array of [CHANNEL:]ASG',
+        ADD COLUMN \`min_healthy_percentage\` INT NOT NULL DEFAULT 90,
+        ADD COLUMN \`refresh_replace_all\` TINYINT(1) NOT NULL DEFAULT 0`,
+      `CREATE TABLE IF NOT EXISTS \`publications\` (
+        \`id\` VARCHAR(64) NOT NULL,
+        \`group_name\` VARCHAR(63) NOT NULL,
+        \`channel\` VARCHAR(32) NOT NULL,
+        \`image_id\` VARCHAR(255) NOT NULL,
+        \`images\` LONGTEXT NOT NULL COMMENT 'JSON object: region to image id',
+        \`trigger\` VARCHAR(16) NOT NULL,
+        \`requested_by\` VARCHAR(64) NULL,
+        \`progress\` LONGTEXT NOT NULL COMMENT 'JSON object: target key to its step and what it wrote',
+        \`outcome\` VARCHAR(32) NULL,
+        \`reason\` TEXT NULL,
+        \`created_at\` DATETIME(3) NOT NULL COMMENT 'UTC',
+        \`updated_at\` DATETIME(3) NOT NULL COMMENT 'UTC',
+        \`finished_at\` DATETIME(3) NULL COMMENT 'UTC',
+        PRIMARY KEY (\`id\`),
+        KEY \`publications_group_created\` (\`group_name\`, \`created_at\`)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+  },
 ];
 
 const SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS \`schema_migrations\` (

@@ -13,28 +13,35 @@ import { GROUPS, GROUP_TABLE } from './group-table.ts';
 import { IMAGES, IMAGE_TABLE } from './image-table.ts';
 import { migrate } from './migrations.ts';
 import { SESSION_SETUP, createPool, describe, isDuplicate, translate } from './mysql-connection.ts';
+import { PUBLICATIONS, PUBLICATION_TABLE } from './publication-table.ts';
 import {
-  UPDATABLE, checkChallengeHash, checkDistribution, checkRetentionNote, checkState, checkTime, newBake, newGroup, transitionValues, type Changes,
+  UPDATABLE, checkChallengeHash, checkDistribution, checkFinish, checkProgress, checkRetentionNote, checkState, checkTime, groupChanges, newBake, newGroup,
+  newPublication, transitionValues, type Changes,
 } from './records.ts';
 import type {
-  Bake, BakeFilter, BakeState, BakeUpdate, Distribution, Group, GroupSettings, ImageRecord, NewBake, ReportSummary, Store,
+  Bake, BakeFilter, BakeState, BakeUpdate, Distribution, Group, GroupSettings, ImageRecord, NewBake, NewPublication, Publication, PublicationOutcome,
+  PublicationProgress, ReportSummary, Store,
 } from './store.ts';
-import { columnEquals, columnList, fill, fromRow, insertInto, sqlValues, type SqlValue } from './table.ts';
+import { columnEquals, columnList, fill, fromRow, insertInto, sqlValues, type SqlValue, type Table } from './table.ts';
 
 export { poolOptions } from './mysql-connection.ts';
 
 const G = GROUP_TABLE;
 const B = BAKE_TABLE;
 const I = IMAGE_TABLE;
+const P = PUBLICATION_TABLE;
 
 const SELECT_GROUPS = `SELECT ${columnList(G)} FROM ${GROUPS}`;
 const SELECT_BAKES = `SELECT ${columnList(B)} FROM ${BAKES}`;
 const SELECT_IMAGES = `SELECT ${columnList(I)} FROM ${IMAGES}`;
+const SELECT_PUBLICATIONS = `SELECT ${columnList(P)} FROM ${PUBLICATIONS}`;
 const INSERT_GROUP = insertInto(GROUPS, G);
 const INSERT_BAKE = insertInto(BAKES, B);
 // A retried promotion keeps the lineage row it first wrote, as the contract asks. Not INSERT
 // IGNORE: that would also turn strict-mode errors (an over-long value) into warnings.
 const INSERT_IMAGE = `${insertInto(IMAGES, I)} ON DUPLICATE KEY UPDATE ${I.image_id.sql} = ${I.image_id.sql}`;
+// A resumed bake starts its publication again and must get the first one back, as it is.
+const INSERT_PUBLICATION = `${insertInto(PUBLICATIONS, P)} ON DUPLICATE KEY UPDATE ${P.id.sql} = ${P.id.sql}`;
 const SET_GROUP_IMAGE = `UPDATE ${GROUPS} SET ${G.image.sql} = ?, ${G.updated_at.sql} = ? WHERE ${G.name.sql} = ?`;
 
 export interface MysqlStoreOptions {
@@ -89,6 +96,14 @@ export class MysqlStore implements Store {
 
   async deleteGroup(name: string): Promise<boolean> {
     return (await this.#run(`DELETE FROM ${GROUPS} WHERE ${G.name.sql} = ?`, [name])) > 0;
+  }
+
+  async updateGroup(name: string, changes: Partial<Omit<GroupSettings, 'name'>>): Promise<Group | undefined> {
+    // Only the settings given are written, so two masters changing different ones both keep theirs.
+    const sets = [...setsOf(G, groupChanges(name, changes)), columnEquals(G, 'updated_at', this.#now())];
+    const where = columnEquals(G, 'name', name);
+    const sql = `UPDATE ${GROUPS} SET ${sets.map(([text]) => text).join(', ')} WHERE ${where[0]}`;
+    return (await this.#run(sql, [...sets.map(([, value]) => value), where[1]])) > 0 ? this.getGroup(name) : undefined;
   }
 
   async setGroupImage(name: string, image: string): Promise<boolean> {
@@ -219,6 +234,37 @@ export class MysqlStore implements Store {
     await this.#run(`UPDATE ${IMAGES} SET ${set} WHERE ${I.image_id.sql} = ?`, [value, imageId]);
   }
 
+  async startPublication(input: NewPublication): Promise<Publication> {
+    const publication = newPublication(input, this.#now());
+    await this.#run(INSERT_PUBLICATION, sqlValues(P, publication));
+    // Read back rather than told apart by affected rows, which FOUND_ROWS makes 1 either way.
+    return (await this.getPublication(publication.id)) ?? publication;
+  }
+
+  async getPublication(id: string): Promise<Publication | undefined> {
+    return (await this.#select(`${SELECT_PUBLICATIONS} WHERE ${P.id.sql} = ?`, [id])).map((row) => fromRow(P, row))[0];
+  }
+
+  async setPublicationProgress(id: string, progress: PublicationProgress): Promise<boolean> {
+    const sets = [columnEquals(P, 'progress', checkProgress(progress)), columnEquals(P, 'updated_at', this.#now())];
+    return this.#unfinished(id, sets);
+  }
+
+  async finishPublication(id: string, outcome: PublicationOutcome, reason: string | null): Promise<boolean> {
+    const finish = checkFinish(outcome, reason);
+    const now = this.#now();
+    const sets = [
+      columnEquals(P, 'outcome', finish.outcome), columnEquals(P, 'reason', finish.reason), columnEquals(P, 'updated_at', now),
+      columnEquals(P, 'finished_at', now),
+    ];
+    return this.#unfinished(id, sets);
+  }
+
+  async listPublications(groupName: string): Promise<Publication[]> {
+    const sql = `${SELECT_PUBLICATIONS} WHERE ${P.group_name.sql} = ? ORDER BY ${P.created_at.sql} DESC, ${P.id.sql} DESC`;
+    return (await this.#select(sql, [groupName])).map((row) => fromRow(P, row));
+  }
+
   async ping(): Promise<void> {
     await this.#select('SELECT 1', []);
   }
@@ -253,6 +299,12 @@ export class MysqlStore implements Store {
     }
   }
 
+  /** Applies `sets` to a publication still under way: one conditional UPDATE, so a finish is never overwritten. */
+  async #unfinished(id: string, sets: [string, SqlValue][]): Promise<boolean> {
+    const sql = `UPDATE ${PUBLICATIONS} SET ${sets.map(([text]) => text).join(', ')} WHERE ${P.id.sql} = ? AND ${P.finished_at.sql} IS NULL`;
+    return (await this.#run(sql, [...sets.map(([, value]) => value), id])) > 0;
+  }
+
   #pool_(): Pool {
     if (!this.#pool) throw new StoreUnavailableError(`MySQL store ${describe(this.#db)} is not open`);
     return this.#pool;
@@ -263,4 +315,14 @@ export class MysqlStore implements Store {
 function changed<K extends keyof Changes>(changes: Changes, key: K): [string, SqlValue] | undefined {
   const value = changes[key];
   return value === undefined ? undefined : columnEquals(B, key, value);
+}
+
+/** SET entries for the fields `changes` holds, in the table's order. */
+function setsOf<R>(table: Table<R>, changes: { readonly [K in keyof R]?: R[K] }): [string, SqlValue][] {
+  const sets: [string, SqlValue][] = [];
+  for (const key in table) {
+    const value = changes[key];
+    if (value !== undefined) sets.push(columnEquals(table, key, value));
+  }
+  return sets;
 }

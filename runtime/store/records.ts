@@ -8,8 +8,12 @@ import { CHALLENGE_HASH } from '../puppet/challenge.ts';
 import { BAKE_TABLE, NEW_BAKE_TABLE, bakeState } from './bake-table.ts';
 import { GROUP_SETTINGS_TABLE, GROUP_TABLE } from './group-table.ts';
 import { IMAGE_TABLE } from './image-table.ts';
-import type { Bake, BakeFilter, BakeState, BakeUpdate, Distribution, Group, GroupSettings, ImageRecord, NewBake } from './store.ts';
-import { checked, checkedField, fill, time } from './table.ts';
+import { NEW_PUBLICATION_TABLE, PUBLICATION_TABLE, publicationOutcome } from './publication-table.ts';
+import type {
+  Bake, BakeFilter, BakeState, BakeUpdate, Distribution, Group, GroupSettings, ImageRecord, NewBake, NewPublication, Publication, PublicationOutcome,
+  PublicationProgress,
+} from './store.ts';
+import { checked, checkedField, fill, time, type Shape } from './table.ts';
 
 export const checkState = (name: string, state: string): BakeState => checked(name, bakeState, state);
 
@@ -22,10 +26,43 @@ export function newGroup(settings: GroupSettings, now: number): Group {
   return fill(GROUP_TABLE, { ...known, base_image: known.image, created_at: now, updated_at: now });
 }
 
+export type GroupChanges = { -readonly [K in keyof GroupSettings]?: GroupSettings[K] };
+
+/** The fields of `input` a shape knows but `skip`, each checked; absent ones stay absent. */
+function someFields<R>(shape: Shape<R>, input: Readonly<Record<string, unknown>>, skip: keyof R): { -readonly [K in keyof R]?: R[K] } {
+  const out: { -readonly [K in keyof R]?: R[K] } = {};
+  for (const key in shape) if (key !== skip && input[key] !== undefined) out[key] = checkedField(shape, key, input[key]);
+  return out;
+}
+
+/**
+ * The settings a change sets, each checked as createGroup checks it, in the table's order
+ * (MySQL builds its SET list from it). Like newGroup, it stores no stray property; a name
+ * other than the group's is refused rather than dropped, so a caller never believes a group
+ * was renamed.
+ */
+export function groupChanges(name: string, changes: Readonly<Record<string, unknown>>): GroupChanges {
+  if (changes.name !== undefined && changes.name !== name) throw new ValidationError('name', 'cannot be changed');
+  return someFields(GROUP_SETTINGS_TABLE, changes, 'name');
+}
+
 /** Queued, with nothing known yet but what NewBake gives. */
 export function newBake(input: NewBake, now: number): Bake {
   return fill(BAKE_TABLE, { ...fill(NEW_BAKE_TABLE, input), created_at: now, updated_at: now });
 }
+
+/** Under way with no target started; stray properties from callers are never stored. */
+export function newPublication(input: NewPublication, now: number): Publication {
+  return fill(PUBLICATION_TABLE, { ...fill(NEW_PUBLICATION_TABLE, input), created_at: now, updated_at: now });
+}
+
+export const checkProgress = (progress: PublicationProgress): PublicationProgress => checkedField(PUBLICATION_TABLE, 'progress', progress);
+
+/** A finish needs an outcome: the column's null is only for a publication under way. */
+export const checkFinish = (outcome: PublicationOutcome, reason: string | null): { outcome: PublicationOutcome; reason: string | null } => ({
+  outcome: checked('outcome', publicationOutcome, outcome),
+  reason: checkedField(PUBLICATION_TABLE, 'reason', reason),
+});
 
 /** Only a digest is ever stored; the value is not echoed, in case a caller passed the secret. */
 export function checkChallengeHash(hash: string): string {
@@ -89,3 +126,6 @@ export const bakeOrder = (a: Bake, b: Bake): number => a.created_at - b.created_
 
 /** Newest first, the image id breaking ties. */
 export const imageOrder = (a: ImageRecord, b: ImageRecord): number => b.created_at - a.created_at || byCodePoint(b.image_id, a.image_id);
+
+/** Newest first, the id breaking ties between publications started in the same millisecond. */
+export const publicationOrder = (a: Publication, b: Publication): number => b.created_at - a.created_at || byCodePoint(b.id, a.id);

@@ -28,12 +28,16 @@ export interface Group extends GroupSettings {
 
 /** A bake moves forward through these; `done` carries an outcome. */
 export const BAKE_STATES = [
-  'queued', 'launching', 'booting', 'bootstrapping', 'awaiting_report', 'imaging', 'image_pending', 'distributing', 'promoted', 'cleaning', 'done',
+  'queued', 'launching', 'booting', 'bootstrapping', 'awaiting_report', 'imaging', 'image_pending', 'distributing', 'promoted', 'publishing', 'cleaning', 'done',
 ] as const;
 export type BakeState = (typeof BAKE_STATES)[number];
 
-export const BAKE_OUTCOMES = ['baked', 'unchanged', 'failed_run', 'timed_out', 'failed', 'cleanup_failed'] as const;
+/** `published_with_errors`: baked, but a target of channel latest failed (the channel stays where it was). */
+export const BAKE_OUTCOMES = ['baked', 'published_with_errors', 'unchanged', 'failed_run', 'timed_out', 'failed', 'cleanup_failed'] as const;
 export type BakeOutcome = (typeof BAKE_OUTCOMES)[number];
+
+/** The outcomes of a bake that made an image and moved its group to it. */
+export const madeImage = (outcome: BakeOutcome | null): boolean => outcome === 'baked' || outcome === 'published_with_errors';
 
 /** What AutoAMI keeps of a Puppet report: report.submit's params. */
 export type ReportSummary = AsRecord<ParamsFor<'report.submit'>>;
@@ -140,6 +144,67 @@ export interface ImageRecord {
   readonly retention_note: string | null;
 }
 
+/** What made a publication: a bake (channel latest), `promote` or `rollback`. */
+export const PUBLICATION_TRIGGERS = ['bake', 'promote', 'rollback'] as const;
+export type PublicationTrigger = (typeof PUBLICATION_TRIGGERS)[number];
+
+/** Only `published` moves the channel to the image; with errors it stays on the one before. */
+export const PUBLICATION_OUTCOMES = ['published', 'published_with_errors'] as const;
+export type PublicationOutcome = (typeof PUBLICATION_OUTCOMES)[number];
+
+/**
+ * Where one target of a publication has got to. Each step is written before its call:
+ * SSM `writing` → `confirming` (SSM checks an image id after it answers) → `done`;
+ * launch template `versioning` → `defaulting` → `done`; instance refresh `starting` →
+ * `following` → `done`. `failed` ends a target, `skipped` one a rollback leaves alone.
+ */
+export const TARGET_STEPS = ['pending', 'writing', 'confirming', 'versioning', 'defaulting', 'starting', 'following', 'done', 'failed', 'skipped'] as const;
+export type TargetStep = (typeof TARGET_STEPS)[number];
+
+export interface TargetProgress {
+  readonly step: TargetStep;
+  /** SSM: the parameter version written; launch template: the version made default. */
+  readonly version: number | null;
+  /** Launch template: the default version this one replaced. */
+  readonly replaced: number | null;
+  /**
+   * Instance refresh: while `starting`, the newest refresh the group had before this one
+   * (a resumed start takes any newer one for its own); then this one's id.
+   */
+  readonly refresh_id: string | null;
+  /** Instance refresh: when that baseline was written; SSM: when its check began. */
+  readonly since: number | null;
+  /** The last word on the target: a refresh's status, or why it failed. */
+  readonly detail: string | null;
+}
+
+/** Target key (`ssm:REGION:NAME`, `launch-template:REGION:TEMPLATE`, `instance-refresh:REGION:ASG`) → its progress. */
+export type PublicationProgress = Readonly<Record<string, TargetProgress>>;
+
+export interface NewPublication {
+  /** A bake's publication has the bake's id, so a resumed bake finds its own. */
+  readonly id: string;
+  readonly group_name: string;
+  readonly channel: string;
+  /** The image in the group's home region. */
+  readonly image_id: string;
+  /** Region → the image there, the home region included. */
+  readonly images: Readonly<Record<string, string>>;
+  readonly trigger: PublicationTrigger;
+  /** The login that asked (promote, rollback); null for a bake. */
+  readonly requested_by: string | null;
+}
+
+export interface Publication extends NewPublication {
+  readonly progress: PublicationProgress;
+  /** Null while it is under way (or was cut off). */
+  readonly outcome: PublicationOutcome | null;
+  readonly reason: string | null;
+  readonly created_at: number;
+  readonly updated_at: number;
+  readonly finished_at: number | null;
+}
+
 export type StoreBackend = 'mysql' | 'embedded';
 
 export interface Store {
@@ -152,6 +217,11 @@ export interface Store {
   listGroups(): Promise<Group[]>;
   /** True when a group was removed. */
   deleteGroup(name: string): Promise<boolean>;
+  /**
+   * Change some of a group's settings (each checked as createGroup checks it); undefined
+   * when the group is gone. `name` cannot change.
+   */
+  updateGroup(name: string, changes: Partial<Omit<GroupSettings, 'name'>>): Promise<Group | undefined>;
   /** Points the group at `image` (rollback, promotion); false when the group is gone. */
   setGroupImage(name: string, image: string): Promise<boolean>;
 
@@ -204,6 +274,19 @@ export interface Store {
   markImageDeregistered(imageId: string, at: number): Promise<void>;
   /** Retention's word on an image it kept although it was due (null clears it). */
   setRetentionNote(imageId: string, note: string | null): Promise<void>;
+
+  /**
+   * A new publication with no progress; for an id that exists already, that one, as it
+   * is (a resumed bake carries on with its own).
+   */
+  startPublication(publication: NewPublication): Promise<Publication>;
+  getPublication(id: string): Promise<Publication | undefined>;
+  /** Record where its targets have got to; false (nothing written) once it is finished or when it is unknown. */
+  setPublicationProgress(id: string, progress: PublicationProgress): Promise<boolean>;
+  /** Ends it with an outcome; false (nothing written) when it was finished already or is unknown. */
+  finishPublication(id: string, outcome: PublicationOutcome, reason: string | null): Promise<boolean>;
+  /** A group's publications, every channel, newest first. */
+  listPublications(groupName: string): Promise<Publication[]>;
 
   /** Throws StoreUnavailableError when the backend cannot be reached. */
   ping(): Promise<void>;

@@ -7,6 +7,7 @@ import '../support/aws-env.ts';
 import { parseArgs } from 'node:util';
 import { bakeOverheadBench } from './bake-overhead.ts';
 import { distributeBench } from './distribute.ts';
+import { publishBench } from './publish.ts';
 import { fanoutBench } from './fanout.ts';
 import { handoffBench } from './handoff.ts';
 import { loadNow, machine } from './machine.ts';
@@ -21,6 +22,7 @@ const BENCHES: Record<string, (progress: Progress) => Promise<BenchResult>> = {
   submit: (progress) => submitBench({ progress }),
   'bake-overhead': (progress) => bakeOverheadBench({ progress }),
   distribute: (progress) => distributeBench({ progress }),
+  publish: (progress) => publishBench({ progress }),
   fanout: (progress) => fanoutBench({ progress }),
   handoff: (progress) => handoffBench({ progress }),
 };

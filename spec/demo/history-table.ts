@@ -5,7 +5,7 @@ const COLUMNS = ['time', 'outcome', 'image', 'parent', 'config version', 'change
 
 function cells(row: HistoryRow): string[] {
   const changes = row.changes === 0 ? '0' : `${row.changes}: ${row.changed_resources.join(', ')}`;
-  return [row.time, row.outcome, row.image ? `${row.image}${row.current ? ' (current)' : ''}` : '-', row.parent, row.config_version ?? '-', changes];
+  return [row.time, row.outcome, row.image ? `${row.image}${row.current ? ' (current)' : ''}` : '-', row.parent ?? '-', row.config_version ?? '-', changes];
 }
 
 export function historyTable(rows: readonly HistoryRow[]): string {

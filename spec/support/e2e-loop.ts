@@ -147,7 +147,7 @@ export async function startLoop(context: Context): Promise<void> {
     socket,
     state_dir: context.stateDir,
     database: { host, port, user, password, name },
-    aws: { region: 'us-east-1', endpoint: endpoint.url },
+    aws: { region: 'us-east-1', endpoint: endpoint.url, endpoints: { ssm: endpoint.url, autoscaling: endpoint.url } },
     puppet: { server: SERVER_CERTNAME, port: server.port, hostcert: server.hostcert, hostprivkey: server.hostprivkey, localcacert: server.localcacert, classifier: 'none' },
     bake: { ssh_port: sshd.port, poll_interval: '250ms', report_timeout: '4m' },
   };

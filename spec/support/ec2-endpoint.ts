@@ -16,6 +16,8 @@ import { Faults } from './ec2/faults.ts';
 import { Ec2World, isRegion, REGIONS, type OptInStatus, type Timing } from './ec2/regions.ts';
 import { createEc2Server, RequestCounts } from './ec2/server.ts';
 import type { BaseImage } from './ec2/state.ts';
+import { AutoScalingWorld } from './autoscaling/index.ts';
+import { SsmWorld } from './ssm/index.ts';
 import { regionView, type Ec2RegionView } from './ec2/views.ts';
 
 export type { FaultSpec } from './ec2/faults.ts';
@@ -75,6 +77,10 @@ export interface Ec2EndpointOptions {
   notOptedInError?: 'AuthFailure' | 'OptInRequired';
   /** DescribeImageReferences answers InvalidAction, as where EC2 lacks it; same as faults.set(..., { unsupported: true }). */
   noImageReferences?: boolean;
+  /** SSM's check of an aws:ec2:image value, after PutParameter answers. Default 50 ms. */
+  ssmValidateMs?: number;
+  /** Each step of an instance refresh (Pending → InProgress → ... → Successful). Default 100 ms. */
+  refreshStepMs?: number;
   /** Public address of the Nth instance to reach running, e.g. to point SSH at a local host. */
   publicAddress?: (seq: number, instanceId: string) => { ip: string; dnsName: string };
 }
@@ -90,6 +96,10 @@ export interface Ec2Endpoint extends Ec2RegionView {
   counts: RequestCounts;
   faults: Faults;
   clock: TestClock;
+  /** Parameter Store, answering requests signed for `ssm` on the same URL. */
+  ssm: SsmWorld;
+  /** Auto Scaling, answering requests signed for `autoscaling` on the same URL. */
+  autoscaling: AutoScalingWorld;
   /** Another region's records; its state (with the base AMIs) is made on first use. */
   inRegion(region: string): Ec2RegionView;
   /** Enables or disables an opt-in region for the account; other regions throw. */
@@ -136,8 +146,12 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions = {}): Promis
   const faults = new Faults(clock, options.seed ?? 1);
   if (options.noImageReferences) faults.set('DescribeImageReferences', { unsupported: true });
   const counts = new RequestCounts();
+  const ssm = new SsmWorld(world, { validateMs: options.ssmValidateMs ?? 50 });
+  const autoscaling = new AutoScalingWorld(world, { refreshStepMs: options.refreshStepMs ?? 100 });
   const server = createEc2Server({
     world,
+    ssm,
+    autoscaling,
     faults,
     counts,
     onCrash: (error) => process.stderr.write(`ec2-endpoint: handler crashed: ${(error as Error)?.stack ?? String(error)}\n`),
@@ -156,6 +170,8 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions = {}): Promis
     counts,
     faults,
     clock,
+    ssm,
+    autoscaling,
     inRegion: (name) => {
       if (!isRegion(name)) throw new RangeError(`unknown region ${name}`);
       return regionView(name, () => world.state(name));

@@ -5,6 +5,7 @@
  * waits or a test moves it. So the bake core's specs reach any deadline at once and run in
  * milliseconds, without MariaDB or Puppet. This module ties them into one fixture.
  */
+import type { PublishSource } from '../../runtime/publish/source.ts';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +14,8 @@ import { BakeEngine } from '../../runtime/bake/engine.ts';
 import type { BakeEnv, StepEnv } from '../../runtime/bake/env.ts';
 import { Metrics } from '../../runtime/metrics.ts';
 import { EmbeddedStore } from '../../runtime/store/embedded-store.ts';
-import type {
-  Bake, BakeState, BakeUpdate, Group, GroupSettings, ReportSummary, Store,
+import {
+  BAKE_STATES, type Bake, type BakeState, type BakeUpdate, type Group, type GroupSettings, type ReportSummary, type Store,
 } from '../../runtime/store/store.ts';
 import { CapturingLog } from './capturing-log.ts';
 import { FakeTime, storeTime } from './fake-clock.ts';
@@ -55,6 +56,7 @@ export function settings(overrides: Partial<GroupSettings> = {}): GroupSettings 
     name: 'web', image: BASE_IMAGE, type: 't3.micro', keyname: 'deploy', keyfile: '/etc/autoami/deploy.pem', login: 'ec2-user',
     puppetserver: 'puppet.example.com', node_group: 'web', enc_user: 'admin', enc_pass: 'secret', enc_server: null, enc_port: 4433,
     region: REGION, subnet: null, security_group: null, bootstrap: 'ssh', keep: 2, template: null, keep_failed: false, keep_days: null, copy_to: [], encrypt: false, kms_key: [], share_with: [], deprecate_after: null,
+    ssm_parameter: [], launch_template: [], instance_refresh: [], min_healthy_percentage: 90, refresh_replace_all: false,
     ...overrides,
   };
 }
@@ -70,6 +72,19 @@ export function reportSummary(overrides: Partial<ReportSummary> = {}): ReportSum
 export const changedReport = (overrides: Partial<ReportSummary> = {}) => reportSummary(overrides);
 export const unchangedReport = () => reportSummary({ status: 'unchanged', changed: 0, changed_resources: [] });
 export const failedReport = () => reportSummary({ status: 'failed', changed: 0, failed: 1, failed_resources: ['Package[nginx]'] });
+
+/**
+ * The fake groups publish nowhere, so a bake's publication never calls out; one that did
+ * would be a step calling AWS for a target the group does not have.
+ */
+const NO_PUBLISHING: PublishSource = {
+  ssm: (region) => refuse(`SSM in ${region}`),
+  autoscaling: (region) => refuse(`Auto Scaling in ${region}`),
+  launchTemplates: (region) => refuse(`launch templates in ${region}`),
+};
+function refuse(what: string): never {
+  throw new Error(`the fake bake environment publishes nowhere, yet ${what} was asked for`);
+}
 
 /** What a bake in each state has by then, so one can be put there without the steps before. */
 type Placed = Omit<BakeUpdate, 'state' | 'deadline'> & { readonly report?: ReportSummary };
@@ -108,7 +123,7 @@ export class FakeBakeEnv {
   /** The engine's environment, as another sidecar on the same store would have it with `owner`. */
   envFor(owner = OWNER, overrides: Partial<BakeEnv> = {}): BakeEnv {
     return {
-      store: this.store, ec2: this.ec2s, ca: this.ca, classifier: this.classifier, bootstrap: this.bootstrap, clock: this.time,
+      store: this.store, ec2: this.ec2s, publish: NO_PUBLISHING, ca: this.ca, classifier: this.classifier, bootstrap: this.bootstrap, clock: this.time,
       sleep: this.time.sleep, secrets: secretFor, log: this.log, deadlines: this.deadlines, owner, leaseMs: LEASE_MS,
       tickMs: TICK_MS, metrics: Metrics.off(), ...overrides,
     };
@@ -180,7 +195,7 @@ export class FakeBakeEnv {
     const { report, ...update } = { ...fields, ...extra };
     const wantsReport = report ?? (has('imaging') ? changedReport() : undefined);
     if (wantsReport) await this.store.recordReport(queued.id, wantsReport);
-    if (state === 'promoted') {
+    if (state === 'promoted' || state === 'publishing') {
       await this.store.promote({
         image_id: update.image_id!, group_name: group.name, region: group.region, name: update.image_name!, parent_image: group.image,
         bake_id: queued.id, config_version: '1700000000', changed_resources: [], created_at: this.at(0), deregistered_at: null, copies: {}, retention_note: null,
@@ -212,4 +227,4 @@ export class FakeBakeEnv {
   }
 }
 
-const STATE_ORDER: readonly BakeState[] = ['queued', 'launching', 'booting', 'bootstrapping', 'awaiting_report', 'imaging', 'image_pending', 'distributing', 'promoted', 'cleaning', 'done'];
+const STATE_ORDER: readonly BakeState[] = BAKE_STATES;

@@ -65,6 +65,9 @@ function baselines(context: CaseContext): Record<string, Record<string, unknown>
     'bake.run': { groups: ['nosuch'], noop: true },
     'group.history': { name: 'seed' },
     'group.rollback': { name: 'nosuch' },
+    // No such group: a legal change or promotion finds nothing to change or publish.
+    'group.update': { name: 'nosuch' },
+    'group.promote': { name: 'nosuch', channel: 'prod' },
     // Not a bake's certname: a legal report is ignored, never recorded.
     'report.submit': { host: 'web01.example.com', transaction_uuid: 'u-1', status: 'changed', changed: 1, failed: 0 },
     'csr.check': { certname: context.waitingCertname, csr: '-----BEGIN CERTIFICATE REQUEST-----\nMAA=\n-----END CERTIFICATE REQUEST-----\n' },
@@ -294,7 +297,9 @@ export function faceCases(context: CaseContext): FaceCase[] {
           cases.push({ name: `${label}=value`, args: argsWith(name, null), error });
           continue;
         }
-        const pool = field.type === 'integer' ? integers : field.pattern || field.values || field.check ? patterned : freeText;
+        // An integer the field allows (0 is a legal percentage) is no hostile value for it.
+        const allowed = (text: string) => /^-?\d+$/.test(text) && Number(text) >= (field.min ?? -Infinity) && Number(text) <= (field.max ?? Infinity);
+        const pool = field.type === 'integer' ? integers.filter((text) => !allowed(text)) : field.pattern || field.values || field.check ? patterned : freeText;
         const value = field.type === 'string[]' ? `nosuch,$(touch ${marker})` : pool[turn % pool.length]!;
         const secret = field.secret && value.length > 3 ? value : undefined;
         const error = new RegExp(`^Error: ${escape(name)}(\\[\\d+\\])?: `);

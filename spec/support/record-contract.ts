@@ -9,9 +9,10 @@ import { challengeHash } from '../../runtime/puppet/challenge.ts';
 import { BAKE_TABLE, REPORT_SHAPE } from '../../runtime/store/bake-table.ts';
 import { GROUP_TABLE } from '../../runtime/store/group-table.ts';
 import { IMAGE_TABLE } from '../../runtime/store/image-table.ts';
-import type { Bake, Distribution, Group, GroupSettings, ImageRecord, ReportSummary } from '../../runtime/store/store.ts';
+import { PUBLICATION_TABLE, TARGET_PROGRESS_SHAPE } from '../../runtime/store/publication-table.ts';
+import type { Bake, Distribution, Group, GroupSettings, ImageRecord, Publication, ReportSummary, TargetProgress } from '../../runtime/store/store.ts';
 import type { Shape } from '../../runtime/store/table.ts';
-import { FakeClock, at, bake, distributed, image, settings, using, type Backing } from './store-fixtures.ts';
+import { FakeClock, at, bake, distributed, image, published, settings, using, type Backing } from './store-fixtures.ts';
 
 /**
  * Every field holds something other than nothing and other than its default, so a field a
@@ -34,7 +35,7 @@ export function recordContract(test: Test, fresh: () => Promise<Backing>): void 
       name: 'full', image: 'ami-0f0000001', type: 'm7i-flex.2xlarge', keyname: 'other-key', keyfile: '/etc/autoami/other.pem', login: 'admin',
       puppetserver: 'puppet2.example.com', node_group: 'full nodes', enc_user: 'ops', enc_pass: "p'ss", enc_server: 'enc.example.com',
       enc_port: 8443, region: 'eu-west-1', subnet: 'subnet-0abc', security_group: 'sg-0abc', bootstrap: 'userdata', keep: 7,
-      template: '/etc/autoami/full.sh.hbs', keep_failed: true, ...distributed,
+      template: '/etc/autoami/full.sh.hbs', keep_failed: true, ...distributed, ...published,
     };
     const fullReport: ReportSummary = {
       host: 'full-i-0f00000000000001.autoami', transaction_uuid: 'a1b2c3d4-0000-4000-8000-0000000000ff', configuration_version: 'v42',
@@ -111,6 +112,36 @@ export function recordContract(test: Test, fresh: () => Promise<Backing>): void 
       assert.equal(await store.findBakeByCertname(bake.certname!), bake);
       assert.equal(await store.listBakes(), [bake]);
       assert.equal(await store.listImages('full'), [image]);
+    });
+  });
+
+  test('should keep a publication with every field set, and read it back exactly', async () => {
+    const backing = await fresh();
+    const clock = new FakeClock(at(0) + 101);
+    const refresh: TargetProgress = { step: 'failed', version: 3, replaced: 2, refresh_id: 'f3a1-22', since: at(5) + 7, detail: "Cancelled: 'asg-full'" };
+    const progress = { 'instance-refresh:eu-west-1:asg-full': refresh, 'ssm:ap-southeast-2:/autoami/full': { ...refresh, step: 'done' as const } };
+    const written = await using(backing.make(clock), async (store) => {
+      await store.startPublication({
+        id: 'pub-full', group_name: 'full', channel: 'prod', image_id: 'ami-0f0000003', images: { 'eu-west-1': 'ami-0f0000003', 'ap-southeast-2': 'ami-0f0000004' },
+        trigger: 'rollback', requested_by: "o'brien",
+      });
+      clock.time = at(10) + 202;
+      assert.ok(await store.setPublicationProgress('pub-full', progress));
+      clock.time = at(20) + 303;
+      assert.ok(await store.finishPublication('pub-full', 'published_with_errors', 'instance refresh asg-full: Cancelled'));
+      return store.getPublication('pub-full');
+    });
+    const publication: Publication = {
+      id: 'pub-full', group_name: 'full', channel: 'prod', image_id: 'ami-0f0000003', images: { 'eu-west-1': 'ami-0f0000003', 'ap-southeast-2': 'ami-0f0000004' },
+      trigger: 'rollback', requested_by: "o'brien", progress, outcome: 'published_with_errors', reason: 'instance refresh asg-full: Cancelled',
+      created_at: at(0) + 101, updated_at: at(20) + 303, finished_at: at(20) + 303,
+    };
+    everyFieldSet(PUBLICATION_TABLE, publication, 'publication');
+    everyFieldSet(TARGET_PROGRESS_SHAPE, refresh, 'progress');
+    assert.equal(written, publication);
+    await using(backing.make(), async (store) => {
+      assert.equal(await store.getPublication('pub-full'), publication);
+      assert.equal(await store.listPublications('full'), [publication]);
     });
   });
 

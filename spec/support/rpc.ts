@@ -59,16 +59,16 @@ export async function connect(path: string): Promise<RawClient> {
 }
 
 /** Connect and complete `hello`, as every real client does first. */
-export async function session(path: string): Promise<RawClient> {
+export async function session(path: string, user?: string): Promise<RawClient> {
   const client = await connect(path);
-  const reply = await client.call('hello', { protocol: 1, client: 'spec' });
+  const reply = await client.call('hello', { protocol: 1, client: 'spec', ...(user !== undefined && { user }) });
   if (!reply.result) throw new Error(`hello failed: ${JSON.stringify(reply)}`);
   return client;
 }
 
 /** One call on a fresh session, as a one-shot client (a face, the report processor) makes it. */
-export async function callOnce(path: string, method: string, params: unknown = {}) {
-  const client = await session(path);
+export async function callOnce(path: string, method: string, params: unknown = {}, user?: string) {
+  const client = await session(path, user);
   try {
     return await client.call(method, params);
   } finally {

@@ -19,6 +19,9 @@ export function writeConfig(database?: DatabaseConfig, extra: Record<string, unk
   const socket = join(dir, 'run', 'autoami.sock');
   // A closed loopback port unless a test brings its EC2 endpoint: no test may reach real AWS.
   const config: Record<string, unknown> = { socket, state_dir: join(dir, 'state'), aws: { region: 'us-east-1', endpoint: 'http://127.0.0.1:1' }, ...extra };
+  // SSM and Auto Scaling go where EC2 goes unless a test says otherwise: the endpoint in spec/support serves all three.
+  const aws = config.aws as { endpoint?: string; endpoints?: unknown };
+  if (aws.endpoint !== undefined && aws.endpoints === undefined) config.aws = { ...aws, endpoints: { ssm: aws.endpoint, autoscaling: aws.endpoint } };
   if (database) {
     const { host, port, socket_path, user, password, name } = database;
     config.database = socket_path ? { socket_path, user, password, name } : { host, port, user, password, name };

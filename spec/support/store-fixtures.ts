@@ -28,6 +28,7 @@ export const settings = (over: Partial<GroupSettings> = {}): GroupSettings => ({
   login: 'ec2-user', puppetserver: 'puppet.example.com', node_group: 'wordpress', enc_user: 'admin', enc_pass: 'secret',
   enc_server: null, enc_port: 443, region: 'us-east-1', subnet: null, security_group: null, bootstrap: 'ssh', keep: 3, template: null, keep_failed: false,
   keep_days: null, copy_to: [], encrypt: false, kms_key: [], share_with: [], deprecate_after: null,
+  ssm_parameter: [], launch_template: [], instance_refresh: [], min_healthy_percentage: 90, refresh_replace_all: false,
   ...over,
 });
 
@@ -65,6 +66,12 @@ export const distributed = {
   keep_days: 30, copy_to: ['eu-west-1', 'ap-southeast-2'], encrypt: true,
   kms_key: ['default=arn:aws:kms:us-east-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef', 'eu-west-1=arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'],
   share_with: ['123456789012', 'arn:aws:organizations::123456789012:organization/o-exampleorgid'], deprecate_after: '90d',
+} as const satisfies Partial<GroupSettings>;
+
+/** Group settings unlike every default of the publication fields, for the same reason. */
+export const published = {
+  ssm_parameter: ['/autoami/wordpress/latest', 'prod:/autoami/wordpress/prod'], launch_template: ['lt-0123456789abcdef0', 'prod:wordpress-web'],
+  instance_refresh: ['prod:asg-wordpress'], min_healthy_percentage: 50, refresh_replace_all: true,
 } as const satisfies Partial<GroupSettings>;
 
 /** A new bake, queued and leased by `owner` until at(60). */

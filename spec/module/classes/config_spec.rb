@@ -153,6 +153,8 @@ describe 'autoami::config' do
         aws_region: "'eu-west-1'",
         aws_profile: "'bakery'",
         aws_endpoint: "'http://127.0.0.1:4566'",
+        aws_ssm_endpoint: "'https://vpce-0a1b2c3d.ssm.eu-west-1.vpce.amazonaws.com'",
+        aws_autoscaling_endpoint: "'http://127.0.0.1:4567'",
         puppet_server: "'ca.example.com'",
         puppet_port: 8141,
         puppet_hostcert: "'/etc/ssl/host.pem'",
@@ -181,7 +183,10 @@ describe 'autoami::config' do
           'host' => '10.0.0.5', 'port' => 3310, 'user' => 'aa',
           'password_file' => '/etc/autoami/autoami.dbpass', 'name' => 'aa_prod', 'pool_size' => 20
         },
-        'aws' => { 'region' => 'eu-west-1', 'profile' => 'bakery', 'endpoint' => 'http://127.0.0.1:4566' },
+        'aws' => {
+          'region' => 'eu-west-1', 'profile' => 'bakery', 'endpoint' => 'http://127.0.0.1:4566',
+          'endpoints' => { 'ssm' => 'https://vpce-0a1b2c3d.ssm.eu-west-1.vpce.amazonaws.com', 'autoscaling' => 'http://127.0.0.1:4567' }
+        },
         'puppet' => {
           'server' => 'ca.example.com', 'port' => 8141, 'hostcert' => '/etc/ssl/host.pem',
           'hostprivkey' => '/etc/ssl/host.key', 'localcacert' => '/etc/ssl/ca.pem', 'classifier' => 'none'

@@ -68,6 +68,13 @@ export function signedRegion(authorization: string | undefined, queryCredential:
   return parts && parts.length === 5 ? parts[2] : undefined;
 }
 
+/** The service a request is signed for (`ec2`, `ssm`, `autoscaling`), from the same credential scope. */
+export function signedService(authorization: string | undefined, queryCredential: string | undefined): string | undefined {
+  const scope = /Credential=([^,\s]+)/.exec(authorization ?? '')?.[1] ?? queryCredential;
+  const parts = scope?.split('/');
+  return parts && parts.length === 5 ? parts[3] : undefined;
+}
+
 /** How long state changes take; shared by every region and changed together. */
 export type Timing = Pick<StateOptions, 'bootMs' | 'imageMs' | 'copyMs' | 'stopMs' | 'terminateMs'>;
 

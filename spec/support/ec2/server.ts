@@ -3,7 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { HANDLERS } from './actions/index.ts';
 import { Ec2Fault, missingParameter } from './errors.ts';
 import type { Faults } from './faults.ts';
-import { signedRegion, type Ec2World } from './regions.ts';
+import { handleAutoScaling, type AutoScalingWorld } from '../autoscaling/index.ts';
+import { handleSsm, type SsmWorld } from '../ssm/index.ts';
+import { signedRegion, signedService, type Ec2World } from './regions.ts';
 import { Params, renderError, renderResponse } from './wire.ts';
 
 export interface ActionCounts {
@@ -60,13 +62,17 @@ export class RequestCounts {
 
 export interface ServerDeps {
   world: Ec2World;
+  /** SSM and Auto Scaling answer on the same URL, told apart by the service their requests are signed for. */
+  ssm: SsmWorld;
+  autoscaling: AutoScalingWorld;
   faults: Faults;
   counts: RequestCounts;
   /** Where unexpected handler crashes are reported; they are endpoint bugs, not EC2 behaviour. */
   onCrash?: (error: unknown) => void;
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** A request's whole body as text; the specs that serve one stand-in alone read theirs the same way. */
+export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -92,8 +98,21 @@ function send(res: ServerResponse, status: number, requestId: string, body: stri
 async function serve(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const requestId = randomUUID();
   const body = await readBody(req);
-  // The Query API also accepts GET with the parameters in the query string.
   const query = new URL(req.url ?? '/', 'http://localhost').search.slice(1);
+  const credential = new URLSearchParams(query).get('X-Amz-Credential') ?? undefined;
+  const service = signedService(req.headers.authorization, credential);
+  if (service === 'ssm' || service === 'autoscaling') {
+    const region = signedRegion(req.headers.authorization, credential);
+    const target = req.headers['x-amz-target'];
+    const answer =
+      service === 'ssm'
+        ? await handleSsm({ ssm: deps.ssm, faults: deps.faults, counts: deps.counts, ...(deps.onCrash && { onCrash: deps.onCrash }) }, { region, target: typeof target === 'string' ? target : undefined, body })
+        : await handleAutoScaling({ autoscaling: deps.autoscaling, faults: deps.faults, counts: deps.counts, ...(deps.onCrash && { onCrash: deps.onCrash }) }, { region, body: req.method === 'GET' ? query : body });
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.body);
+    return;
+  }
+  // The Query API also accepts GET with the parameters in the query string.
   const params = Params.parse(req.method === 'GET' ? query : body);
   const action = params.str('Action') ?? '';
   try {

@@ -107,8 +107,8 @@ export interface XmlObject {
 }
 
 // XML 1.0 cannot carry most C0 controls even as references; CR must be a reference or
-// parsers fold it into LF.
-function escapeXml(text: string): string {
+// parsers fold it into LF. The Auto Scaling stand-in writes its XML with the same rules.
+export function escapeXml(text: string): string {
   return text
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
     .replace(/&/g, '&amp;')

@@ -11,7 +11,7 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :new_group do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"new_group","method":"group.create","positional":["name"],"options":[{"field":"image","flag":"--image","type":"string"},{"field":"type","flag":"--type","type":"string"},{"field":"keyname","flag":"--keyname","type":"string"},{"field":"keyfile","flag":"--keyfile","type":"string"},{"field":"login","flag":"--login","type":"string"},{"field":"puppetserver","flag":"--puppetserver","type":"string"},{"field":"node_group","flag":"--node-group","type":"string"},{"field":"enc_user","flag":"--enc-user","type":"string"},{"field":"enc_pass","flag":"--enc-pass","type":"string"},{"field":"enc_server","flag":"--enc-server","type":"string"},{"field":"enc_port","flag":"--enc-port","type":"integer"},{"field":"region","flag":"--region","type":"string"},{"field":"subnet","flag":"--subnet","type":"string"},{"field":"security_group","flag":"--security-group","type":"string"},{"field":"bootstrap","flag":"--bootstrap","type":"string"},{"field":"keep","flag":"--keep","type":"integer"},{"field":"template","flag":"--template","type":"string"},{"field":"keep_failed","flag":"--keep-failed","type":"boolean"},{"field":"keep_days","flag":"--keep-days","type":"integer"},{"field":"copy_to","flag":"--copy-to","type":"string[]"},{"field":"encrypt","flag":"--encrypt","type":"boolean"},{"field":"kms_key","flag":"--kms-key","type":"string[]"},{"field":"share_with","flag":"--share-with","type":"string[]"},{"field":"deprecate_after","flag":"--deprecate-after","type":"string"}],"settings":[],"render":{"kind":"message","format":"Created group %{name} from %{image}"}}
+      {"face":"autoami","action":"new_group","method":"group.create","positional":["name"],"options":[{"field":"image","flag":"--image","type":"string"},{"field":"type","flag":"--type","type":"string"},{"field":"keyname","flag":"--keyname","type":"string"},{"field":"keyfile","flag":"--keyfile","type":"string"},{"field":"login","flag":"--login","type":"string"},{"field":"puppetserver","flag":"--puppetserver","type":"string"},{"field":"node_group","flag":"--node-group","type":"string"},{"field":"enc_user","flag":"--enc-user","type":"string"},{"field":"enc_pass","flag":"--enc-pass","type":"string"},{"field":"enc_server","flag":"--enc-server","type":"string"},{"field":"enc_port","flag":"--enc-port","type":"integer"},{"field":"region","flag":"--region","type":"string"},{"field":"subnet","flag":"--subnet","type":"string"},{"field":"security_group","flag":"--security-group","type":"string"},{"field":"bootstrap","flag":"--bootstrap","type":"string"},{"field":"keep","flag":"--keep","type":"integer"},{"field":"template","flag":"--template","type":"string"},{"field":"keep_failed","flag":"--keep-failed","type":"boolean"},{"field":"keep_days","flag":"--keep-days","type":"integer"},{"field":"copy_to","flag":"--copy-to","type":"string[]"},{"field":"encrypt","flag":"--encrypt","type":"boolean"},{"field":"kms_key","flag":"--kms-key","type":"string[]"},{"field":"share_with","flag":"--share-with","type":"string[]"},{"field":"deprecate_after","flag":"--deprecate-after","type":"string"},{"field":"ssm_parameter","flag":"--ssm-parameter","type":"string[]"},{"field":"launch_template","flag":"--launch-template","type":"string[]"},{"field":"instance_refresh","flag":"--instance-refresh","type":"string[]"},{"field":"min_healthy_percentage","flag":"--min-healthy-percentage","type":"integer"},{"field":"refresh_replace_all","flag":"--refresh-replace-all","type":"boolean"}],"settings":[],"render":{"kind":"message","format":"Created group %{name} from %{image}"}}
     SPEC
     summary 'Define a group (role) to bake'
     description 'Stores a group: the AMI to start from, how to launch and reach the instance, where it is classified, and where each new image is delivered: copies to other regions, encryption, accounts it is shared with, deprecation, and how many old images are kept.'
@@ -117,6 +117,26 @@ Puppet::Face.define(:autoami, '0.1.0') do
       summary 'Schedule each new image for deprecation this long after it is made, in every region (e.g. 90d)'
     end
 
+    option '--ssm-parameter NAME|CHANNEL:NAME[,...]' do
+      summary 'SSM parameters that hold each region\'s image id, [CHANNEL:]NAME, comma-separated (channel latest unless named)'
+    end
+
+    option '--launch-template TEMPLATE|CHANNEL:TEMPLATE[,...]' do
+      summary 'Launch templates (id or name, in the group\'s region) that get a new default version with the image, [CHANNEL:]TEMPLATE, comma-separated'
+    end
+
+    option '--instance-refresh ASG|CHANNEL:ASG[,...]' do
+      summary 'Auto Scaling groups (in the group\'s region) whose instances are refreshed onto the image, [CHANNEL:]ASG_NAME, comma-separated'
+    end
+
+    option '--min-healthy-percentage PERCENT' do
+      summary 'Share of each Auto Scaling group kept in service while an instance refresh replaces the rest (default: 90)'
+    end
+
+    option '--refresh-replace-all' do
+      summary 'An instance refresh also replaces instances already on the image (SkipMatching off) (default: false)'
+    end
+
     when_invoked do |name, options|
       PuppetX::Autoami::Action.new(spec).invoke([name], options)
     end
@@ -148,7 +168,7 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :groups do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"groups","method":"group.list","positional":[],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"name","heading":"GROUP"},{"key":"image","heading":"IMAGE"},{"key":"type","heading":"TYPE"},{"key":"region","heading":"REGION"},{"key":"images","heading":"IMAGES BY REGION"},{"key":"bootstrap","heading":"BOOTSTRAP"},{"key":"node_group","heading":"NODE GROUP"},{"key":"puppetserver","heading":"PUPPET SERVER"}],"empty":"No groups defined. Add one with: puppet autoami new_group ..."}}
+      {"face":"autoami","action":"groups","method":"group.list","positional":[],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"name","heading":"GROUP"},{"key":"image","heading":"IMAGE"},{"key":"type","heading":"TYPE"},{"key":"region","heading":"REGION"},{"key":"images","heading":"IMAGES BY REGION"},{"key":"channels","heading":"CHANNELS"},{"key":"bootstrap","heading":"BOOTSTRAP"},{"key":"node_group","heading":"NODE GROUP"},{"key":"puppetserver","heading":"PUPPET SERVER"}],"empty":"No groups defined. Add one with: puppet autoami new_group ..."}}
     SPEC
     summary 'List every group and its current image'
     description 'Lists the groups with their settings and current image, in every region it was delivered to; secrets are shown as [redacted].'
@@ -197,10 +217,10 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :history do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"history","method":"group.history","positional":["name"],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"time","heading":"TIME"},{"key":"outcome","heading":"OUTCOME"},{"key":"image","heading":"AMI"},{"key":"parent","heading":"PARENT"},{"key":"config_version","heading":"CONFIG"},{"key":"changes","heading":"CHANGES"},{"key":"current","heading":"CURRENT"},{"key":"images","heading":"IMAGES BY REGION"},{"key":"deregistered","heading":"RETIRED"},{"key":"retention","heading":"RETENTION"}],"empty":"No finished bakes for this group yet."}}
+      {"face":"autoami","action":"history","method":"group.history","positional":["name"],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"time","heading":"TIME"},{"key":"event","heading":"EVENT"},{"key":"outcome","heading":"OUTCOME"},{"key":"channel","heading":"CHANNEL"},{"key":"by","heading":"BY"},{"key":"image","heading":"AMI"},{"key":"parent","heading":"PARENT"},{"key":"config_version","heading":"CONFIG"},{"key":"changes","heading":"CHANGES"},{"key":"current","heading":"CURRENT"},{"key":"images","heading":"IMAGES BY REGION"},{"key":"deregistered","heading":"RETIRED"},{"key":"retention","heading":"RETENTION"}],"empty":"No finished bakes for this group yet."}}
     SPEC
     summary 'Show a group\'s bakes and image lineage'
-    description 'Every finished bake of the group, newest first: when, the outcome, the AMI it made in each region and its parent, the Puppet config version, the changes, and what retention said of the image (kept because a launch template or an instance uses it, or retired).'
+    description 'Every finished bake of the group and every promotion and rollback of its channels, newest first: when, the outcome, the channel and who asked, the AMI in each region and its parent, the Puppet config version, the changes, and what retention said of the image (kept because a launch template or an instance uses it, or retired).'
     arguments 'NAME'
     examples <<~'EXAMPLES'
     $ puppet autoami history wordpress
@@ -217,18 +237,185 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :rollback do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"rollback","method":"group.rollback","positional":["name"],"options":[{"field":"to","flag":"--to","type":"string"}],"settings":[],"render":{"kind":"message","format":"Rolled %{name} back to %{image} (was %{previous}); by region: %{images}"}}
+      {"face":"autoami","action":"rollback","method":"group.rollback","positional":["name"],"options":[{"field":"to","flag":"--to","type":"string"},{"field":"channel","flag":"--channel","type":"string"},{"field":"refresh","flag":"--refresh","type":"boolean"}],"settings":[],"render":{"kind":"message","format":"Rolled %{name} channel %{channel} back to %{image} (was %{previous}); by region: %{images}; %{published}"}}
     SPEC
-    summary 'Point a group back at an earlier image'
-    description 'Makes an earlier image of the group (by default the parent of its current image) the one its next bake and launches start from, in every region it was delivered to. Deregistration protection moves with it.'
+    summary 'Point a group or one channel back at an earlier image'
+    description 'Makes an earlier image of the group (by default the parent of the channel\'s current image) the one channel latest is on: the one its next bake and launches start from, in every region it was delivered to, with deregistration protection. The channel\'s SSM parameters are pointed back and each launch template\'s default becomes the version that holds the image (no version is deleted). With --channel only that channel moves. No instance refresh is started unless --refresh is given.'
     arguments 'NAME'
     examples <<~'EXAMPLES'
     $ puppet autoami rollback wordpress
     $ puppet autoami rollback wordpress --to ami-0abc1234
+    $ puppet autoami rollback wordpress --channel prod --refresh
     EXAMPLES
 
     option '--to AMI' do
-      summary 'The image to return to (default: the parent of the current image)'
+      summary 'The image to return to (default: the parent of the channel\'s current image)'
+    end
+
+    option '--channel CHANNEL' do
+      summary 'The channel to roll back; latest also moves the image the next bake starts from (default: latest)'
+    end
+
+    option '--refresh' do
+      summary 'Also start an instance refresh of the channel\'s Auto Scaling groups (default: false)'
+    end
+
+    when_invoked do |name, options|
+      PuppetX::Autoami::Action.new(spec).invoke([name], options)
+    end
+
+    when_rendering :console do |result|
+      PuppetX::Autoami::Action.new(spec).render(result)
+    end
+  end
+
+  action :promote do
+    spec = JSON.parse(<<~'SPEC')
+      {"face":"autoami","action":"promote","method":"group.promote","positional":["name"],"options":[{"field":"channel","flag":"--channel","type":"string"},{"field":"image","flag":"--image","type":"string"}],"settings":[],"render":{"kind":"message","format":"Promoted %{image} to channel %{channel} of %{name} (was %{previous}): %{published}"}}
+    SPEC
+    summary 'Publish an image of a group to a channel'
+    description 'Publishes one of the group\'s images (by default the one channel latest is on) to the targets of one channel: its SSM parameters in every region the image is in, a new default version of its launch templates, and an instance refresh of its Auto Scaling groups, followed to its end. The channel moves to the image only when every target took it; history records who promoted what, and when.'
+    arguments 'NAME'
+    examples <<~'EXAMPLES'
+    $ puppet autoami promote wordpress --channel prod
+    $ puppet autoami promote wordpress --channel prod --image ami-0abc1234
+    EXAMPLES
+
+    option '--channel CHANNEL' do
+      summary 'The channel to publish to (required)'
+    end
+
+    option '--image AMI' do
+      summary 'The image to publish (default: the image channel latest is on)'
+    end
+
+    when_invoked do |name, options|
+      PuppetX::Autoami::Action.new(spec).invoke([name], options)
+    end
+
+    when_rendering :console do |result|
+      PuppetX::Autoami::Action.new(spec).render(result)
+    end
+  end
+
+  action :update_group do
+    spec = JSON.parse(<<~'SPEC')
+      {"face":"autoami","action":"update_group","method":"group.update","positional":["name"],"options":[{"field":"type","flag":"--type","type":"string"},{"field":"keyname","flag":"--keyname","type":"string"},{"field":"keyfile","flag":"--keyfile","type":"string"},{"field":"login","flag":"--login","type":"string"},{"field":"puppetserver","flag":"--puppetserver","type":"string"},{"field":"node_group","flag":"--node-group","type":"string"},{"field":"enc_user","flag":"--enc-user","type":"string"},{"field":"enc_pass","flag":"--enc-pass","type":"string"},{"field":"enc_server","flag":"--enc-server","type":"string"},{"field":"enc_port","flag":"--enc-port","type":"integer"},{"field":"subnet","flag":"--subnet","type":"string"},{"field":"security_group","flag":"--security-group","type":"string"},{"field":"bootstrap","flag":"--bootstrap","type":"string"},{"field":"keep","flag":"--keep","type":"integer"},{"field":"template","flag":"--template","type":"string"},{"field":"keep_failed","flag":"--keep-failed","type":"boolean"},{"field":"keep_days","flag":"--keep-days","type":"integer"},{"field":"copy_to","flag":"--copy-to","type":"string[]"},{"field":"encrypt","flag":"--encrypt","type":"boolean"},{"field":"kms_key","flag":"--kms-key","type":"string[]"},{"field":"share_with","flag":"--share-with","type":"string[]"},{"field":"deprecate_after","flag":"--deprecate-after","type":"string"},{"field":"ssm_parameter","flag":"--ssm-parameter","type":"string[]"},{"field":"launch_template","flag":"--launch-template","type":"string[]"},{"field":"instance_refresh","flag":"--instance-refresh","type":"string[]"},{"field":"min_healthy_percentage","flag":"--min-healthy-percentage","type":"integer"},{"field":"refresh_replace_all","flag":"--refresh-replace-all","type":"boolean"}],"settings":[],"render":{"kind":"message","format":"Updated group %{name}: %{changed}"}}
+    SPEC
+    summary 'Change a group\'s settings'
+    description 'Changes the settings given and keeps the others; a list option given replaces the list the group had. The group as it would be is checked as new_group checks it (regions, keys, publication targets), and nothing is stored unless all of it passes. The name, base image and region stay.'
+    arguments 'NAME'
+    examples <<~'EXAMPLES'
+    $ puppet autoami update_group wordpress --ssm-parameter /wordpress/ami,prod:/wordpress/prod/ami --launch-template lt-0123456789abcdef0
+    $ puppet autoami update_group wordpress --instance-refresh prod:wordpress-asg --min-healthy-percentage 75
+    EXAMPLES
+
+    option '--type TYPE' do
+      summary 'EC2 instance type'
+    end
+
+    option '--keyname KEY' do
+      summary 'EC2 key pair the instance is launched with'
+    end
+
+    option '--keyfile PATH' do
+      summary 'Private key file for SSH to the instance (readable by the sidecar)'
+    end
+
+    option '--login USER' do
+      summary 'SSH login on the instance'
+    end
+
+    option '--puppetserver HOST' do
+      summary 'Puppet server the agent runs against'
+    end
+
+    option '--node-group GROUP' do
+      summary 'Node group the instance is pinned to'
+    end
+
+    option '--enc-user U' do
+      summary 'Console (RBAC) login for the classifier'
+    end
+
+    option '--enc-pass P' do
+      summary 'Console (RBAC) password for the classifier'
+    end
+
+    option '--enc-server HOST' do
+      summary 'Classifier host (default: the puppetserver)'
+    end
+
+    option '--enc-port PORT' do
+      summary 'Classifier port'
+    end
+
+    option '--subnet SUBNET' do
+      summary 'VPC subnet to launch into'
+    end
+
+    option '--security-group SG' do
+      summary 'Security group for the instance'
+    end
+
+    option '--bootstrap MODE' do
+      summary 'How the agent is started: ssh or userdata'
+    end
+
+    option '--keep N' do
+      summary 'AutoAMI images kept per group'
+    end
+
+    option '--template PATH' do
+      summary 'The group\'s own bootstrap script template (Handlebars; values only through its shell and yaml helpers)'
+    end
+
+    option '--keep-failed' do
+      summary 'Leave the instance of a failed run running for inspection'
+    end
+
+    option '--keep-days D' do
+      summary 'Also keep every image younger than D days (retention deletes only what both --keep and this allow)'
+    end
+
+    option '--copy-to REGION[,REGION...]' do
+      summary 'Copy each new image to these regions too, comma-separated'
+    end
+
+    option '--encrypt' do
+      summary 'Encrypt the images\' volumes, in every region (the account\'s default EBS key unless --kms-key names one)'
+    end
+
+    option '--kms-key REGION=KEY_ARN[,...]' do
+      summary 'KMS key for the encrypted images, per region (REGION=KEY_ARN) or for all (default=KEY_ARN), comma-separated'
+    end
+
+    option '--share-with ACCOUNT|ARN[,...]' do
+      summary 'Accounts (12 digits), organization ARNs or OU ARNs that may launch the images, comma-separated'
+    end
+
+    option '--deprecate-after DURATION' do
+      summary 'Schedule each new image for deprecation this long after it is made, in every region (e.g. 90d)'
+    end
+
+    option '--ssm-parameter NAME|CHANNEL:NAME[,...]' do
+      summary 'SSM parameters that hold each region\'s image id, [CHANNEL:]NAME, comma-separated (channel latest unless named)'
+    end
+
+    option '--launch-template TEMPLATE|CHANNEL:TEMPLATE[,...]' do
+      summary 'Launch templates (id or name, in the group\'s region) that get a new default version with the image, [CHANNEL:]TEMPLATE, comma-separated'
+    end
+
+    option '--instance-refresh ASG|CHANNEL:ASG[,...]' do
+      summary 'Auto Scaling groups (in the group\'s region) whose instances are refreshed onto the image, [CHANNEL:]ASG_NAME, comma-separated'
+    end
+
+    option '--min-healthy-percentage PERCENT' do
+      summary 'Share of each Auto Scaling group kept in service while an instance refresh replaces the rest'
+    end
+
+    option '--refresh-replace-all' do
+      summary 'An instance refresh also replaces instances already on the image (SkipMatching off)'
     end
 
     when_invoked do |name, options|

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require 'io/wait'
+require 'etc'
 require 'json'
 require 'socket'
 require_relative 'config'
@@ -32,7 +33,15 @@ module PuppetX
           raise Error, "cannot reach the autoami sidecar at #{socket_path} (#{e.class.name.split('::').last}): " \
                        "start it with `systemctl start autoami` or `autoami serve --config #{config_path}`"
         end
-        call('hello', { 'protocol' => PROTOCOL, 'client' => "puppet #{Puppet.version}" })
+        call('hello', { 'protocol' => PROTOCOL, 'client' => "puppet #{Puppet.version}", 'user' => login }.compact)
+      end
+
+      # Who runs the face, recorded with what it promotes or rolls back; nothing when unknown.
+      def login
+        name = Etc.getpwuid(Process.euid)&.name
+        name.to_s.empty? ? nil : name[0, 64]
+      rescue ArgumentError, SystemCallError
+        nil
       end
 
       def call(method, params = {}, timeout: @timeout)

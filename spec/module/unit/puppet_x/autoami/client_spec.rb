@@ -8,12 +8,13 @@ describe PuppetX::Autoami::Client do
     described_class.new(sidecar.path, config_path: '/etc/puppet/autoami.yaml', timeout: timeout)
   end
 
-  it 'says hello with its protocol and Puppet version before anything else' do
+  it 'says hello with its protocol, Puppet version and login before anything else' do
     with_sidecar do |sidecar|
       connect(sidecar).close
       hello = sidecar.received.first
       expect(hello).to include('jsonrpc' => '2.0', 'method' => 'hello')
-      expect(hello['params']).to eq('protocol' => PuppetX::Autoami::PROTOCOL, 'client' => "puppet #{Puppet.version}")
+      login = Etc.getpwuid(Process.euid).name
+      expect(hello['params']).to eq('protocol' => PuppetX::Autoami::PROTOCOL, 'client' => "puppet #{Puppet.version}", 'user' => login)
     end
   end
 
