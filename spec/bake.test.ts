@@ -55,8 +55,8 @@ Bake.after(async ({ sidecar, endpoint, client }) => {
   await endpoint.stop();
 });
 
-async function defineGroup(client: RawClient, name: string, keep = 2): Promise<void> {
-  const reply = await client.call('group.create', seedGroup({ name, bootstrap: 'userdata', keep }));
+async function defineGroup(client: RawClient, name: string, keep = 2, settings: Record<string, unknown> = {}): Promise<void> {
+  const reply = await client.call('group.create', seedGroup({ name, bootstrap: 'userdata', keep, ...settings }));
   assert.ok(reply.result, JSON.stringify(reply.error));
 }
 
@@ -105,6 +105,42 @@ Bake('should make no AMI for an unchanged run', async ({ client, sidecar, puppet
   assert.is(endpoint.images().length, images);
   assert.is((await sidecar.store.getGroup('quiet'))?.image, 'ami-0abc1234');
   assert.is(endpoint.instance(waiting.instance_id!)?.state, 'terminated');
+});
+
+// Puppet marks corrective_change only in agent runs (puppet apply keeps no transaction
+// state), so the report is the processor's summary of one; e2e.test.ts has a real agent's.
+Bake('should make no AMI for a run that only repaired drift, and bake it under --bake-on any', async ({ client, sidecar, endpoint }) => {
+  await defineGroup(client, 'drifted');
+  const images = endpoint.images().length;
+  const drift = { changed: 1, corrective_change: 1, changed_resources: ['File[/etc/hosts]'], corrective_resources: ['File[/etc/hosts]'] };
+  const [bakeId] = await startRun(client, ['drifted']);
+  const waiting = await waitForBake(sidecar.store, bakeId!, inState('awaiting_report'));
+  assert.is((await client.call('report.submit', reportFor(waiting.certname!, drift))).result?.state, 'recorded');
+  const done = await waitForBake(sidecar.store, bakeId!, inState('done'));
+  assert.is(done.outcome, 'unchanged', done.reason ?? '');
+  assert.is(done.reason, 'every change repaired drift on the fresh instance (corrective, not intentional): File[/etc/hosts]; --bake-on any would bake it');
+  assert.is(endpoint.images().length, images);
+
+  assert.ok((await client.call('group.update', { name: 'drifted', bake_on: 'any' })).result);
+  const [second] = await startRun(client, ['drifted']);
+  const again = await waitForBake(sidecar.store, second!, inState('awaiting_report'));
+  assert.is((await client.call('report.submit', reportFor(again.certname!, drift))).result?.state, 'recorded');
+  const baked = await waitForBake(sidecar.store, second!, inState('done'));
+  assert.is(baked.outcome, 'baked', baked.reason ?? '');
+});
+
+Bake('should make no AMI for a run whose changes are all to ignored resources', async ({ client, sidecar, puppet, endpoint }) => {
+  await defineGroup(client, 'chatty', 2, { ignore_resources: ['Exec[apt_update]', 'Notify[*]'] });
+  const images = endpoint.images().length;
+  const [bakeId] = await startRun(client, ['chatty']);
+  const waiting = await waitForBake(sidecar.store, bakeId!, inState('awaiting_report'));
+  // A notify changes on every run: exactly what a group ignores.
+  const applied = await applyAs(puppet, waiting.certname!, "notify { 'hello': } notify { 'bye': }");
+  assert.is(applied.status, 2, applied.stderr);
+  const done = await waitForBake(sidecar.store, bakeId!, inState('done'));
+  assert.is(done.outcome, 'unchanged', done.reason ?? '');
+  assert.match(done.reason ?? '', /^only ignored resources changed: Notify\[(hello|bye)\], Notify\[(hello|bye)\]$/);
+  assert.is(endpoint.images().length, images);
 });
 
 Bake('should record a failed run and make no AMI', async ({ client, sidecar, puppet, endpoint }) => {

@@ -30,8 +30,11 @@ E2e.before(startLoop);
 
 E2e.after(stopLoop);
 
-/** `copyTo`: a region the group's images are also delivered to, through the face's `--copy-to`; `more`: further new_group options. */
-async function threeRuns(context: Context, group: string, bootstrap: 'ssh' | 'userdata', copyTo?: string, more: readonly string[] = []): Promise<void> {
+/**
+ * `copyTo`: a region the group's images are also delivered to, through the face's `--copy-to`; `more`: further new_group options;
+ * `drift`: change the role's file before the second run, which puts it back.
+ */
+async function threeRuns(context: Context, group: string, bootstrap: 'ssh' | 'userdata', copyTo?: string, more: readonly string[] = [], drift = false): Promise<void> {
   await newGroup(context, group, bootstrap, [...(copyTo ? ['--copy-to', copyTo] : []), ...more]);
   const certname = (instanceId: string) => `${group}-${instanceId}.autoami`;
 
@@ -46,8 +49,12 @@ async function threeRuns(context: Context, group: string, bootstrap: 'ssh' | 'us
   assert.is(context.endpoint.image(first.image!)?.tags.get('autoami:parent-image'), DEBIAN_12_IMAGE_ID);
   if (copyTo) await assertCopied(context, group, first.image!, copyTo);
 
-  // 2. No code change: the instance from that AMI already has it all; nothing is baked.
+  // 2. No code change: the instance from that AMI already has it all; nothing is baked. With
+  // drift, the agent repairs the file, and its state from the first run (carried on the disk,
+  // as an AMI carries it) makes that change corrective: still nothing is baked.
+  if (drift) writeFileSync(join(context.disk, `${group}.conf`), 'drifted\n');
   const second = await bake(context, group, 'unchanged');
+  assert.is(readFileSync(join(context.disk, `${group}.conf`), 'utf8'), `${group} release 1\n`);
   assert.is.not(second.instanceId, first.instanceId);
   assert.is(groupImages(context, group).length, 1);
   assert.is(await currentImage(context, group), first.image);
@@ -71,9 +78,10 @@ async function threeRuns(context: Context, group: string, bootstrap: 'ssh' | 'us
   assert.is(newest.imageId, third.image, 'node_aws launch starts from the newest AMI');
 
   const history = JSON.parse(await face(context, ['autoami', 'history', group, '--render-as', 'json'])) as {
-    outcome: string; image: string | null; parent: string; changed_resources: string[]; current: boolean;
+    outcome: string; reason: string; image: string | null; parent: string; changed_resources: string[]; current: boolean;
   }[];
   assert.equal(history.map((row) => row.outcome), ['baked', 'unchanged', 'baked']);
+  assert.match(history[1]!.reason, drift ? `every change repaired drift on the fresh instance (corrective, not intentional): File[${context.disk}/${group}.conf]` : 'the Puppet run changed nothing');
   assert.equal(history.map((row) => row.image), [third.image, null, first.image]);
   assert.equal(history.map((row) => row.parent), [first.image, first.image, DEBIAN_12_IMAGE_ID]);
   assert.ok(history[0]!.changed_resources.includes(`File[${context.disk}/${group}.conf]`), JSON.stringify(history[0]));
@@ -104,7 +112,7 @@ E2e('should bake, skip and rebake one group over ssh and one from user data', as
   // Channel latest publishes with each bake; prod only when promoted (the next test). List options repeat as well as take commas.
   const publishing = ['--ssm-parameter', WEB_PARAMETER, '--ssm-parameter', `prod:${WEB_PROD_PARAMETER}`, '--launch-template', 'web-fleet'];
   try {
-    await Promise.all([threeRuns(context, 'web', 'ssh', 'eu-west-1', publishing), threeRuns(context, 'db', 'userdata')]);
+    await Promise.all([threeRuns(context, 'web', 'ssh', 'eu-west-1', publishing, true), threeRuns(context, 'db', 'userdata')]);
   } finally {
     await booter.stop();
     context.outputs.push(...booter.booted.map((boot) => boot.output));

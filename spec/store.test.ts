@@ -22,7 +22,7 @@ import { lineageContract } from './support/lineage-contract.ts';
 import { publication, publicationContract } from './support/publication-contract.ts';
 import { recordContract } from './support/record-contract.ts';
 import { rejects } from './support/rejects.ts';
-import { FakeClock, at, image, settings, using, type Backing } from './support/store-fixtures.ts';
+import { FakeClock, at, image, report, settings, using, type Backing } from './support/store-fixtures.ts';
 import { startMariadb } from './support/mariadb.ts';
 import { tempDir } from './support/tmp.ts';
 
@@ -129,7 +129,7 @@ Embedded('should open a v1 file (groups only), keep its groups and write it back
   const path = embeddedPath();
   const { template: _template, keep_failed: _keepFailed, ...v3 } = settings({ name: NASTY });
   const { keep_days: _1, copy_to: _2, encrypt: _3, kms_key: _4, share_with: _5, deprecate_after: _6, ...unpublished } = v3;
-  const { ssm_parameter: _p1, launch_template: _p2, instance_refresh: _p3, min_healthy_percentage: _p4, refresh_replace_all: _p5, ...before } = unpublished;
+  const { ssm_parameter: _p1, launch_template: _p2, instance_refresh: _p3, min_healthy_percentage: _p4, refresh_replace_all: _p5, bake_on: _j1, ignore_resources: _j2, ...before } = unpublished;
   const stored = { ...before, base_image: 'ami-0abc1234', created_at: '2024-05-01T10:00:00.000Z', updated_at: '2024-05-02T12:00:00+02:00' };
   const group = { ...settings({ name: NASTY }), base_image: 'ami-0abc1234', created_at: Date.UTC(2024, 4, 1, 10), updated_at: Date.UTC(2024, 4, 2, 10) };
   mkdirSync(join(path, '..'), { recursive: true });
@@ -171,7 +171,7 @@ Embedded('should open a v3 file with a bake under way and give it no challenge',
 Embedded('should open a v4 file and give its groups, bakes and images the distribution defaults', async () => {
   const path = embeddedPath();
   const { keep_days: _1, copy_to: _2, encrypt: _3, kms_key: _4, share_with: _5, deprecate_after: _6, ...unpublished } = settings();
-  const { ssm_parameter: _p1, launch_template: _p2, instance_refresh: _p3, min_healthy_percentage: _p4, refresh_replace_all: _p5, ...before } = unpublished;
+  const { ssm_parameter: _p1, launch_template: _p2, instance_refresh: _p3, min_healthy_percentage: _p4, refresh_replace_all: _p5, bake_on: _j1, ignore_resources: _j2, ...before } = unpublished;
   const group = { ...before, base_image: 'ami-0abc1234', created_at: '2029-12-01T00:00:00.000Z', updated_at: '2029-12-01T00:00:00.000Z' };
   const bake = {
     id: 'b1', run_id: 'r1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-1', deadline: '2030-01-01T00:00:00.000Z',
@@ -202,7 +202,7 @@ Embedded('should open a v4 file and give its groups, bakes and images the distri
 
 Embedded('should open a v5 file, give its groups no targets and go on to publish a bake under way', async () => {
   const path = embeddedPath();
-  const { ssm_parameter: _1, launch_template: _2, instance_refresh: _3, min_healthy_percentage: _4, refresh_replace_all: _5, ...before } = settings();
+  const { ssm_parameter: _1, launch_template: _2, instance_refresh: _3, min_healthy_percentage: _4, refresh_replace_all: _5, bake_on: _j1, ignore_resources: _j2, ...before } = settings();
   const group = { ...before, base_image: 'ami-0abc1234', created_at: '2029-12-01T00:00:00.000Z', updated_at: '2029-12-01T00:00:00.000Z' };
   const bake = {
     id: 'b1', run_id: 'r1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-1', deadline: '2030-01-01T00:00:00.000Z',
@@ -226,6 +226,28 @@ Embedded('should open a v5 file, give its groups no targets and go on to publish
     [written.schema_version, written.groups[0].ssm_parameter, written.groups[0].min_healthy_percentage, written.bakes[0].outcome, written.publications.map((p: { id: string }) => p.id)],
     [EMBEDDED_SCHEMA_VERSION, [], 90, 'published_with_errors', ['b1']],
   );
+});
+
+Embedded('should open a v6 file, judge its groups by intentional changes and read a report from before corrective titles', async () => {
+  const path = embeddedPath();
+  const { bake_on: _1, ignore_resources: _2, ...before } = settings();
+  const group = { ...before, base_image: 'ami-0abc1234', created_at: '2029-12-01T00:00:00.000Z', updated_at: '2029-12-01T00:00:00.000Z' };
+  const { corrective_resources: _3, ...oldReport } = report();
+  const bake = {
+    id: 'b1', run_id: 'r1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-1', deadline: '2030-01-01T00:00:00.000Z',
+    state: 'awaiting_report', outcome: null, reason: null, instance_id: 'i-0abc', certname: 'wordpress-i-0abc.autoami', image_id: null, image_name: null,
+    report: oldReport, lease_owner: null, lease_expires: null, created_at: '2029-12-31T23:00:00.000Z', updated_at: '2029-12-31T23:00:00.000Z',
+    finished_at: null, challenge_hash: null, distribution: {},
+  };
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, `${JSON.stringify({ schema_version: 6, groups: [group], bakes: [bake], images: [], publications: [] }, null, 2)}\n`);
+  await using(new EmbeddedStore(path), async (store) => {
+    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
+    assert.equal((await store.getBake('b1'))?.report, { ...oldReport, corrective_resources: [] });
+    await store.updateGroup('wordpress', { ignore_resources: ['Exec[apt_update]'] });
+  });
+  const written = JSON.parse(readFileSync(path, 'utf8'));
+  assert.equal([written.schema_version, written.groups[0].bake_on, written.groups[0].ignore_resources], [EMBEDDED_SCHEMA_VERSION, 'intentional', ['Exec[apt_update]']]);
 });
 
 Embedded('should refuse a file holding a publication its table cannot read, naming it and the field', async () => {
@@ -453,6 +475,38 @@ Mysql('should upgrade a database from before publication, giving its groups no t
     assert.ok(await store.finishPublication('b1', 'published_with_errors', 'ssm /x: AccessDenied'));
     assert.is((await store.transition('b1', 'm1', 'publishing', { state: 'done', outcome: 'published_with_errors' }))?.outcome, 'published_with_errors');
     assert.equal((await store.updateGroup('wordpress', { instance_refresh: ['asg-1'] }))?.instance_refresh, ['asg-1']);
+  });
+  const versions = await asRoot<RowDataPacket[]>(db, 'SELECT `version` FROM `schema_migrations` ORDER BY `version`');
+  assert.equal(versions.map((row) => row.version), MIGRATIONS.map((migration) => migration.version));
+});
+
+Mysql('should upgrade a database from before judgement settings, judging its groups by intentional changes and reading old reports', async () => {
+  const db = await freshDb();
+  const server = await startMariadb();
+  const conn = await createConnection({ socketPath: server.socketPath, user: 'root', database: db.name });
+  const { corrective_resources: _1, ...oldReport } = report();
+  try {
+    // As a sidecar of the release before left it: migrations 1-6, a group and a bake whose report came from the processor before.
+    assert.equal(await migrate(conn, MIGRATIONS.filter((migration) => migration.version <= 6)), [1, 2, 3, 4, 5, 6]);
+    await conn.query(
+      "INSERT INTO `groups` (`name`, `image`, `base_image`, `type`, `keyname`, `keyfile`, `login`, `puppetserver`, `node_group`, `enc_user`, " +
+        "`enc_pass`, `enc_port`, `region`, `bootstrap`, `keep`, `created_at`, `updated_at`) VALUES ('wordpress', 'ami-0abc1234', 'ami-0abc1234', " +
+        "'t3.micro', 'deploy', '/etc/autoami/deploy.pem', 'ec2-user', 'puppet.example.com', 'wordpress', 'admin', 'secret', 443, 'us-east-1', 'ssh', 3, " +
+        "'2029-12-01 00:00:00', '2029-12-01 00:00:00')",
+    );
+    await conn.query(
+      "INSERT INTO `bakes` (`id`, `run_id`, `group_name`, `region`, `parent_image`, `state`, `report`, `deadline`, `created_at`, `updated_at`) " +
+        "VALUES ('b1', 'r1', 'wordpress', 'us-east-1', 'ami-1', 'awaiting_report', ?, '2030-01-01 00:00:00', '2029-12-31 23:00:00', '2029-12-31 23:00:00')",
+      [JSON.stringify(oldReport)],
+    );
+  } finally {
+    await conn.end();
+  }
+  await using(new MysqlStore(db), async (store) => {
+    const group = await store.getGroup('wordpress');
+    assert.equal([group?.bake_on, group?.ignore_resources], ['intentional', []]);
+    assert.equal((await store.getBake('b1'))?.report, { ...oldReport, corrective_resources: [] });
+    assert.equal((await store.updateGroup('wordpress', { bake_on: 'any', ignore_resources: ['Notify[*]'] }))?.ignore_resources, ['Notify[*]']);
   });
   const versions = await asRoot<RowDataPacket[]>(db, 'SELECT `version` FROM `schema_migrations` ORDER BY `version`');
   assert.equal(versions.map((row) => row.version), MIGRATIONS.map((migration) => migration.version));

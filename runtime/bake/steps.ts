@@ -145,7 +145,7 @@ async function awaitReport(env: BakeEnv, bake: Bake, group: Group): Promise<Step
     if (group.bootstrap === 'userdata') await signWhenReady(env, bake);
     return 'wait';
   }
-  const verdict = judge(bake.report);
+  const verdict = judge(bake.report, group);
   if (verdict.state === 'unchanged') return finish(env, bake, 'unchanged', verdict.reason);
   if (verdict.state === 'failed_run') return finish(env, bake, 'failed_run', verdict.reason);
   // The name is fixed before CreateImage so a retried create finds the same image.

@@ -5,6 +5,7 @@
 import type { FieldDef, ParamsOf, Schema } from './schema.ts';
 import { amiId, groupName, hostName, instanceType, kmsKeyMapping, label, region, securityGroupId, sharePrincipal, subnetId } from './fields.ts';
 import { PATTERN_WORDS, jsPattern } from './patterns.ts';
+import { BAKE_ON, RESOURCE_REF_WORDS, resourceRefPattern } from './resource-refs.ts';
 import { ASG_NAME, CHANNEL_WORDS, DEFAULT_CHANNEL, LAUNCH_TEMPLATE, SSM_PARAMETER_NAME, channelPattern, targetPattern } from './targets.ts';
 
 export const PROTOCOL_VERSION = 1;
@@ -132,6 +133,21 @@ const groupCreate = {
       type: 'boolean',
       summary: 'An instance refresh also replaces instances already on the image (SkipMatching off)',
       default: false,
+    },
+    bake_on: {
+      type: 'string',
+      summary: 'Which changes make an image: intentional (a run that only repairs drift on the fresh instance does not) or any',
+      placeholder: 'WHICH',
+      values: BAKE_ON,
+      default: 'intentional',
+    },
+    ignore_resources: {
+      type: 'string[]',
+      summary: 'Resources whose changes never make an image, Type[title] with * for any text, comma-separated',
+      placeholder: 'RESOURCE[,RESOURCE...]',
+      maxLength: 512,
+      pattern: resourceRefPattern(),
+      expected: RESOURCE_REF_WORDS,
     },
   },
 } as const satisfies MethodSpec;
@@ -269,6 +285,7 @@ const reportSubmit = {
     corrective_change: { type: 'integer', summary: 'Corrective changes', default: 0, min: 0, max: 10_000_000 },
     changed_resources: { type: 'string[]', summary: 'Titles of changed resources', maxLength: 4096 },
     failed_resources: { type: 'string[]', summary: 'Titles of failed resources', maxLength: 4096 },
+    corrective_resources: { type: 'string[]', summary: 'Titles of changed resources whose change repaired drift (corrective_change)', maxLength: 4096 },
   },
 } as const satisfies MethodSpec;
 

@@ -24,6 +24,8 @@ export const REPORT_SHAPE: Shape<ReportSummary> = {
   corrective_change: field(integer, { default: 0 }),
   changed_resources: field(textList, { default: [] }),
   failed_resources: field(textList, { default: [] }),
+  // Reports from before the processor sent them name no corrective change.
+  corrective_resources: field(textList, { default: [] }),
 };
 
 export const bakeState = oneOf('a bake state', BAKE_STATES);

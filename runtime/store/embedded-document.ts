@@ -19,7 +19,7 @@ import { fromJson, isObject, toJson, type Shape } from './table.ts';
  * its table says (times as ISO-8601 strings); a field missing from an older document
  * takes the table's default when it is read.
  */
-export const EMBEDDED_SCHEMA_VERSION = 6;
+export const EMBEDDED_SCHEMA_VERSION = 7;
 
 type Raw = Record<string, unknown>;
 
@@ -56,6 +56,13 @@ const UPGRADES: readonly ((doc: Raw) => Raw)[] = [
     schema_version: 6,
     groups: each(doc.groups, { ssm_parameter: [], launch_template: [], instance_refresh: [], min_healthy_percentage: 90, refresh_replace_all: false }),
     publications: [],
+  }),
+  // 7: which changes make an image. Groups from before bake on intentional changes and
+  // ignore no resource.
+  (doc) => ({
+    ...doc,
+    schema_version: 7,
+    groups: each(doc.groups, { bake_on: 'intentional', ignore_resources: [] }),
   }),
 ];
 

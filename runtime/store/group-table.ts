@@ -50,6 +50,10 @@ export const GROUP_SETTINGS_TABLE: Table<GroupSettings> = {
   instance_refresh: column('instance_refresh', textList, { default: [] }),
   min_healthy_percentage: column('min_healthy_percentage', integer, { default: 90 }),
   refresh_replace_all: column('refresh_replace_all', flag, { default: false }),
+  // Groups from before judge changes as new ones do: drift repairs alone make no image.
+  bake_on: column('bake_on', oneOf('intentional or any', METHODS['group.create'].params.bake_on.values), { default: 'intentional' }),
+  // `Type[title]` patterns, kept as given: the judgement matches them.
+  ignore_resources: column('ignore_resources', textList, { default: [] }),
 };
 
 export const GROUP_TABLE: Table<Group> = {

@@ -173,6 +173,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     ],
   },
+  // Reports keep their corrective titles inside `bakes.report` (JSON), which needs no change.
+  {
+    version: 7,
+    name: 'judgement: which changes make an image, resources that never count',
+    statements: [
+      `ALTER TABLE \`groups\`
+        ADD COLUMN \`bake_on\` VARCHAR(16) NOT NULL DEFAULT 'intentional',
+        ADD COLUMN \`ignore_resources\` LONGTEXT NOT NULL DEFAULT ('[]') COMMENT 'JSON array of Type[title] patterns'`,
+    ],
+  },
 ];
 
 const SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS \`schema_migrations\` (

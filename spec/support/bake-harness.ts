@@ -38,6 +38,7 @@ export function reportFor(certname: string, overrides: Partial<ReportSummary> = 
     failed: 0,
     failed_to_restart: 0,
     corrective_change: 0,
+    corrective_resources: [],
     changed_resources: ['File[/etc/motd]'],
     failed_resources: [],
     ...overrides,

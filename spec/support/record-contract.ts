@@ -12,7 +12,7 @@ import { IMAGE_TABLE } from '../../runtime/store/image-table.ts';
 import { PUBLICATION_TABLE, TARGET_PROGRESS_SHAPE } from '../../runtime/store/publication-table.ts';
 import type { Bake, Distribution, Group, GroupSettings, ImageRecord, Publication, ReportSummary, TargetProgress } from '../../runtime/store/store.ts';
 import type { Shape } from '../../runtime/store/table.ts';
-import { FakeClock, at, bake, distributed, image, published, settings, using, type Backing } from './store-fixtures.ts';
+import { FakeClock, at, bake, distributed, image, judged, published, settings, using, type Backing } from './store-fixtures.ts';
 
 /**
  * Every field holds something other than nothing and other than its default, so a field a
@@ -35,12 +35,13 @@ export function recordContract(test: Test, fresh: () => Promise<Backing>): void 
       name: 'full', image: 'ami-0f0000001', type: 'm7i-flex.2xlarge', keyname: 'other-key', keyfile: '/etc/autoami/other.pem', login: 'admin',
       puppetserver: 'puppet2.example.com', node_group: 'full nodes', enc_user: 'ops', enc_pass: "p'ss", enc_server: 'enc.example.com',
       enc_port: 8443, region: 'eu-west-1', subnet: 'subnet-0abc', security_group: 'sg-0abc', bootstrap: 'userdata', keep: 7,
-      template: '/etc/autoami/full.sh.hbs', keep_failed: true, ...distributed, ...published,
+      template: '/etc/autoami/full.sh.hbs', keep_failed: true, ...distributed, ...published, ...judged,
     };
     const fullReport: ReportSummary = {
       host: 'full-i-0f00000000000001.autoami', transaction_uuid: 'a1b2c3d4-0000-4000-8000-0000000000ff', configuration_version: 'v42',
       status: 'failed', environment: 'staging', time: '2030-01-01T00:05:00.123+02:00', changed: 4, failed: 1, failed_to_restart: 2,
       corrective_change: 3, changed_resources: ['Package[nginx]', 'File[/x]'], failed_resources: ["Service['nginx']"],
+      corrective_resources: ['File[/x]'],
     };
     const distribution: Distribution = {
       'eu-west-1': { image_id: 'ami-0f0000003', step: 'done' },

@@ -28,7 +28,7 @@ export const settings = (over: Partial<GroupSettings> = {}): GroupSettings => ({
   login: 'ec2-user', puppetserver: 'puppet.example.com', node_group: 'wordpress', enc_user: 'admin', enc_pass: 'secret',
   enc_server: null, enc_port: 443, region: 'us-east-1', subnet: null, security_group: null, bootstrap: 'ssh', keep: 3, template: null, keep_failed: false,
   keep_days: null, copy_to: [], encrypt: false, kms_key: [], share_with: [], deprecate_after: null,
-  ssm_parameter: [], launch_template: [], instance_refresh: [], min_healthy_percentage: 90, refresh_replace_all: false,
+  ssm_parameter: [], launch_template: [], instance_refresh: [], min_healthy_percentage: 90, refresh_replace_all: false, bake_on: 'intentional', ignore_resources: [],
   ...over,
 });
 
@@ -52,7 +52,7 @@ export const report = (over: Partial<ReportSummary> = {}): ReportSummary => ({
   host: 'wordpress-i-0abc.autoami', transaction_uuid: 'a1b2c3d4-0000-4000-8000-000000000001', configuration_version: '1700000000',
   status: 'changed', environment: 'production', time: '2030-01-01T00:05:00.123Z', changed: 3, failed: 0, failed_to_restart: 0,
   corrective_change: 1, changed_resources: ['Package[nginx]', `File[/etc/it's "quoted" \\ 🔑]`, 'Service[nginx]'], failed_resources: [],
-  ...over,
+  corrective_resources: ['Service[nginx]'], ...over,
 });
 
 export const image = (id: string, seconds: number, over: Partial<ImageRecord> = {}): ImageRecord => ({
@@ -72,6 +72,11 @@ export const distributed = {
 export const published = {
   ssm_parameter: ['/autoami/wordpress/latest', 'prod:/autoami/wordpress/prod'], launch_template: ['lt-0123456789abcdef0', 'prod:wordpress-web'],
   instance_refresh: ['prod:asg-wordpress'], min_healthy_percentage: 50, refresh_replace_all: true,
+} as const satisfies Partial<GroupSettings>;
+
+/** Group settings unlike every default of the judgement fields, for the same reason. */
+export const judged = {
+  bake_on: 'any', ignore_resources: ['Exec[apt_update]', 'Notify[*]'],
 } as const satisfies Partial<GroupSettings>;
 
 /** A new bake, queued and leased by `owner` until at(60). */

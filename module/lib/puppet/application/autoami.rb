@@ -11,7 +11,7 @@ class Puppet::Application::Autoami < Puppet::Application::FaceBase
   end
 
   # List options (comma-separated) may also be repeated.
-  PuppetX::Autoami.repeatable_lists(self, %i[copy_to kms_key share_with ssm_parameter launch_template instance_refresh groups])
+  PuppetX::Autoami.repeatable_lists(self, %i[copy_to kms_key share_with ssm_parameter launch_template instance_refresh ignore_resources groups])
 
   # FaceBase#main always ends in exit; a result flagged as failed turns success into 1.
   def main

@@ -28,13 +28,16 @@ module PuppetX
         value ? value[2].to_i : 0
       end
 
+      # Corrective: the change put back what the catalog already said (drift), which on a
+      # fresh bake instance means the image's base differed, not that the role did.
       def self.titles(report)
         statuses = (report.resource_statuses || {}).values
-        [statuses.select(&:changed).map(&:resource), statuses.select(&:failed).map(&:resource)]
+        changed = statuses.select(&:changed)
+        [changed.map(&:resource), statuses.select(&:failed).map(&:resource), changed.select(&:corrective_change).map(&:resource)]
       end
 
       def self.summary(report)
-        changed, failed = titles(report)
+        changed, failed, corrective = titles(report)
         summary = {
           'host' => report.host.to_s,
           'transaction_uuid' => report.transaction_uuid.to_s,
@@ -44,6 +47,7 @@ module PuppetX
           'time' => report.time&.utc&.iso8601(3),
           'changed_resources' => changed.first(TITLES),
           'failed_resources' => failed.first(TITLES),
+          'corrective_resources' => corrective.first(TITLES),
         }
         METRICS.each { |name| summary[name] = resource_metric(report, name) }
         summary.reject { |_key, value| value.nil? }

@@ -6,15 +6,19 @@ require 'puppet_x/autoami/report'
 describe PuppetX::Autoami::Report do
   certname = 'web-i-0123456789abcdef0.autoami'
 
-  # A finished `puppet apply` report as Puppet builds it: one resource changed, one failed.
+  # A finished `puppet apply` report as Puppet builds it: one resource changed, one changed
+  # back to what the catalog said (drift), one failed.
   def puppet_report(host)
     report = Puppet::Transaction::Report.new('1700000000', 'production', 'b0a1f6e2-0000-4000-8000-000000000001')
     report.host = host
     changed = Puppet::Resource::Status.new(Puppet::Type.type(:notify).new(name: 'motd'))
     changed.changed = true
+    drift = Puppet::Resource::Status.new(Puppet::Type.type(:notify).new(name: 'drift'))
+    drift.changed = true
+    drift.corrective_change = true
     failed = Puppet::Resource::Status.new(Puppet::Type.type(:notify).new(name: 'broken'))
     failed.failed = true
-    [changed, failed].each { |status| report.add_resource_status(status) }
+    [changed, drift, failed].each { |status| report.add_resource_status(status) }
     report.finalize_report
     report
   end
@@ -38,12 +42,13 @@ describe PuppetX::Autoami::Report do
         'configuration_version' => '1700000000',
         'status' => 'failed',
         'environment' => 'production',
-        'changed_resources' => ['Notify[motd]'],
+        'changed_resources' => ['Notify[motd]', 'Notify[drift]'],
         'failed_resources' => ['Notify[broken]'],
-        'changed' => 1,
+        'corrective_resources' => ['Notify[drift]'],
+        'changed' => 2,
         'failed' => 1,
         'failed_to_restart' => 0,
-        'corrective_change' => 0,
+        'corrective_change' => 1,
       )
       expect(summary['time']).to match(%r{\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\z})
       expect(JSON.parse(JSON.generate(summary))).to eq(summary)
@@ -54,17 +59,19 @@ describe PuppetX::Autoami::Report do
       summary = described_class.summary(bare.new(certname, 'u', nil, 'unchanged', nil, nil, nil, nil))
       expect(summary).to eq(
         'host' => certname, 'transaction_uuid' => 'u', 'status' => 'unchanged', 'changed_resources' => [], 'failed_resources' => [],
-        'changed' => 0, 'failed' => 0, 'failed_to_restart' => 0, 'corrective_change' => 0,
+        'corrective_resources' => [], 'changed' => 0, 'failed' => 0, 'failed_to_restart' => 0, 'corrective_change' => 0,
       )
     end
 
     it 'keeps the first 500 titles of each kind' do
-      status = Struct.new(:resource, :changed, :failed)
-      statuses = (1..600).to_h { |n| ["File[/#{n}]", status.new("File[/#{n}]", true, false)] }
+      status = Struct.new(:resource, :changed, :failed, :corrective_change)
+      statuses = (1..600).to_h { |n| ["File[/#{n}]", status.new("File[/#{n}]", true, false, n.odd?)] }
       bare = Struct.new(:host, :transaction_uuid, :configuration_version, :status, :environment, :time, :metrics, :resource_statuses)
       summary = described_class.summary(bare.new(certname, 'u', nil, 'changed', nil, nil, nil, statuses))
       expect(summary['changed_resources'].length).to eq(500)
       expect(summary['changed_resources'].first).to eq('File[/1]')
+      expect(summary['corrective_resources'].length).to eq(300)
+      expect(summary['corrective_resources'].last).to eq('File[/599]')
     end
   end
 
