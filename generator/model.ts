@@ -3,7 +3,7 @@
  * parameters, help text) is made here, so templates only place values.
  */
 import { faces as allFaces, type ActionDef, type FaceDef } from '../runtime/interface/faces.ts';
-import { PROTOCOL_VERSION, findMethod } from '../runtime/interface/methods.ts';
+import { PROTOCOL_VERSION, REPORT_FACTS_MAX, findMethod } from '../runtime/interface/methods.ts';
 import { PUPPET_TYPES, rubyPattern, type PuppetTypeDef } from '../runtime/interface/patterns.ts';
 import type { FieldDef } from '../runtime/interface/schema.ts';
 
@@ -62,6 +62,8 @@ export interface ConstantsModel {
   readonly submitTimeout: number;
   /** Ruby regexp source for a bake instance's certname. */
   readonly certname: string;
+  /** The longest facts JSON a report may carry. */
+  readonly factsMax: number;
 }
 
 export interface PuppetTypeModel {
@@ -169,7 +171,7 @@ export interface Models {
 export function models(faces: readonly FaceDef[] = allFaces, types: readonly PuppetTypeDef[] = PUPPET_TYPES): Models {
   return {
     faces: faces.map(faceModel),
-    constants: { protocol: PROTOCOL_VERSION, submitTimeout: 2, certname: rubyPattern('certname') },
+    constants: { protocol: PROTOCOL_VERSION, submitTimeout: 2, certname: rubyPattern('certname'), factsMax: REPORT_FACTS_MAX },
     types: types.map(puppetTypeModel),
   };
 }

@@ -50,7 +50,7 @@ async function lineage(fx: FakeBakeEnv, group: Group, count: number, made: Made 
     const copies = Object.fromEntries(copyTo.map((to) => [to, fx.ec2s.get(to).seedImage({ name }).id]));
     await fx.store.promote({
       image_id: image.id, group_name: group.name, region, name, parent_image: ids.at(-1) ?? BASE_IMAGE, bake_id: `bake-${index}`,
-      config_version: null, changed_resources: [], created_at: fx.at(0), deregistered_at: null, copies, retention_note: null,
+      config_version: null, changed_resources: [], created_at: fx.at(0), deregistered_at: null, copies, retention_note: null, catalog_hash: null,
     });
     ids.push(image.id);
   }
@@ -106,7 +106,7 @@ Retention('should never deregister the group base image, even when it is one of 
   await fx.group({ keep: 1, image: old! });
   await fx.store.promote({
     image_id: newest!, group_name: 'web', region: REGION, name: 'again', parent_image: old!, bake_id: null, config_version: null,
-    changed_resources: [], created_at: fx.at(0), deregistered_at: null, copies: {}, retention_note: null,
+    changed_resources: [], created_at: fx.at(0), deregistered_at: null, copies: {}, retention_note: null, catalog_hash: null,
   });
   const group = (await fx.store.getGroup('web'))!;
   const removed = await applyRetention(fx.env, group);

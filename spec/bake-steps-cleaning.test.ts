@@ -100,7 +100,7 @@ Steps('should retire images beyond keep after a baked bake, and never after any 
   for (const { image, days } of [{ image: older, days: 2 }, { image: old, days: 1 }]) {
     await fx.store.promote({
       image_id: image.id, group_name: 'web', region: group.region, name: image.name, parent_image: BASE_IMAGE, bake_id: null,
-      config_version: null, changed_resources: [], created_at: fx.at(-days * 86_400_000), deregistered_at: null, copies: {}, retention_note: null,
+      config_version: null, changed_resources: [], created_at: fx.at(-days * 86_400_000), deregistered_at: null, copies: {}, retention_note: null, catalog_hash: null,
     });
   }
   const unchanged = await fx.placeIn('cleaning', group);

@@ -255,7 +255,7 @@ Steps('should move the group once every region is done, with both copies in its 
   assert.is((await fx.store.getGroup('web'))?.image, bake.image_id);
   assert.equal(await fx.store.listImages('web'), [{
     image_id: bake.image_id!, group_name: 'web', region: HOME, name: bake.image_name!, parent_image: BASE_IMAGE, bake_id: bake.id,
-    config_version: '1700000000', changed_resources: ['File[/etc/motd]'], created_at: fx.at(0), deregistered_at: null, copies, retention_note: null,
+    config_version: '1700000000', changed_resources: ['File[/etc/motd]'], created_at: fx.at(0), deregistered_at: null, copies, retention_note: null, catalog_hash: null,
   }]);
   assertShared(fx, promoted);
 });

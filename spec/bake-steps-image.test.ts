@@ -117,7 +117,7 @@ Steps('should promote the image when a group delivers nowhere else: the group mo
   assert.equal(more, []);
   assert.equal(row, {
     image_id: promoted.image_id!, group_name: 'web', region: group.region, name: bake.image_name!, parent_image: BASE_IMAGE, bake_id: bake.id,
-    config_version: '1700000000', changed_resources: ['File[/etc/motd]'], created_at: fx.at(0), deregistered_at: null, copies: {}, retention_note: null,
+    config_version: '1700000000', changed_resources: ['File[/etc/motd]'], created_at: fx.at(0), deregistered_at: null, copies: {}, retention_note: null, catalog_hash: null,
   });
   assert.equal(fx.ec2.calls.filter((call) => ['copyImage', 'shareImage', 'deprecateImage'].includes(call.method)), [], 'nothing to copy, share or deprecate');
 });

@@ -40,7 +40,7 @@ async function earlierImage(fx: FakeBakeEnv): Promise<ImageRecord> {
   const record: ImageRecord = {
     image_id: home!, group_name: 'web', region: HOME, name: 'autoami-web-20310101T000000.000Z', parent_image: BASE_IMAGE, bake_id: 'bake-0',
     config_version: null, changed_resources: [], created_at: fx.at(0), deregistered_at: null,
-    copies: Object.fromEntries(COPY_TO.map((region, n) => [region, copies[n]!])), retention_note: null,
+    copies: Object.fromEntries(COPY_TO.map((region, n) => [region, copies[n]!])), retention_note: null, catalog_hash: null,
   };
   await fx.store.promote(record);
   for (const [region, id] of regionalIds(record)) await fx.ec2s.get(region).setDeregistrationProtection(id, true);

@@ -197,6 +197,33 @@ Bake('should keep a report once and ignore other nodes', async ({ client, sideca
   assert.is((await waitForBake(sidecar.store, bakeId!, inState('done'))).outcome, 'unchanged');
 });
 
+Bake("should keep the facts a bake instance's report carries as its group's, and a newer bake's in their place", async ({ client, sidecar }) => {
+  await defineGroup(client, 'factful');
+  const facts = { os: { family: 'Debian', release: { major: '12' } }, networking: { ip: '10.0.0.7' }, tags: ['a', 'b'], empty: null };
+  const [first] = await startRun(client, ['factful']);
+  const waiting = await waitForBake(sidecar.store, first!, inState('awaiting_report'));
+  const unchanged = { changed: 0, status: 'unchanged', changed_resources: [] };
+  assert.is((await client.call('report.submit', { ...reportFor(waiting.certname!, unchanged), facts })).result?.state, 'recorded');
+  assert.equal(await sidecar.store.getFacts('factful'), {
+    group_name: 'factful', bake_id: first, certname: waiting.certname, instance_id: waiting.instance_id, environment: 'production', facts,
+    recorded_at: (await sidecar.store.getFacts('factful'))!.recorded_at,
+  });
+  // A duplicate report brings nothing new.
+  assert.is((await client.call('report.submit', { ...reportFor(waiting.certname!, unchanged), facts: { other: true } })).result?.state, 'duplicate');
+  assert.equal((await sidecar.store.getFacts('factful'))?.facts, facts);
+  await waitForBake(sidecar.store, first!, inState('done'));
+
+  const [second] = await startRun(client, ['factful']);
+  const next = await waitForBake(sidecar.store, second!, inState('awaiting_report'));
+  const newer = { ...facts, networking: { ip: '10.0.0.8' } };
+  assert.is((await client.call('report.submit', { ...reportFor(next.certname!, unchanged), facts: newer })).result?.state, 'recorded');
+  assert.equal([(await sidecar.store.getFacts('factful'))?.bake_id, (await sidecar.store.getFacts('factful'))?.facts], [second, newer]);
+  await waitForBake(sidecar.store, second!, inState('done'));
+  // Facts that are not an object are refused by name, and the report with them.
+  const bad = await client.call('report.submit', { ...reportFor(next.certname!), facts: ['not', 'an', 'object'] });
+  assert.match(bad.error?.message ?? '', /^facts: expected a JSON object/);
+});
+
 Bake('should not start a second bake for a group that is still baking', async ({ client, sidecar }) => {
   await defineGroup(client, 'busy');
   const [first] = await startRun(client, ['busy']);

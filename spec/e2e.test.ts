@@ -14,7 +14,7 @@ import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import { stringify } from 'yaml';
 import { DEBIAN_12_IMAGE_ID } from './support/ec2-endpoint.ts';
 import { autosignSaid, bakeForged } from './support/e2e-forger.ts';
-import { bake, currentImage, ENC_PASSWORD, face, groupImages, newGroup, POLICY_GROUP, startLoop, stopLoop, writeSite, type Context } from './support/e2e-loop.ts';
+import { bake, currentImage, ENC_PASSWORD, face, groupImages, newGroup, POLICY_GROUP, skipped, startLoop, stopLoop, writeSite, type Context } from './support/e2e-loop.ts';
 import { bootInstances, privateAgentArgs } from './support/instance-boot.ts';
 import { bootstrapChallenges, reportProcessorProblems, secretLines, sidecarErrors } from './support/log-findings.ts';
 import { spawnSidecar } from './support/sidecar-process.ts';
@@ -49,12 +49,20 @@ async function threeRuns(context: Context, group: string, bootstrap: 'ssh' | 'us
   assert.is(context.endpoint.image(first.image!)?.tags.get('autoami:parent-image'), DEBIAN_12_IMAGE_ID);
   if (copyTo) await assertCopied(context, group, first.image!, copyTo);
 
-  // 2. No code change: the instance from that AMI already has it all; nothing is baked. With
-  // drift, the agent repairs the file, and its state from the first run (carried on the disk,
-  // as an AMI carries it) makes that change corrective: still nothing is baked.
-  if (drift) writeFileSync(join(context.disk, `${group}.conf`), 'drifted\n');
-  const second = await bake(context, group, 'unchanged');
-  assert.is(readFileSync(join(context.disk, `${group}.conf`), 'utf8'), `${group} release 1\n`);
+  // 2. No code change. The catalog check compiles the role with the facts the first run
+  // brought and finds the catalog recorded with the first AMI: nothing is launched. With
+  // drift, --force launches anyway; the agent repairs the file, and its state from the first
+  // run (carried on the disk, as an AMI carries it) makes that change corrective: still
+  // nothing is baked.
+  let second: { instanceId: string | null } = { instanceId: null };
+  if (drift) {
+    writeFileSync(join(context.disk, `${group}.conf`), 'drifted\n');
+    second = await bake(context, group, 'unchanged', ['--force']);
+    assert.is.not(second.instanceId, first.instanceId);
+    assert.is(readFileSync(join(context.disk, `${group}.conf`), 'utf8'), `${group} release 1\n`);
+  } else {
+    await skipped(context, group);
+  }
   assert.is.not(second.instanceId, first.instanceId);
   assert.is(groupImages(context, group).length, 1);
   assert.is(await currentImage(context, group), first.image);
@@ -69,7 +77,7 @@ async function threeRuns(context: Context, group: string, bootstrap: 'ssh' | 'us
   if (copyTo) await assertCopied(context, group, third.image!, copyTo);
 
   for (const { instanceId } of [first, second, third]) {
-    assert.is(context.endpoint.instance(instanceId)?.state, 'terminated', `${instanceId} was left running`);
+    if (instanceId) assert.is(context.endpoint.instance(instanceId)?.state, 'terminated', `${instanceId} was left running`);
   }
 
   const launched = /^Successfully launched instance at (\S+)$/m.exec(await face(context, ['node_aws', 'launch', group]));
@@ -78,10 +86,12 @@ async function threeRuns(context: Context, group: string, bootstrap: 'ssh' | 'us
   assert.is(newest.imageId, third.image, 'node_aws launch starts from the newest AMI');
 
   const history = JSON.parse(await face(context, ['autoami', 'history', group, '--render-as', 'json'])) as {
-    outcome: string; reason: string; image: string | null; parent: string; changed_resources: string[]; current: boolean;
+    outcome: string; reason: string; image: string | null; parent: string; changed_resources: string[]; current: boolean; catalog: string | null;
   }[];
   assert.equal(history.map((row) => row.outcome), ['baked', 'unchanged', 'baked']);
-  assert.match(history[1]!.reason, drift ? `every change repaired drift on the fresh instance (corrective, not intentional): File[${context.disk}/${group}.conf]` : 'the Puppet run changed nothing');
+  assert.match(history[1]!.reason, drift ? `every change repaired drift on the fresh instance (corrective, not intentional): File[${context.disk}/${group}.conf]` : 'catalog unchanged');
+  assert.equal(history.map((row) => row.catalog), ['changed: ~File[' + context.disk + '/' + group + '.conf](content)', drift ? 'forced' : 'unchanged', 'unchecked']);
+  assert.match(history[2]!.reason, /^\d+ resources changed: File\[/);
   assert.equal(history.map((row) => row.image), [third.image, null, first.image]);
   assert.equal(history.map((row) => row.parent), [first.image, first.image, DEBIAN_12_IMAGE_ID]);
   assert.ok(history[0]!.changed_resources.includes(`File[${context.disk}/${group}.conf]`), JSON.stringify(history[0]));
@@ -117,9 +127,22 @@ E2e('should bake, skip and rebake one group over ssh and one from user data', as
     await booter.stop();
     context.outputs.push(...booter.booted.map((boot) => boot.output));
   }
-  assert.is(booter.booted.length, 3, `only the userdata group's bakes boot from user data: ${JSON.stringify(booter.booted.map((each) => each.instanceId))}`);
+  // db's second run launched nothing: its catalog had not changed.
+  assert.is(booter.booted.length, 2, `only the userdata group's two launched bakes boot from user data: ${JSON.stringify(booter.booted.map((each) => each.instanceId))}`);
   for (const boot of booter.booted) assert.is(boot.exitCode, 0, boot.output);
   assert.equal(spooled(context), [], 'every report went straight from Puppet Server to the sidecar');
+  // The processor inside Puppet Server sent each group's latest agent facts, as the master cached them.
+  const { host, port, user, password, name } = context.database;
+  const conn = await createConnection({ host, port, user, password, database: name });
+  const [rows] = await conn.query<RowDataPacket[]>('SELECT `group_name`, `certname`, `facts` FROM `group_facts` ORDER BY `group_name`').finally(() => conn.end());
+  assert.equal(rows.map((row) => row.group_name), ['db', 'web']);
+  for (const row of rows) {
+    const facts = JSON.parse(row.facts) as Record<string, unknown>;
+    assert.match(row.certname, new RegExp(`^${row.group_name}-i-[0-9a-f]+\\.autoami$`));
+    assert.is(facts.clientcert, row.certname, 'the facts are not the bake instance agent\'s');
+    assert.ok(typeof facts.os === 'object', 'no os fact');
+    assert.equal(Object.keys(facts).filter((key) => key.startsWith('_')), [], 'the master\'s bookkeeping came along');
+  }
 });
 
 E2e('should have published each bake of web to channel latest, and promote it to prod through the face', async (context) => {
@@ -186,8 +209,8 @@ E2e('should log no AutoAMI error or warning and no secret in Puppet Server and t
   // Each bake's one-time secret, from where alone it belongs: the user-data and what ssh was sent.
   const scripts = [...context.endpoint.instances().map((instance) => context.endpoint.userData(instance.instanceId) ?? ''), readFileSync(context.sshScripts, 'utf8')];
   const challenges = bootstrapChallenges(scripts);
-  // Three ssh bakes and five from user data.
-  assert.ok(challenges.length >= 8, `only ${challenges.length} challenges found`);
+  // Three ssh bakes and four from user data (db's second run launched nothing).
+  assert.ok(challenges.length >= 7, `only ${challenges.length} challenges found`);
   const secrets = secretLines(logs, [ENC_PASSWORD, context.dbPassword, ...challenges]);
   assert.equal(secrets, [], `a secret reached a log:${lines(secrets)}`);
   // The store keeps hashes only.

@@ -88,7 +88,7 @@ function faceSuite(label: string, database: () => Promise<DatabaseConfig | undef
         enc_pass: '[redacted]', enc_server: null, enc_port: 443, region: 'us-east-1', subnet: null, security_group: null,
         bootstrap: 'ssh', keep: 5, template: null, keep_failed: false, created_at: undefined, updated_at: undefined,
         keep_days: null, copy_to: [], encrypt: false, kms_key: [], share_with: [], deprecate_after: null, images: { 'us-east-1': 'ami-0abc1234' },
-        ssm_parameter: [], launch_template: [], instance_refresh: [], min_healthy_percentage: 90, refresh_replace_all: false, bake_on: 'intentional', ignore_resources: [], channels: { latest: 'ami-0abc1234' },
+        ssm_parameter: [], launch_template: [], instance_refresh: [], min_healthy_percentage: 90, refresh_replace_all: false, bake_on: 'intentional', ignore_resources: [], catalog_hash: null, channels: { latest: 'ami-0abc1234' },
       },
     );
     assert.match(String(group.created_at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);

@@ -58,6 +58,14 @@ for (const [file, field] of [
   ['store/group-table.ts', 'ssm_parameter'],
   ['store/publication-table.ts', 'progress'],
   ['store/publication-table.ts', 'refresh_id'],
+  ['store/facts-table.ts', 'facts'],
+  ['store/facts-table.ts', 'environment'],
+  ['store/bake-table.ts', 'check'],
+  ['store/group-table.ts', 'catalog_hash'],
+  ['store/image-table.ts', 'catalog_hash'],
+  ['store/catalog-table.ts', 'catalog'],
+  ['store/catalog-table.ts', 'compile_ms'],
+  ['store/catalog-table.ts', 'edgesChanged'],
 ] as const) {
   Tables(`should fail the type check, naming ${field}, when ${file} lacks its entry`, () => {
     const result = typecheck({ file, change: withoutEntry(field) });

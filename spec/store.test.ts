@@ -15,14 +15,16 @@ import { EMBEDDED_SCHEMA_VERSION, EmbeddedStore } from '../runtime/store/embedde
 import { MIGRATIONS, migrate } from '../runtime/store/migrations.ts';
 import { MysqlStore } from '../runtime/store/mysql-store.ts';
 import { bakeContract } from './support/bake-contract.ts';
+import { catalogCheckContract } from './support/catalog-check-contract.ts';
 import { challengeContract } from './support/challenge-contract.ts';
 import { distributionContract } from './support/distribution-contract.ts';
+import { factsContract, groupFacts } from './support/facts-contract.ts';
 import { groupUpdateContract } from './support/group-update-contract.ts';
 import { lineageContract } from './support/lineage-contract.ts';
 import { publication, publicationContract } from './support/publication-contract.ts';
 import { recordContract } from './support/record-contract.ts';
 import { rejects } from './support/rejects.ts';
-import { FakeClock, at, image, report, settings, using, type Backing } from './support/store-fixtures.ts';
+import { FakeClock, at, catalogCheck, digest, image, report, settings, using, type Backing } from './support/store-fixtures.ts';
 import { startMariadb } from './support/mariadb.ts';
 import { tempDir } from './support/tmp.ts';
 
@@ -35,7 +37,7 @@ function contract(name: string, fresh: () => Promise<Backing>) {
     const clock = new FakeClock(Date.UTC(2030, 0, 2, 3, 4, 5, 678));
     await using((await fresh()).make(clock), async (store) => {
       const created = await store.createGroup(settings());
-      assert.equal(created, { ...settings(), base_image: 'ami-0abc1234', created_at: clock.time, updated_at: clock.time });
+      assert.equal(created, { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, created_at: clock.time, updated_at: clock.time });
       assert.equal(await store.getGroup('wordpress'), created);
       assert.is(await store.getGroup('nope'), undefined);
     });
@@ -101,8 +103,10 @@ function contract(name: string, fresh: () => Promise<Backing>) {
   });
 
   bakeContract(test, fresh);
+  catalogCheckContract(test, fresh);
   challengeContract(test, fresh);
   distributionContract(test, fresh);
+  factsContract(test, fresh);
   groupUpdateContract(test, fresh);
   lineageContract(test, fresh);
   publicationContract(test, fresh);
@@ -131,7 +135,7 @@ Embedded('should open a v1 file (groups only), keep its groups and write it back
   const { keep_days: _1, copy_to: _2, encrypt: _3, kms_key: _4, share_with: _5, deprecate_after: _6, ...unpublished } = v3;
   const { ssm_parameter: _p1, launch_template: _p2, instance_refresh: _p3, min_healthy_percentage: _p4, refresh_replace_all: _p5, bake_on: _j1, ignore_resources: _j2, ...before } = unpublished;
   const stored = { ...before, base_image: 'ami-0abc1234', created_at: '2024-05-01T10:00:00.000Z', updated_at: '2024-05-02T12:00:00+02:00' };
-  const group = { ...settings({ name: NASTY }), base_image: 'ami-0abc1234', created_at: Date.UTC(2024, 4, 1, 10), updated_at: Date.UTC(2024, 4, 2, 10) };
+  const group = { ...settings({ name: NASTY }), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2024, 4, 1, 10), updated_at: Date.UTC(2024, 4, 2, 10) };
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, `${JSON.stringify({ schema_version: 1, groups: [stored] }, null, 2)}\n`);
   await using(new EmbeddedStore(path), async (store) => {
@@ -159,7 +163,7 @@ Embedded('should open a v3 file with a bake under way and give it no challenge',
   writeFileSync(path, `${JSON.stringify({ schema_version: 3, groups: [], bakes: [bake], images: [] }, null, 2)}\n`);
   await using(new EmbeddedStore(path), async (store) => {
     assert.equal(await store.getBake('b1'), {
-      ...bake, deadline: at(0), created_at: at(-3600), updated_at: at(-3600), challenge_hash: null, distribution: {},
+      ...bake, deadline: at(0), created_at: at(-3600), updated_at: at(-3600), challenge_hash: null, distribution: {}, check: null,
     });
     assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
     assert.ok(await store.setChallenge('b1', 'm1', 'awaiting_report', `sha256:${'0'.repeat(64)}`));
@@ -184,8 +188,8 @@ Embedded('should open a v4 file and give its groups, bakes and images the distri
   const old = { ...lineage, created_at: '2029-12-31T00:00:00.000Z' };
   writeFileSync(path, `${JSON.stringify({ schema_version: 4, groups: [group], bakes: [bake], images: [old] }, null, 2)}\n`);
   await using(new EmbeddedStore(path), async (store) => {
-    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
-    assert.equal(await store.getBake('b1'), { ...bake, deadline: at(0), created_at: at(-3600), updated_at: at(-3600), distribution: {} });
+    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
+    assert.equal(await store.getBake('b1'), { ...bake, deadline: at(0), created_at: at(-3600), updated_at: at(-3600), distribution: {}, check: null });
     assert.equal(await store.listImages('wordpress'), [image('ami-0old', -86_400)]);
     // A bake under way when the sidecar was upgraded goes on to distribute.
     assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
@@ -213,7 +217,7 @@ Embedded('should open a v5 file, give its groups no targets and go on to publish
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, `${JSON.stringify({ schema_version: 5, groups: [group], bakes: [bake], images: [] }, null, 2)}\n`);
   await using(new EmbeddedStore(path), async (store) => {
-    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
+    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
     assert.equal(await store.listPublications('wordpress'), []);
     // A bake promoted when the sidecar was upgraded goes on to publish.
     assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
@@ -242,12 +246,107 @@ Embedded('should open a v6 file, judge its groups by intentional changes and rea
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, `${JSON.stringify({ schema_version: 6, groups: [group], bakes: [bake], images: [], publications: [] }, null, 2)}\n`);
   await using(new EmbeddedStore(path), async (store) => {
-    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
+    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
     assert.equal((await store.getBake('b1'))?.report, { ...oldReport, corrective_resources: [] });
     await store.updateGroup('wordpress', { ignore_resources: ['Exec[apt_update]'] });
   });
   const written = JSON.parse(readFileSync(path, 'utf8'));
   assert.equal([written.schema_version, written.groups[0].bake_on, written.groups[0].ignore_resources], [EMBEDDED_SCHEMA_VERSION, 'intentional', ['Exec[apt_update]']]);
+});
+
+Embedded('should open a v7 file with no facts, and keep the facts a bake under way goes on to report', async () => {
+  const path = embeddedPath();
+  const group = { ...settings(), base_image: 'ami-0abc1234', created_at: '2029-12-01T00:00:00.000Z', updated_at: '2029-12-01T00:00:00.000Z' };
+  const bake = {
+    id: 'b1', run_id: 'r1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-1', deadline: '2030-01-01T00:00:00.000Z',
+    state: 'awaiting_report', outcome: null, reason: null, instance_id: 'i-0abc', certname: 'wordpress-i-0abc.autoami', image_id: null, image_name: null,
+    report: null, lease_owner: null, lease_expires: null, created_at: '2029-12-31T23:00:00.000Z', updated_at: '2029-12-31T23:00:00.000Z',
+    finished_at: null, challenge_hash: null, distribution: {},
+  };
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, `${JSON.stringify({ schema_version: 7, groups: [group], bakes: [bake], images: [], publications: [] }, null, 2)}\n`);
+  await using(new EmbeddedStore(path, { clock: new FakeClock(at(5)) }), async (store) => {
+    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
+    assert.is(await store.getFacts('wordpress'), undefined);
+    assert.ok(await store.recordReport('b1', report()));
+    await store.recordFacts(groupFacts('wordpress', { bake_id: 'b1', certname: 'wordpress-i-0abc.autoami' }));
+  });
+  const written = JSON.parse(readFileSync(path, 'utf8'));
+  assert.equal(
+    [written.schema_version, written.bakes[0].report, written.facts],
+    [EMBEDDED_SCHEMA_VERSION, report(), [{ ...groupFacts('wordpress', { bake_id: 'b1', certname: 'wordpress-i-0abc.autoami' }), recorded_at: '2030-01-01T00:00:05.000Z' }]],
+  );
+});
+
+Embedded('should open a v8 file, giving its bakes no check and its groups and images no catalog, and check a bake under way', async () => {
+  const path = embeddedPath();
+  const group = { ...settings(), base_image: 'ami-0abc1234', created_at: '2029-12-01T00:00:00.000Z', updated_at: '2029-12-01T00:00:00.000Z' };
+  const bake = {
+    id: 'b1', run_id: 'r1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-0old', deadline: '2030-01-01T00:00:00.000Z',
+    state: 'queued', outcome: null, reason: null, instance_id: null, certname: null, image_id: null, image_name: null,
+    report: null, lease_owner: null, lease_expires: null, created_at: '2029-12-31T23:00:00.000Z', updated_at: '2029-12-31T23:00:00.000Z',
+    finished_at: null, challenge_hash: null, distribution: {},
+  };
+  const { catalog_hash: _1, ...lineage } = image('ami-0old', -86_400);
+  const old = { ...lineage, created_at: '2029-12-31T00:00:00.000Z' };
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, `${JSON.stringify({ schema_version: 8, groups: [group], bakes: [bake], images: [old], publications: [], facts: [] }, null, 2)}\n`);
+  await using(new EmbeddedStore(path, { clock: new FakeClock(at(5)) }), async (store) => {
+    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
+    assert.equal(await store.getBake('b1'), { ...bake, deadline: at(0), created_at: at(-3600), updated_at: at(-3600), check: null });
+    assert.equal(await store.listImages('wordpress'), [image('ami-0old', -86_400)]);
+    assert.is(await store.getCatalog(digest('b')), undefined);
+    // A bake queued when the sidecar was upgraded is checked before it launches.
+    assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
+    assert.ok(await store.setCheck('b1', 'm1', 'queued', catalogCheck({ reference: null, diff: null })));
+    await store.putCatalog(digest('b'), { resources: [] });
+    assert.ok(await store.setCatalogHash('wordpress', 'ami-0abc1234', digest('b')));
+  });
+  const written = JSON.parse(readFileSync(path, 'utf8'));
+  assert.equal(
+    [written.schema_version, written.bakes[0].check, written.groups[0].catalog_hash, written.images[0].catalog_hash, written.catalogs],
+    [EMBEDDED_SCHEMA_VERSION, catalogCheck({ reference: null, diff: null }), digest('b'), null, [{ hash: digest('b'), catalog: { resources: [] }, created_at: '2030-01-01T00:00:05.000Z' }]],
+  );
+});
+
+Embedded('should refuse a file holding a catalog or check its tables cannot read, naming the record and the field', async () => {
+  const path = embeddedPath();
+  await using(new EmbeddedStore(path), async (store) => {
+    await store.putCatalog(digest('a'), { resources: [] });
+    await store.createBake({ id: 'b1', run_id: 'r1', group_name: 'web', region: 'us-east-1', parent_image: 'ami-1', deadline: at(0) });
+  });
+  const file = JSON.parse(readFileSync(path, 'utf8'));
+  const cases = [
+    ['catalogs', `catalog "${digest('a')}" whose catalog: is `, { ...file.catalogs[0], catalog: ['a list'] }],
+    ['catalogs', 'catalog "sha256:short" whose hash: is ', { ...file.catalogs[0], hash: 'sha256:short' }],
+    ['bakes', 'bake "b1" whose check: is ', { ...file.bakes[0], check: catalogCheck({ state: 'maybe' as never }) }],
+    ['bakes', 'bake "b1" whose check: is ', { ...file.bakes[0], check: { ...catalogCheck(), hash: 'md5:0' } }],
+  ] as const;
+  for (const [list, message, record] of cases) {
+    const text = JSON.stringify({ ...file, [list]: [record] });
+    writeFileSync(path, text);
+    assert.match((await rejects(new EmbeddedStore(path).open(), StoreUnavailableError)).message, message);
+    assert.is(readFileSync(path, 'utf8'), text);
+  }
+  const { catalogs: _1, ...without } = file;
+  writeFileSync(path, JSON.stringify(without));
+  assert.match((await rejects(new EmbeddedStore(path).open(), StoreUnavailableError)).message, 'has no catalogs array');
+});
+
+Embedded('should refuse a file holding facts its table cannot read, naming the group and the field', async () => {
+  const path = embeddedPath();
+  await using(new EmbeddedStore(path), (store) => store.recordFacts(groupFacts('wordpress')));
+  const file = JSON.parse(readFileSync(path, 'utf8'));
+  for (const [field, value] of [['facts', ['a list']], ['facts', 'text'], ['facts', null], ['environment', 7], ['recorded_at', '2030-01-01 00:00'], ['certname', undefined]] as const) {
+    const text = JSON.stringify({ ...file, facts: [{ ...file.facts[0], [field]: value }] });
+    writeFileSync(path, text);
+    const error = await rejects(new EmbeddedStore(path).open(), StoreUnavailableError);
+    assert.match(error.message, `holds facts record "wordpress" whose ${field}: is `);
+    assert.is(readFileSync(path, 'utf8'), text);
+  }
+  const { facts: _1, ...without } = file;
+  writeFileSync(path, JSON.stringify(without));
+  assert.match((await rejects(new EmbeddedStore(path).open(), StoreUnavailableError)).message, 'has no facts array');
 });
 
 Embedded('should refuse a file holding a publication its table cannot read, naming it and the field', async () => {
@@ -431,7 +530,7 @@ Mysql('should upgrade a database from before distribution, reading its rows with
     await conn.end();
   }
   await using(new MysqlStore(db), async (store) => {
-    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
+    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
     const bake = await store.getBake('b1');
     assert.equal([bake?.state, bake?.image_id, bake?.distribution], ['image_pending', 'ami-0new', {}]);
     assert.equal(await store.listImages('wordpress'), [image('ami-0old', -86_400)]);
@@ -466,7 +565,7 @@ Mysql('should upgrade a database from before publication, giving its groups no t
     await conn.end();
   }
   await using(new MysqlStore(db), async (store) => {
-    const group = { ...settings({ copy_to: ['eu-west-1'] }), base_image: 'ami-0abc1234', created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) };
+    const group = { ...settings({ copy_to: ['eu-west-1'] }), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) };
     assert.equal(await store.getGroup('wordpress'), group);
     assert.equal(await store.listPublications('wordpress'), []);
     assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
@@ -510,6 +609,110 @@ Mysql('should upgrade a database from before judgement settings, judging its gro
   });
   const versions = await asRoot<RowDataPacket[]>(db, 'SELECT `version` FROM `schema_migrations` ORDER BY `version`');
   assert.equal(versions.map((row) => row.version), MIGRATIONS.map((migration) => migration.version));
+});
+
+Mysql('should upgrade a database from before group facts, having none and keeping those a bake under way goes on to report', async () => {
+  const db = await freshDb();
+  const server = await startMariadb();
+  const conn = await createConnection({ socketPath: server.socketPath, user: 'root', database: db.name });
+  try {
+    // As a sidecar of the release before left it: migrations 1-7 and a bake awaiting its report.
+    assert.equal(await migrate(conn, MIGRATIONS.filter((migration) => migration.version <= 7)), [1, 2, 3, 4, 5, 6, 7]);
+    await conn.query(
+      "INSERT INTO `bakes` (`id`, `run_id`, `group_name`, `region`, `parent_image`, `state`, `instance_id`, `certname`, `deadline`, `created_at`, `updated_at`) " +
+        "VALUES ('b1', 'r1', 'wordpress', 'us-east-1', 'ami-1', 'awaiting_report', 'i-0abc', 'wordpress-i-0abc.autoami', '2030-01-01 00:00:00', '2029-12-31 23:00:00', '2029-12-31 23:00:00')",
+    );
+  } finally {
+    await conn.end();
+  }
+  const facts = groupFacts('wordpress', { bake_id: 'b1', certname: 'wordpress-i-0abc.autoami' });
+  await using(new MysqlStore(db, { clock: new FakeClock(at(5)) }), async (store) => {
+    assert.is(await store.getFacts('wordpress'), undefined);
+    await store.recordFacts(facts);
+    assert.ok(await store.recordReport('b1', report()));
+    assert.equal(await store.getFacts('wordpress'), { ...facts, recorded_at: at(5) });
+  });
+  const versions = await asRoot<RowDataPacket[]>(db, 'SELECT `version` FROM `schema_migrations` ORDER BY `version`');
+  assert.equal(versions.map((row) => row.version), MIGRATIONS.map((migration) => migration.version));
+});
+
+Mysql('should upgrade a database from before the catalog check, reading its rows with no check and no catalog', async () => {
+  const db = await freshDb();
+  const server = await startMariadb();
+  const conn = await createConnection({ socketPath: server.socketPath, user: 'root', database: db.name });
+  try {
+    // As a sidecar of the release before left it: migrations 1-8, a group, a queued bake and an image.
+    assert.equal(await migrate(conn, MIGRATIONS.filter((migration) => migration.version <= 8)), [1, 2, 3, 4, 5, 6, 7, 8]);
+    await conn.query(
+      "INSERT INTO `groups` (`name`, `image`, `base_image`, `type`, `keyname`, `keyfile`, `login`, `puppetserver`, `node_group`, `enc_user`, " +
+        "`enc_pass`, `enc_port`, `region`, `bootstrap`, `keep`, `created_at`, `updated_at`) VALUES ('wordpress', 'ami-0old', 'ami-0abc1234', " +
+        "'t3.micro', 'deploy', '/etc/autoami/deploy.pem', 'ec2-user', 'puppet.example.com', 'wordpress', 'admin', 'secret', 443, 'us-east-1', 'ssh', 3, " +
+        "'2029-12-01 00:00:00', '2029-12-01 00:00:00')",
+    );
+    await conn.query(
+      "INSERT INTO `bakes` (`id`, `run_id`, `group_name`, `region`, `parent_image`, `state`, `deadline`, `created_at`, `updated_at`) " +
+        "VALUES ('b1', 'r1', 'wordpress', 'us-east-1', 'ami-0old', 'queued', '2030-01-01 00:00:00', '2029-12-31 23:00:00', '2029-12-31 23:00:00')",
+    );
+    await conn.query(
+      "INSERT INTO `images` (`image_id`, `group_name`, `region`, `name`, `parent_image`, `bake_id`, `config_version`, `changed_resources`, `created_at`) " +
+        "VALUES ('ami-0old', 'wordpress', 'us-east-1', 'autoami-wordpress--86400', 'ami-0abc1234', 'b1', '1700000000', '[\"Package[nginx]\",\"File[''x'']\"]', '2029-12-31 00:00:00')",
+    );
+  } finally {
+    await conn.end();
+  }
+  await using(new MysqlStore(db, { clock: new FakeClock(at(5)) }), async (store) => {
+    const group = { ...settings({ image: 'ami-0old' }), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) };
+    assert.equal(await store.getGroup('wordpress'), group);
+    assert.is((await store.getBake('b1'))?.check, null);
+    assert.equal(await store.listImages('wordpress'), [image('ami-0old', -86_400)]);
+    assert.is(await store.getCatalog(digest('b')), undefined);
+    // A bake queued when the sidecar was upgraded is checked before it launches, and its image promoted with its catalog.
+    assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
+    assert.equal((await store.setCheck('b1', 'm1', 'queued', catalogCheck({ reference: null, diff: null })))?.check, catalogCheck({ reference: null, diff: null }));
+    await store.putCatalog(digest('b'), { resources: [] });
+    assert.equal(await store.getCatalog(digest('b')), { resources: [] });
+    assert.ok(await store.setCatalogHash('wordpress', 'ami-0old', digest('a')));
+    await store.promote(image('ami-0new', 10, { catalog_hash: digest('b') }));
+    assert.equal([(await store.getGroup('wordpress'))?.catalog_hash, (await store.listImages('wordpress'))[0]?.catalog_hash], [digest('b'), digest('b')]);
+  });
+  const versions = await asRoot<RowDataPacket[]>(db, 'SELECT `version` FROM `schema_migrations` ORDER BY `version`');
+  assert.equal(versions.map((row) => row.version), MIGRATIONS.map((migration) => migration.version));
+});
+
+Mysql('should refuse a row whose check, catalog hash or catalog it cannot read, naming the column', async () => {
+  const db = await freshDb();
+  await using(new MysqlStore(db), async (store) => {
+    await store.createGroup(settings());
+    await store.createBake({ id: 'b1', run_id: 'r1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-1', deadline: at(0) });
+    await store.putCatalog(digest('a'), { resources: [] });
+  });
+  const cases = [
+    ['bakes', 'check', 'not json', (store: MysqlStore) => store.getBake('b1')],
+    ['bakes', 'check', '{"state": "maybe", "reason": "", "hash": null, "reference": null, "diff": null, "compile_ms": null}', (store: MysqlStore) => store.getBake('b1')],
+    ['groups', 'catalog_hash', 'sha256:short', (store: MysqlStore) => store.getGroup('wordpress')],
+    ['catalogs', 'catalog', '["a list"]', (store: MysqlStore) => store.getCatalog(digest('a'))],
+  ] as const;
+  for (const [table, column, text, read] of cases) {
+    await asRoot(db, `UPDATE \`${table}\` SET \`${column}\` = '${text}'`);
+    await using(new MysqlStore(db), async (store) => {
+      const error = await rejects(read(store as MysqlStore), ValidationError);
+      assert.is(error.field, column, text);
+    });
+    await asRoot(db, `UPDATE \`${table}\` SET \`${column}\` = NULL`).catch(() => undefined);
+  }
+});
+
+Mysql('should refuse a facts row whose facts is not a JSON object, naming the column', async () => {
+  const db = await freshDb();
+  await using(new MysqlStore(db), (store) => store.recordFacts(groupFacts('wordpress')));
+  for (const text of ['not json', '["a list"]', '"text"', 'null', '7', '{"cut": ']) {
+    await asRoot(db, `UPDATE \`group_facts\` SET \`facts\` = '${text}'`);
+    await using(new MysqlStore(db), async (store) => {
+      const error = await rejects(store.getFacts('wordpress'), ValidationError);
+      assert.is(error.field, 'facts', text);
+      assert.match(error.message, 'is not a JSON object');
+    });
+  }
 });
 
 Mysql('should refuse a publication row whose trigger, outcome or progress it cannot read, naming the column', async () => {

@@ -138,6 +138,8 @@ export async function distribute(env: StepEnv, bake: Bake, group: Group): Promis
     deregistered_at: null,
     copies,
     retention_note: null,
+    // The catalog the bake was checked against before it launched: the group's reference from now on.
+    catalog_hash: bake.check?.hash ?? null,
   });
   return move(env, bake, { state: 'promoted' });
 }

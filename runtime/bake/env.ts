@@ -9,6 +9,7 @@ import type { SecretSource } from '../random.ts';
 import type { Sleep } from '../sleep.ts';
 import type { Bake, Group, Store } from '../store/store.ts';
 import type { BootstrapOutcome } from '../bootstrap/types.ts';
+import type { CatalogCheckEnv } from './catalog-check.ts';
 import type { Deadlines } from './deadlines.ts';
 
 /** `challenge`: the bake's one-time secret, which the script puts in the CSR (never logged). */
@@ -27,6 +28,8 @@ export interface BakeEnv {
   /** Absent when the config names no Puppet CA: signing is then left to policy autosign. */
   readonly ca: CertificateAuthority | null;
   readonly classifier: Classifier;
+  /** Absent when the config has no master certificate to compile catalogs with: bakes then launch unchecked. */
+  readonly catalogCheck: CatalogCheckEnv | null;
   readonly bootstrap: Bootstrapper;
   readonly clock: Clock;
   readonly sleep: Sleep;

@@ -8,8 +8,9 @@ import { certnameFor } from '../bootstrap/script.ts';
 import { Ec2Error, PuppetApiError } from '../errors.ts';
 import { challengeHash } from '../puppet/challenge.ts';
 import { sleepUnlessAborted } from '../sleep.ts';
-import { madeImage, type Bake, type Group } from '../store/store.ts';
+import { madeImage, type Bake, type CatalogCheck, type Group } from '../store/store.ts';
 import { TAG } from '../tags.ts';
+import { checkAfterRun, checkCatalog } from './catalog-check.ts';
 import { kmsKeyFor } from './delivery.ts';
 import { distribute } from './distribute.ts';
 import type { BakeEnv, StepEnv } from './env.ts';
@@ -140,13 +141,38 @@ async function bootstrap(env: StepEnv, bake: Bake, group: Group): Promise<StepRe
   return move(env, bake, { state: 'awaiting_report' });
 }
 
+const NO_CHECK: CatalogCheck = {
+  state: 'unchecked', reason: 'the catalog check needs puppet.hostcert, puppet.hostprivkey and puppet.localcacert in autoami.yaml', hash: null, reference: null, diff: null, compile_ms: null,
+};
+
+/** The check is recorded before anything is launched, so a resumed bake does not compile again. */
+async function checkThenLaunch(env: BakeEnv, bake: Bake, group: Group): Promise<StepResult> {
+  let check = bake.check;
+  if (check === null) {
+    check = env.catalogCheck ? await checkCatalog(env.catalogCheck, group) : NO_CHECK;
+    if (!(await env.store.setCheck(bake.id, env.owner, 'queued', check))) return 'lost';
+    env.log.info('catalog checked', { bake: bake.id, group: group.name, state: check.state, reason: check.reason, compile_ms: check.compile_ms });
+  }
+  if (check.state === 'unchanged') return finish(env, bake, 'unchanged', check.reason);
+  return move(env, bake, { state: 'launching' });
+}
+
 async function awaitReport(env: BakeEnv, bake: Bake, group: Group): Promise<StepResult> {
   if (!bake.report) {
     if (group.bootstrap === 'userdata') await signWhenReady(env, bake);
     return 'wait';
   }
+  if (bake.check?.state === 'unchecked' && bake.check.hash === null && env.catalogCheck && bake.report.status !== 'failed') {
+    const learned = await checkAfterRun(env.catalogCheck, group, bake.check, bake.report.configuration_version);
+    // Recorded once: a resumed step finds the hash and does not compile again.
+    if (learned) return (await env.store.setCheck(bake.id, env.owner, 'awaiting_report', learned)) ? awaitReport(env, { ...bake, check: learned }, group) : 'lost';
+  }
   const verdict = judge(bake.report, group);
-  if (verdict.state === 'unchanged') return finish(env, bake, 'unchanged', verdict.reason);
+  if (verdict.state === 'unchanged') {
+    // The image the group is on needed nothing for this catalog: it is that image's reference now.
+    if (bake.check?.hash) await env.store.setCatalogHash(group.name, bake.parent_image, bake.check.hash);
+    return finish(env, bake, 'unchanged', verdict.reason);
+  }
   if (verdict.state === 'failed_run') return finish(env, bake, 'failed_run', verdict.reason);
   // The name is fixed before CreateImage so a retried create finds the same image.
   return move(env, bake, { state: 'imaging', image_name: amiName(group.name, env.clock.now()), reason: verdict.reason });
@@ -214,6 +240,8 @@ async function unpin(env: BakeEnv, bake: Bake, group: Group): Promise<void> {
 }
 
 async function clean(env: StepEnv, bake: Bake, group: Group | undefined): Promise<StepResult> {
+  // A bake its catalog check ended went from queued straight here: it never launched anything.
+  if (bake.check?.state === 'unchanged' && bake.instance_id === null) return move(env, bake, { state: 'done' });
   await terminateStrays(env, bake, bake.instance_id);
   const keep = group?.keep_failed === true && FAILURES.has(bake.outcome ?? '');
   if (bake.instance_id && keep) env.log.warn('failed instance kept for inspection', { bake: bake.id, instance: bake.instance_id });
@@ -242,7 +270,7 @@ export async function step(env: StepEnv, bake: Bake): Promise<StepResult> {
   if (!group) return finish(env, bake, 'failed', `group ${bake.group_name} was deleted during the bake`);
   switch (bake.state) {
     case 'queued':
-      return move(env, bake, { state: 'launching' });
+      return checkThenLaunch(env, bake, group);
     case 'launching':
       return launch(env, bake, group);
     case 'booting':

@@ -11,7 +11,8 @@ import { PuppetCa } from '../puppet/ca.ts';
 import { NoClassifier, PeClassifier } from '../puppet/classifier.ts';
 import type { CertificateAuthority, Classifier } from '../puppet/types.ts';
 import { replaySpool } from '../methods/reports.ts';
-import { challengeKey, derivedSecrets } from '../puppet/challenge.ts';
+import { PuppetCatalogs, type CatalogCompiler } from '../puppet/catalog.ts';
+import { challengeKey, derivedSecrets, sensitiveValueKey } from '../puppet/challenge.ts';
 import type { IdSource, SecretSource } from '../random.ts';
 import type { Sleep } from '../sleep.ts';
 import type { Store } from '../store/store.ts';
@@ -38,6 +39,8 @@ export interface BakeSeams {
   readonly publish: PublishSource;
   readonly ca?: CertificateAuthority | null;
   readonly classifier?: Classifier;
+  /** Default: Puppet Server's catalog API with the master's certificate, when the config names it. */
+  readonly catalogs?: CatalogCompiler | null;
   readonly metrics: Metrics;
 }
 
@@ -47,7 +50,15 @@ function certificateAuthority(config: Config): CertificateAuthority | null {
   return new PuppetCa({ server, port, hostcert, hostprivkey, localcacert });
 }
 
+function catalogCompiler(config: Config): CatalogCompiler | null {
+  const { port, hostcert, hostprivkey, localcacert } = config.puppet;
+  if (!hostcert || !hostprivkey || !localcacert) return null;
+  return new PuppetCatalogs({ port, hostcert, hostprivkey, localcacert });
+}
+
 export function wireBakes(config: Config, store: Store, log: Logger, seams: BakeSeams): BakeWiring {
+  const key = challengeKey(config.database?.password, config.state_dir);
+  const compiler = seams.catalogs === undefined ? catalogCompiler(config) : seams.catalogs;
   const env: BakeEnv = {
     store,
     ec2: seams.ec2,
@@ -57,7 +68,8 @@ export function wireBakes(config: Config, store: Store, log: Logger, seams: Bake
     bootstrap: bootstrapper({ stateDir: config.state_dir, sshPort: config.bake.ssh_port, puppetPort: config.puppet.port, clock: seams.clock, sleep: seams.sleep }),
     clock: seams.clock,
     sleep: seams.sleep,
-    secrets: seams.secrets ?? derivedSecrets(challengeKey(config.database?.password, config.state_dir)),
+    secrets: seams.secrets ?? derivedSecrets(key),
+    catalogCheck: compiler ? { store, compiler, sensitiveKey: sensitiveValueKey(key) } : null,
     log,
     deadlines: deadlines(config.bake.report_timeout_ms),
     owner: `${hostname()}:${process.pid}:${seams.ids().slice(0, 8)}`,

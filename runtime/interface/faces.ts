@@ -136,7 +136,8 @@ export const autoamiFace: FaceDef = {
       summary: "Show a group's bakes and image lineage",
       description:
         'Every finished bake of the group and every promotion and rollback of its channels, newest first: when, the outcome, the channel and who asked, ' +
-        'the AMI in each region and its parent, the Puppet config version, the changes, and what retention said of the image (kept because a launch ' +
+        'the AMI in each region and its parent, the Puppet config version, the changes, what the catalog check found before the bake launched ' +
+        '(unchanged, or the resources added +, removed - and changed ~ with their parameters), and what retention said of the image (kept because a launch ' +
         'template or an instance uses it, or retired).',
       method: 'group.history',
       positional: ['name'],
@@ -152,6 +153,7 @@ export const autoamiFace: FaceDef = {
           col('parent', 'PARENT'),
           col('config_version', 'CONFIG'),
           col('changes', 'CHANGES'),
+          col('catalog', 'CATALOG'),
           col('current', 'CURRENT'),
           col('images', 'IMAGES BY REGION'),
           col('deregistered', 'RETIRED'),

@@ -10,6 +10,9 @@ import { ASG_NAME, CHANNEL_WORDS, DEFAULT_CHANNEL, LAUNCH_TEMPLATE, SSM_PARAMETE
 
 export const PROTOCOL_VERSION = 1;
 
+/** The longest facts JSON a report carries: the whole report must stay within one protocol line (1 MiB). */
+export const REPORT_FACTS_MAX = 512 * 1024;
+
 /** What a method is, apart from its name: the key it has in METHODS. */
 export interface MethodSpec {
   readonly summary: string;
@@ -246,6 +249,7 @@ const bakeRun = {
   params: {
     groups: { ...groupName, type: 'string[]', required: false, summary: 'Only these groups, comma-separated (default: every group)', placeholder: 'NAMES' },
     wait: { type: 'boolean', summary: 'Follow the bakes until every one is done; exit non-zero if any failed', default: false },
+    force: { type: 'boolean', summary: "Launch every group's instance, without first checking whether its catalog changed", default: false },
     noop: {
       type: 'boolean',
       summary: "Say what would be launched, launch nothing (Puppet's own --noop flag)",
@@ -286,6 +290,7 @@ const reportSubmit = {
     changed_resources: { type: 'string[]', summary: 'Titles of changed resources', maxLength: 4096 },
     failed_resources: { type: 'string[]', summary: 'Titles of failed resources', maxLength: 4096 },
     corrective_resources: { type: 'string[]', summary: 'Titles of changed resources whose change repaired drift (corrective_change)', maxLength: 4096 },
+    facts: { type: 'json', summary: "The node's facts as the master cached them, for the catalog check", maxLength: REPORT_FACTS_MAX },
   },
 } as const satisfies MethodSpec;
 

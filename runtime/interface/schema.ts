@@ -7,7 +7,8 @@ import { constants } from 'node:fs';
 import { userInfo } from 'node:os';
 import { ValidationError } from '../errors.ts';
 
-export type FieldType = 'string' | 'integer' | 'boolean' | 'string[]';
+/** `json`: a JSON object taken whole (facts), bounded by the length of its JSON text. */
+export type FieldType = 'string' | 'integer' | 'boolean' | 'string[]' | 'json';
 
 /** Checks that need the host the sidecar runs on, not just the value. */
 export type HostCheck = 'readable_file';
@@ -42,7 +43,11 @@ export interface FieldDef {
 export type Params = Record<string, unknown>;
 export type Schema = Readonly<Record<string, FieldDef>>;
 
-type ValueOfType<T extends FieldType> = T extends 'integer' ? number : T extends 'boolean' ? boolean : T extends 'string[]' ? readonly string[] : string;
+type ValueOfType<T extends FieldType> = T extends 'integer' ? number
+  : T extends 'boolean' ? boolean
+  : T extends 'string[]' ? readonly string[]
+  : T extends 'json' ? Readonly<Record<string, unknown>>
+  : string;
 
 /** A field's value once validated: a `values` list narrows a string to its members. */
 export type ValueOf<F extends FieldDef> = F extends { readonly values: readonly (infer V extends string)[] }
@@ -125,7 +130,28 @@ function checkValue(name: string, field: FieldDef, value: unknown): unknown {
       if (value.length > MAX_LIST_ITEMS) throw new ValidationError(name, `more than ${MAX_LIST_ITEMS} entries`);
       return value.map((item, index) => checkString(`${name}[${index}]`, field, item));
     }
+    case 'json':
+      return checkJson(name, field, value);
   }
+}
+
+const MAX_JSON_DEPTH = 32;
+
+function depthOf(value: unknown, limit: number): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  if (limit === 0) return 1;
+  let deepest = 0;
+  for (const inner of Object.values(value)) deepest = Math.max(deepest, depthOf(inner, limit - 1));
+  return deepest + 1;
+}
+
+function checkJson(name: string, field: FieldDef, value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ValidationError(name, `expected a JSON object, got ${describeValue(field, value)}`);
+  if (depthOf(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw new ValidationError(name, `nested deeper than ${MAX_JSON_DEPTH} levels`);
+  const max = field.maxLength ?? DEFAULT_MAX_LENGTH;
+  const length = JSON.stringify(value).length;
+  if (length > max) throw new ValidationError(name, `its JSON text is ${length} characters, over ${max}`);
+  return value;
 }
 
 async function checkHost(name: string, field: FieldDef, value: unknown): Promise<void> {
@@ -163,6 +189,7 @@ const JS_TYPE: Readonly<Record<FieldType, (value: unknown) => boolean>> = {
   integer: (value) => typeof value === 'number',
   boolean: (value) => typeof value === 'boolean',
   'string[]': (value) => Array.isArray(value),
+  json: (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
 };
 
 /**

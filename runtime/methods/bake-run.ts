@@ -10,6 +10,7 @@ import { sleepUnlessAborted } from '../sleep.ts';
 import { madeImage, type Bake, type Group } from '../store/store.ts';
 import type { BakeEngine } from '../bake/engine.ts';
 import type { BakeEnv } from '../bake/env.ts';
+import { FORCED } from '../bake/catalog-check.ts';
 
 export interface RunRow {
   group: string;
@@ -116,7 +117,8 @@ export function runHandler(env: BakeEnv, engine: BakeEngine, ids: IdSource) {
         continue;
       }
       const deadline = env.clock.now() + env.deadlines.forState('queued');
-      await env.store.createBake({ id: ids(), run_id: runId, group_name: group.name, region: group.region, parent_image: group.image, deadline });
+      const check = params.force ? FORCED : null;
+      await env.store.createBake({ id: ids(), run_id: runId, group_name: group.name, region: group.region, parent_image: group.image, deadline, check });
     }
     engine.wake();
     const bakes = params.wait ? await follow(env, runId, earlier, context) : await getBakes(env, runId, earlier);

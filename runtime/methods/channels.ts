@@ -121,7 +121,8 @@ export function channelHandlers(deps: ChannelDeps) {
       if (latest) {
         // Protection moves with the group, in every region: the image returned to is protected before the group moves.
         await moveProtection(deps.ec2, to, undefined);
-        await store.setGroupImage(group.name, target);
+        // The catalog recorded with the image returned to (none for the base image) is the reference again.
+        await store.setGroupImage(group.name, target, to?.catalog_hash ?? null);
         await moveProtection(deps.ec2, undefined, from);
       }
       const images = imagesByRegion(to, { region: group.region, image: target });

@@ -4,7 +4,7 @@
  */
 import { NotFoundError } from '../errors.ts';
 import type { ParamsFor } from '../interface/methods.ts';
-import { madeImage, type ImageRecord, type Store } from '../store/store.ts';
+import { madeImage, type CatalogCheck, type CatalogDiff, type ImageRecord, type Store } from '../store/store.ts';
 import { isoTime } from './iso-time.ts';
 
 /** Region → id of `image` everywhere it was delivered; a base image is only where the group lives. */
@@ -35,6 +35,21 @@ export interface HistoryRow {
   channel: string | null;
   /** Who promoted or rolled back. */
   by: string | null;
+  /** What the catalog check found before the bake launched, in one line (null: not checked). */
+  catalog: string | null;
+  /** The resources the catalog check saw change, when it compared. */
+  catalog_diff: CatalogDiff | null;
+}
+
+/** `+added -removed ~changed(parameters)`, every resource named: history is where to look them up. */
+export function catalogSummary(check: CatalogCheck | null): string | null {
+  if (!check) return null;
+  if (check.state !== 'changed') return check.state;
+  if (!check.diff) return 'changed (no earlier catalog to compare)';
+  const { added, removed, changed, edgesChanged } = check.diff;
+  const parts = [...added.map((ref) => `+${ref}`), ...removed.map((ref) => `-${ref}`), ...changed.map((each) => `~${each.ref}(${each.parameters.join(',')})`)];
+  if (parts.length === 0 && edgesChanged) parts.push('containment');
+  return `changed: ${parts.join(' ')}`;
 }
 
 export function historyHandlers(store: Store) {
@@ -72,6 +87,8 @@ export function historyHandlers(store: Store) {
             deregistered: image ? image.deregistered_at !== null : false,
             channel: byId.get(bake.id)?.channel ?? null,
             by: null,
+            catalog: catalogSummary(bake.check),
+            catalog_diff: bake.check?.diff ?? null,
           },
         };
       });
@@ -98,6 +115,8 @@ export function historyHandlers(store: Store) {
               deregistered: image ? image.deregistered_at !== null : false,
               channel: publication.channel,
               by: publication.requested_by,
+              catalog: null,
+              catalog_diff: null,
             },
           };
         });

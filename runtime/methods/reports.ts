@@ -39,6 +39,13 @@ async function keepReport(deps: ReportDeps, params: ParamsFor<'report.submit'>):
   if (!isAutoamiCertname(report.host)) return { state: 'ignored' };
   const bake = await deps.store.findBakeByCertname(report.host);
   if (!bake) return { state: 'unknown_certname' };
+  // The facts go first, so a store failure between the two loses neither: the report's retry
+  // (or the spool) brings them again. The next run's catalog check compiles with them.
+  if (!bake.report && params.facts && bake.instance_id) {
+    await deps.store.recordFacts({
+      group_name: bake.group_name, bake_id: bake.id, certname: report.host, instance_id: bake.instance_id, environment: report.environment, facts: params.facts,
+    });
+  }
   const recorded = await deps.store.recordReport(bake.id, report);
   if (recorded) deps.onRecorded(bake.id);
   return { state: recorded ? 'recorded' : 'duplicate', bake: bake.id };

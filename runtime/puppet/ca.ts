@@ -5,20 +5,15 @@
  * pp_instance_id and the bake's one-time secret as challengePassword is signed; the same
  * check answers policy autosign.
  */
-import { readFile } from 'node:fs/promises';
-import { ConfigError } from '../errors.ts';
 import { challengeMatches } from './challenge.ts';
 import { parseCsr, verifyCsrSignature, CsrError } from './csr.ts';
-import { httpsCall, ok, statusError, type HttpsCall, type HttpsResponse, type TlsMaterial } from './https.ts';
+import { httpsCall, ok, statusError, type HttpsCall, type HttpsResponse } from './https.ts';
+import { readMasterTls, serverOrigin, type MasterTlsPaths } from './master-tls.ts';
 import { PP_INSTANCE_ID_OID, type CertificateAuthority, type Challenge, type SignResult } from './types.ts';
 
-export interface PuppetCaOptions {
+export interface PuppetCaOptions extends MasterTlsPaths {
   readonly server: string;
   readonly port: number;
-  /** Paths, as in puppet.conf: the master's certificate and key, and the CA certificate. */
-  readonly hostcert: string;
-  readonly hostprivkey: string;
-  readonly localcacert: string;
   readonly timeoutMs?: number;
 }
 
@@ -62,7 +57,7 @@ export class PuppetCa implements CertificateAuthority {
   private readonly base: URL;
 
   constructor(private readonly options: PuppetCaOptions) {
-    this.base = new URL(`https://${options.server.includes(':') ? `[${options.server}]` : options.server}:${options.port}/puppet-ca/v1/`);
+    this.base = new URL('puppet-ca/v1/', serverOrigin(options.server, options.port));
   }
 
   async signFor(certname: string, instanceId: string, challenge: Challenge): Promise<SignResult> {
@@ -107,7 +102,7 @@ export class PuppetCa implements CertificateAuthority {
     const call: HttpsCall = {
       method,
       url: new URL(`${endpoint}/${encodeURIComponent(certname)}`, this.base),
-      tls: await this.tls(),
+      tls: await readMasterTls(this.options),
       json,
       accept,
       timeoutMs: this.options.timeoutMs,
@@ -116,19 +111,6 @@ export class PuppetCa implements CertificateAuthority {
     return { call, res };
   }
 
-  // Read per call: `puppet ssl` may renew the master's certificate while the sidecar runs.
-  private async tls(): Promise<TlsMaterial> {
-    const read = async (key: 'hostcert' | 'hostprivkey' | 'localcacert') => {
-      const path = this.options[key];
-      try {
-        return await readFile(path, 'utf8');
-      } catch (error) {
-        throw new ConfigError(`puppet.${key}`, `cannot read ${JSON.stringify(path)}: ${(error as NodeJS.ErrnoException).code ?? error}`, error);
-      }
-    };
-    const [cert, key, ca] = await Promise.all([read('hostcert'), read('hostprivkey'), read('localcacert')]);
-    return { cert, key, ca };
-  }
 }
 
 function forbiddenHint(res: HttpsResponse): string | undefined {

@@ -62,3 +62,12 @@ export function challengeKey(databasePassword: string | undefined, stateDir: str
   if (key.length < 32) throw new Error(`${file} holds ${key.length} bytes, not a 32-byte key: remove it and restart (no bake may be waiting for a certificate)`);
   return key;
 }
+
+/**
+ * The key the catalog check hashes sensitive parameter values with: from the same shared
+ * key, so every sidecar on the store hashes a value alike, and a stored hash cannot be
+ * checked against guesses without it.
+ */
+export function sensitiveValueKey(key: Buffer): Buffer {
+  return createHmac('sha256', key).update('autoami catalog sensitive values', 'utf8').digest();
+}

@@ -3,7 +3,7 @@
  * method, URL and status only: passwords travel in bodies and tokens in headers, and
  * neither is ever put into a message.
  */
-import { request } from 'node:https';
+import { request, type Agent } from 'node:https';
 import { PuppetApiError } from '../errors.ts';
 
 export interface TlsMaterial {
@@ -22,6 +22,8 @@ export interface HttpsCall {
   readonly headers?: Readonly<Record<string, string>>;
   readonly accept?: string;
   readonly timeoutMs?: number;
+  /** A keep-alive agent for calls made often (catalog compiles); default a fresh connection. */
+  readonly agent?: Agent;
 }
 
 export interface HttpsResponse {
@@ -52,11 +54,11 @@ export function httpsCall(call: HttpsCall): Promise<HttpsResponse> {
       action();
     };
     const fail = (message: string, cause?: unknown) => settle(() => reject(new PuppetApiError(`${what}: ${message}`, { url: call.url.href, cause })));
-    // A fresh connection per call: calls are rare, and no pooled socket outlives a shutdown.
+    // A fresh connection per call unless the caller pools: most calls are rare, and no pooled socket outlives a shutdown.
     const req = request(call.url, {
       method: call.method,
       headers,
-      agent: false,
+      agent: call.agent ?? false,
       cert: call.tls?.cert,
       key: call.tls?.key,
       ca: call.tls?.ca,

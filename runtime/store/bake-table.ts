@@ -3,6 +3,7 @@
  * report is kept whole, as JSON, in one column.
  */
 import { jsPattern } from '../interface/patterns.ts';
+import { catalogCheck } from './catalog-table.ts';
 import { BAKE_OUTCOMES, BAKE_STATES, DISTRIBUTION_STEPS, type Bake, type NewBake, type RegionalImage, type ReportSummary } from './store.ts';
 import { column, field, integer, mapOf, nested, nullable, oneOf, sqlName, text, textList, time, type Shape, type Table } from './table.ts';
 
@@ -46,6 +47,7 @@ export const NEW_BAKE_TABLE: Table<NewBake> = {
   region: column('region', text),
   parent_image: column('parent_image', text),
   deadline: column('deadline', time),
+  check: column('check', nullable(catalogCheck), { default: null }),
 };
 
 /** What is not given on a new bake starts at its default: queued, nothing known yet. */
@@ -68,4 +70,7 @@ export const BAKE_TABLE: Table<Bake> = {
   challenge_hash: column('challenge_hash', nullable(text), { default: null }),
   // Empty until the bake is distributing; bakes from before distribution never were.
   distribution: column('distribution', distributionMap, { default: {} }),
+  // Given at creation only by `run --force`; bakes from before the catalog check were never
+  // checked. `check` is a reserved word in MySQL: column() quotes it like every name.
+  check: column('check', nullable(catalogCheck), { default: null }),
 };

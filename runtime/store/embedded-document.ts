@@ -6,12 +6,14 @@ import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { StoreUnavailableError } from '../errors.ts';
 import { BAKE_TABLE } from './bake-table.ts';
+import { CATALOG_TABLE, type StoredCatalog } from './catalog-table.ts';
 import { tempName, withFile, writeSynced } from './embedded-lock.ts';
+import { FACTS_TABLE } from './facts-table.ts';
 import { GROUP_TABLE } from './group-table.ts';
 import { IMAGE_TABLE } from './image-table.ts';
 import { PUBLICATION_TABLE } from './publication-table.ts';
 import { bakeOrder, byCodePoint, imageOrder, publicationOrder } from './records.ts';
-import type { Bake, Group, ImageRecord, Publication } from './store.ts';
+import type { Bake, Group, GroupFacts, ImageRecord, Publication } from './store.ts';
 import { fromJson, isObject, toJson, type Shape } from './table.ts';
 
 /**
@@ -19,7 +21,7 @@ import { fromJson, isObject, toJson, type Shape } from './table.ts';
  * its table says (times as ISO-8601 strings); a field missing from an older document
  * takes the table's default when it is read.
  */
-export const EMBEDDED_SCHEMA_VERSION = 7;
+export const EMBEDDED_SCHEMA_VERSION = 9;
 
 type Raw = Record<string, unknown>;
 
@@ -64,6 +66,17 @@ const UPGRADES: readonly ((doc: Raw) => Raw)[] = [
     schema_version: 7,
     groups: each(doc.groups, { bake_on: 'intentional', ignore_resources: [] }),
   }),
+  // 8: each group's latest facts, for the catalog check; no bake had reported any.
+  (doc) => ({ ...doc, schema_version: 8, facts: [] }),
+  // 9: the catalog check. No bake was checked, and no group's or image's catalog was kept.
+  (doc) => ({
+    ...doc,
+    schema_version: 9,
+    bakes: each(doc.bakes, { check: null }),
+    groups: each(doc.groups, { catalog_hash: null }),
+    images: each(doc.images, { catalog_hash: null }),
+    catalogs: [],
+  }),
 ];
 
 /** In memory, keyed for lookup; records are frozen, so a changed one is a new object. */
@@ -72,6 +85,10 @@ export interface Doc {
   readonly bakes: Map<string, Bake>;
   readonly images: Map<string, ImageRecord>;
   readonly publications: Map<string, Publication>;
+  /** By group name. */
+  readonly facts: Map<string, GroupFacts>;
+  /** By hash. */
+  readonly catalogs: Map<string, StoredCatalog>;
 }
 
 /** Frozen all the way down, so a caller changing a returned record cannot change the store. */
@@ -83,13 +100,17 @@ export function freeze<T>(value: T): T {
   return value;
 }
 
-const emptyDoc = (): Doc => ({ groups: new Map(), bakes: new Map(), images: new Map(), publications: new Map() });
+const emptyDoc = (): Doc => ({
+  groups: new Map(), bakes: new Map(), images: new Map(), publications: new Map(), facts: new Map(), catalogs: new Map(),
+});
 
 export const copyDoc = (doc: Doc): Doc => ({
   groups: new Map(doc.groups),
   bakes: new Map(doc.bakes),
   images: new Map(doc.images),
   publications: new Map(doc.publications),
+  facts: new Map(doc.facts),
+  catalogs: new Map(doc.catalogs),
 });
 
 function sameMap<V>(a: Map<string, V>, b: Map<string, V>): boolean {
@@ -100,7 +121,8 @@ function sameMap<V>(a: Map<string, V>, b: Map<string, V>): boolean {
 
 /** True when a change left every record as it was, so there is nothing to write. */
 export const sameDoc = (a: Doc, b: Doc): boolean =>
-  sameMap(a.groups, b.groups) && sameMap(a.bakes, b.bakes) && sameMap(a.images, b.images) && sameMap(a.publications, b.publications);
+  sameMap(a.groups, b.groups) && sameMap(a.bakes, b.bakes) && sameMap(a.images, b.images) && sameMap(a.publications, b.publications) &&
+  sameMap(a.facts, b.facts) && sameMap(a.catalogs, b.catalogs);
 
 function serialize(doc: Doc): string {
   const file = {
@@ -109,6 +131,8 @@ function serialize(doc: Doc): string {
     bakes: [...doc.bakes.values()].sort(bakeOrder).map((bake) => toJson(BAKE_TABLE, bake)),
     images: [...doc.images.values()].sort(imageOrder).map((image) => toJson(IMAGE_TABLE, image)),
     publications: [...doc.publications.values()].sort(publicationOrder).map((publication) => toJson(PUBLICATION_TABLE, publication)),
+    facts: [...doc.facts.values()].sort((a, b) => byCodePoint(a.group_name, b.group_name)).map((facts) => toJson(FACTS_TABLE, facts)),
+    catalogs: [...doc.catalogs.values()].sort((a, b) => byCodePoint(a.hash, b.hash)).map((catalog) => toJson(CATALOG_TABLE, catalog)),
   };
   return `${JSON.stringify(file, null, 2)}\n`;
 }
@@ -138,8 +162,8 @@ function corrupt(path: string, why: string, cause?: unknown): StoreUnavailableEr
   return new StoreUnavailableError(`${path} ${why}; it was left untouched: repair it or move it aside`, cause);
 }
 
-function keyed<R>(path: string, list: unknown, what: string, shape: Shape<R>, key: keyof R & string): Map<string, R> {
-  if (!Array.isArray(list)) throw corrupt(path, `has no ${what}s array`);
+function keyed<R>(path: string, list: unknown, what: string, shape: Shape<R>, key: keyof R & string, plural = `${what}s`): Map<string, R> {
+  if (!Array.isArray(list)) throw corrupt(path, `has no ${plural} array`);
   const map = new Map<string, R>();
   for (const item of list) {
     const id = isObject(item) ? item[key] : undefined;
@@ -183,5 +207,7 @@ export async function load(path: string): Promise<Doc> {
     bakes: keyed(path, raw.bakes, 'bake', BAKE_TABLE, 'id'),
     images: keyed(path, raw.images, 'image', IMAGE_TABLE, 'image_id'),
     publications: keyed(path, raw.publications, 'publication', PUBLICATION_TABLE, 'id'),
+    facts: keyed(path, raw.facts, 'facts record', FACTS_TABLE, 'group_name', 'facts'),
+    catalogs: keyed(path, raw.catalogs, 'catalog', CATALOG_TABLE, 'hash'),
   };
 }

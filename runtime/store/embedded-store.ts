@@ -11,14 +11,16 @@ import { ConflictError, StoreUnavailableError } from '../errors.ts';
 import { REPORT_SHAPE } from './bake-table.ts';
 import { copyDoc, freeze, load, removeLeftovers, sameDoc, save, type Doc } from './embedded-document.ts';
 import { FileLock } from './embedded-lock.ts';
+import { FACTS_TABLE } from './facts-table.ts';
 import { IMAGE_TABLE } from './image-table.ts';
 import {
-  applyTransition, bakeOrder, byCodePoint, checkChallengeHash, checkDistribution, checkFinish, checkProgress, checkRetentionNote, checkState, checkTime,
-  groupChanges, imageOrder, matches, meetsExpectation, newBake, newGroup, newPublication, publicationOrder, transitionValues,
+  applyTransition, bakeOrder, byCodePoint, checkCatalogHash, checkCatalogKey, checkChallengeHash, checkCheck, checkDistribution, checkFinish, checkProgress,
+  checkRetentionNote, checkState, checkTime, groupChanges, imageOrder, matches, meetsExpectation, newBake, newCatalog, newGroup, newPublication,
+  publicationOrder, transitionValues,
 } from './records.ts';
 import type {
-  Bake, BakeFilter, BakeState, BakeUpdate, Distribution, Group, GroupSettings, ImageRecord, NewBake, NewPublication, Publication, PublicationOutcome,
-  PublicationProgress, ReportSummary, Store,
+  Bake, BakeFilter, BakeState, BakeUpdate, CatalogCheck, Distribution, Group, GroupFacts, GroupSettings, ImageRecord, NewBake, NewPublication, Publication,
+  PublicationOutcome, PublicationProgress, ReportSummary, Store,
 } from './store.ts';
 import { fill } from './table.ts';
 
@@ -74,7 +76,11 @@ export class EmbeddedStore implements Store {
   }
 
   async deleteGroup(name: string): Promise<boolean> {
-    return this.#write(({ groups }) => groups.delete(name));
+    // Facts go even when the group is gone already, so a group made again under the name starts without them.
+    return this.#write(({ groups, facts }) => {
+      facts.delete(name);
+      return groups.delete(name);
+    });
   }
 
   async updateGroup(name: string, changes: Partial<Omit<GroupSettings, 'name'>>): Promise<Group | undefined> {
@@ -89,12 +95,24 @@ export class EmbeddedStore implements Store {
     });
   }
 
-  async setGroupImage(name: string, image: string): Promise<boolean> {
+  async setGroupImage(name: string, image: string, catalogHash: string | null = null): Promise<boolean> {
+    const catalog_hash = checkCatalogHash(catalogHash);
     const now = this.#now();
     return this.#write(({ groups }) => {
       const group = groups.get(name);
-      if (group) groups.set(name, freeze({ ...group, image, updated_at: now }));
+      if (group) groups.set(name, freeze({ ...group, image, catalog_hash, updated_at: now }));
       return group !== undefined;
+    });
+  }
+
+  async setCatalogHash(groupName: string, image: string, hash: string | null): Promise<boolean> {
+    const catalog_hash = checkCatalogHash(hash);
+    const now = this.#now();
+    return this.#write(({ groups }) => {
+      const group = groups.get(groupName);
+      if (!group || group.image !== image) return false;
+      groups.set(groupName, freeze({ ...group, catalog_hash, updated_at: now }));
+      return true;
     });
   }
 
@@ -187,6 +205,15 @@ export class EmbeddedStore implements Store {
     });
   }
 
+  async recordFacts(input: Omit<GroupFacts, 'recorded_at'>): Promise<void> {
+    const record = freeze(fill(FACTS_TABLE, { ...input, recorded_at: this.#now() }));
+    await this.#write(({ facts }) => void facts.set(record.group_name, record));
+  }
+
+  async getFacts(groupName: string): Promise<GroupFacts | undefined> {
+    return this.#state().facts.get(groupName);
+  }
+
   async setDistribution(id: string, owner: string, distribution: Distribution): Promise<Bake | undefined> {
     const checked = checkDistribution(distribution);
     const now = this.#now();
@@ -197,12 +224,35 @@ export class EmbeddedStore implements Store {
     });
   }
 
+  async setCheck(id: string, owner: string, state: BakeState, check: CatalogCheck): Promise<Bake | undefined> {
+    checkState('state', state);
+    const checked = checkCheck(check);
+    const now = this.#now();
+    return this.#write(({ bakes }) => {
+      const bake = bakes.get(id);
+      if (!bake || bake.state !== state || bake.lease_owner !== owner) return undefined;
+      return this.#put(bakes, { ...bake, check: checked, updated_at: now });
+    });
+  }
+
+  async putCatalog(hash: string, catalog: Readonly<Record<string, unknown>>): Promise<void> {
+    const record = freeze(newCatalog(hash, catalog, this.#now()));
+    // The first one kept stands, as MySQL's insert keeps its row.
+    await this.#write(({ catalogs }) => {
+      if (!catalogs.has(record.hash)) catalogs.set(record.hash, record);
+    });
+  }
+
+  async getCatalog(hash: string): Promise<Readonly<Record<string, unknown>> | undefined> {
+    return this.#state().catalogs.get(checkCatalogKey(hash))?.catalog;
+  }
+
   async promote(input: ImageRecord): Promise<void> {
     const image = freeze(fill(IMAGE_TABLE, input));
     const now = this.#now();
     await this.#write(({ groups, images }) => {
       const group = groups.get(image.group_name);
-      if (group) groups.set(group.name, freeze({ ...group, image: image.image_id, updated_at: now }));
+      if (group) groups.set(group.name, freeze({ ...group, image: image.image_id, catalog_hash: image.catalog_hash, updated_at: now }));
       // A retried promotion keeps the lineage row it first wrote, as MySQL does.
       if (!images.has(image.image_id)) images.set(image.image_id, image);
     });

@@ -3,6 +3,7 @@
  * does not compile until it has its entry here (and then needs its migration).
  */
 import { METHODS } from '../interface/methods.ts';
+import { catalogHash } from './catalog-table.ts';
 import type { Group, GroupSettings } from './store.ts';
 import { column, flag, integer, nullable, oneOf, sqlName, text, textList, time, type Table } from './table.ts';
 
@@ -59,6 +60,9 @@ export const GROUP_SETTINGS_TABLE: Table<GroupSettings> = {
 export const GROUP_TABLE: Table<Group> = {
   ...GROUP_SETTINGS_TABLE,
   base_image: column('base_image', text),
+  // Not a setting: promotion, rollback and the catalog check keep it. None known for a new
+  // group (its base image was never compiled for) nor for groups from before the check.
+  catalog_hash: column('catalog_hash', nullable(catalogHash), { default: null }),
   created_at: column('created_at', time),
   updated_at: column('updated_at', time),
 };

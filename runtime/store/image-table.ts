@@ -1,5 +1,6 @@
 /** How a row of a group's image lineage is stored. */
 import { jsPattern } from '../interface/patterns.ts';
+import { catalogHash } from './catalog-table.ts';
 import type { ImageRecord } from './store.ts';
 import { column, mapOf, nullable, sqlName, text, textList, time, type Table } from './table.ts';
 
@@ -22,4 +23,6 @@ export const IMAGE_TABLE: Table<ImageRecord> = {
   // Images from before distribution live in their home region only.
   copies: column('copies', copiesMap, { default: {} }),
   retention_note: column('retention_note', nullable(text), { default: null }),
+  // Images from before the catalog check were baked from a catalog nobody kept.
+  catalog_hash: column('catalog_hash', nullable(catalogHash), { default: null }),
 };

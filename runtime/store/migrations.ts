@@ -183,6 +183,47 @@ export const MIGRATIONS: readonly Migration[] = [
         ADD COLUMN \`ignore_resources\` LONGTEXT NOT NULL DEFAULT ('[]') COMMENT 'JSON array of Type[title] patterns'`,
     ],
   },
+  // One row per group, replaced by each newer report: the catalog check wants the group's
+  // latest facts whichever bake reported them, so they are keyed by group, not kept on a bake.
+  // No foreign key, as for bakes: deleteGroup removes the row itself.
+  {
+    version: 8,
+    name: 'group facts: the latest facts a bake of each group reported',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS \`group_facts\` (
+        \`group_name\` VARCHAR(63) NOT NULL,
+        \`bake_id\` VARCHAR(64) NOT NULL,
+        \`certname\` VARCHAR(255) NOT NULL,
+        \`instance_id\` VARCHAR(32) NOT NULL,
+        \`environment\` VARCHAR(255) NULL,
+        \`facts\` LONGTEXT NOT NULL COMMENT 'JSON object',
+        \`recorded_at\` DATETIME(3) NOT NULL COMMENT 'UTC',
+        PRIMARY KEY (\`group_name\`)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+  },
+  // As in 5: one ALTER per table, each whole or not at all, and NULL for rows from before:
+  // bakes never checked, groups and images whose catalog nobody kept. `check` is a reserved
+  // word, so it is quoted like every name. Catalogs are keyed by their own hash, so two
+  // images baked from one catalog share its row, and no foreign key ties them to a group.
+  {
+    version: 9,
+    name: 'catalog check: findings on bakes, catalog hashes of groups and images, catalogs',
+    statements: [
+      `ALTER TABLE \`bakes\`
+        ADD COLUMN \`check\` LONGTEXT NULL COMMENT 'JSON object: what the catalog check found before launch'`,
+      `ALTER TABLE \`groups\`
+        ADD COLUMN \`catalog_hash\` VARCHAR(80) NULL COMMENT 'sha256 of the normalised catalog of the current image'`,
+      `ALTER TABLE \`images\`
+        ADD COLUMN \`catalog_hash\` VARCHAR(80) NULL COMMENT 'sha256 of the normalised catalog it was baked with'`,
+      `CREATE TABLE IF NOT EXISTS \`catalogs\` (
+        \`hash\` VARCHAR(80) NOT NULL,
+        \`catalog\` LONGTEXT NOT NULL COMMENT 'JSON',
+        \`created_at\` DATETIME(3) NOT NULL COMMENT 'UTC',
+        PRIMARY KEY (\`hash\`)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+  },
 ];
 
 const SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS \`schema_migrations\` (

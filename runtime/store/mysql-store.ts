@@ -4,23 +4,25 @@
  * column names in that text come from the record tables.
  * Leases and transitions are single conditional UPDATEs: the server decides who wins.
  */
-import type { Pool, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { systemClock, type Clock } from '../clock.ts';
 import type { DatabaseConfig } from '../config.ts';
 import { ConflictError, StoreUnavailableError } from '../errors.ts';
 import { BAKES, BAKE_TABLE, REPORT_SHAPE, REPORT_UUID } from './bake-table.ts';
+import { CATALOGS, CATALOG_TABLE } from './catalog-table.ts';
+import { FACTS_TABLE, GROUP_FACTS } from './facts-table.ts';
 import { GROUPS, GROUP_TABLE } from './group-table.ts';
 import { IMAGES, IMAGE_TABLE } from './image-table.ts';
 import { migrate } from './migrations.ts';
 import { SESSION_SETUP, createPool, describe, isDuplicate, translate } from './mysql-connection.ts';
 import { PUBLICATIONS, PUBLICATION_TABLE } from './publication-table.ts';
 import {
-  UPDATABLE, checkChallengeHash, checkDistribution, checkFinish, checkProgress, checkRetentionNote, checkState, checkTime, groupChanges, newBake, newGroup,
-  newPublication, transitionValues, type Changes,
+  UPDATABLE, checkCatalogHash, checkCatalogKey, checkChallengeHash, checkCheck, checkDistribution, checkFinish, checkProgress, checkRetentionNote, checkState,
+  checkTime, groupChanges, newBake, newCatalog, newGroup, newPublication, transitionValues, type Changes,
 } from './records.ts';
 import type {
-  Bake, BakeFilter, BakeState, BakeUpdate, Distribution, Group, GroupSettings, ImageRecord, NewBake, NewPublication, Publication, PublicationOutcome,
-  PublicationProgress, ReportSummary, Store,
+  Bake, BakeFilter, BakeState, BakeUpdate, CatalogCheck, Distribution, Group, GroupFacts, GroupSettings, ImageRecord, NewBake, NewPublication, Publication,
+  PublicationOutcome, PublicationProgress, ReportSummary, Store,
 } from './store.ts';
 import { columnEquals, columnList, fill, fromRow, insertInto, sqlValues, type SqlValue, type Table } from './table.ts';
 
@@ -30,11 +32,14 @@ const G = GROUP_TABLE;
 const B = BAKE_TABLE;
 const I = IMAGE_TABLE;
 const P = PUBLICATION_TABLE;
+const F = FACTS_TABLE;
+const C = CATALOG_TABLE;
 
 const SELECT_GROUPS = `SELECT ${columnList(G)} FROM ${GROUPS}`;
 const SELECT_BAKES = `SELECT ${columnList(B)} FROM ${BAKES}`;
 const SELECT_IMAGES = `SELECT ${columnList(I)} FROM ${IMAGES}`;
 const SELECT_PUBLICATIONS = `SELECT ${columnList(P)} FROM ${PUBLICATIONS}`;
+const SELECT_FACTS = `SELECT ${columnList(F)} FROM ${GROUP_FACTS}`;
 const INSERT_GROUP = insertInto(GROUPS, G);
 const INSERT_BAKE = insertInto(BAKES, B);
 // A retried promotion keeps the lineage row it first wrote, as the contract asks. Not INSERT
@@ -42,7 +47,16 @@ const INSERT_BAKE = insertInto(BAKES, B);
 const INSERT_IMAGE = `${insertInto(IMAGES, I)} ON DUPLICATE KEY UPDATE ${I.image_id.sql} = ${I.image_id.sql}`;
 // A resumed bake starts its publication again and must get the first one back, as it is.
 const INSERT_PUBLICATION = `${insertInto(PUBLICATIONS, P)} ON DUPLICATE KEY UPDATE ${P.id.sql} = ${P.id.sql}`;
-const SET_GROUP_IMAGE = `UPDATE ${GROUPS} SET ${G.image.sql} = ?, ${G.updated_at.sql} = ? WHERE ${G.name.sql} = ?`;
+// One statement, so two masters recording at once leave one whole row, never a mix. VALUES()
+// rather than MySQL 8's row alias, which MariaDB lacks.
+const UPSERT_FACTS = `${insertInto(GROUP_FACTS, F)} ON DUPLICATE KEY UPDATE ${Object.values(F)
+  .filter((column) => column !== F.group_name)
+  .map((column) => `${column.sql} = VALUES(${column.sql})`)
+  .join(', ')}`;
+// The image and its catalog hash together, so a group never pairs one image with another's catalog.
+const SET_GROUP_IMAGE = `UPDATE ${GROUPS} SET ${G.image.sql} = ?, ${G.catalog_hash.sql} = ?, ${G.updated_at.sql} = ? WHERE ${G.name.sql} = ?`;
+// Content-addressed: a hash kept already holds the same catalog, so the first row stands.
+const INSERT_CATALOG = `${insertInto(CATALOGS, C)} ON DUPLICATE KEY UPDATE ${C.hash.sql} = ${C.hash.sql}`;
 
 export interface MysqlStoreOptions {
   /** Stamps created_at, updated_at and finished_at. */
@@ -95,7 +109,13 @@ export class MysqlStore implements Store {
   }
 
   async deleteGroup(name: string): Promise<boolean> {
-    return (await this.#run(`DELETE FROM ${GROUPS} WHERE ${G.name.sql} = ?`, [name])) > 0;
+    // Together, so a group made again under the name never finds the old one's facts; and
+    // even when the group is gone already, so facts a late report recorded go too.
+    return this.#transaction(async (conn) => {
+      await conn.execute(`DELETE FROM ${GROUP_FACTS} WHERE ${F.group_name.sql} = ?`, [name]);
+      const [result] = await conn.execute<ResultSetHeader>(`DELETE FROM ${GROUPS} WHERE ${G.name.sql} = ?`, [name]);
+      return result.affectedRows > 0;
+    });
   }
 
   async updateGroup(name: string, changes: Partial<Omit<GroupSettings, 'name'>>): Promise<Group | undefined> {
@@ -106,8 +126,15 @@ export class MysqlStore implements Store {
     return (await this.#run(sql, [...sets.map(([, value]) => value), where[1]])) > 0 ? this.getGroup(name) : undefined;
   }
 
-  async setGroupImage(name: string, image: string): Promise<boolean> {
-    return (await this.#run(SET_GROUP_IMAGE, [image, G.updated_at.codec.toSql(this.#now()), name])) > 0;
+  async setGroupImage(name: string, image: string, catalogHash: string | null = null): Promise<boolean> {
+    return (await this.#run(SET_GROUP_IMAGE, [image, checkCatalogHash(catalogHash), G.updated_at.codec.toSql(this.#now()), name])) > 0;
+  }
+
+  async setCatalogHash(groupName: string, image: string, hash: string | null): Promise<boolean> {
+    const sets = [columnEquals(G, 'catalog_hash', checkCatalogHash(hash)), columnEquals(G, 'updated_at', this.#now())];
+    const where = [columnEquals(G, 'name', groupName), columnEquals(G, 'image', image)];
+    const sql = `UPDATE ${GROUPS} SET ${sets.map(([text]) => text).join(', ')} WHERE ${where.map(([text]) => text).join(' AND ')}`;
+    return (await this.#run(sql, [...sets, ...where].map(([, value]) => value))) > 0;
   }
 
   async createBake(input: NewBake): Promise<Bake> {
@@ -194,6 +221,14 @@ export class MysqlStore implements Store {
     return (await this.#run(sql, values)) > 0;
   }
 
+  async recordFacts(input: Omit<GroupFacts, 'recorded_at'>): Promise<void> {
+    await this.#run(UPSERT_FACTS, sqlValues(F, fill(F, { ...input, recorded_at: this.#now() })));
+  }
+
+  async getFacts(groupName: string): Promise<GroupFacts | undefined> {
+    return (await this.#select(`${SELECT_FACTS} WHERE ${F.group_name.sql} = ?`, [groupName])).map((row) => fromRow(F, row))[0];
+  }
+
   async setDistribution(id: string, owner: string, distribution: Distribution): Promise<Bake | undefined> {
     const sets = [columnEquals(B, 'distribution', checkDistribution(distribution)), columnEquals(B, 'updated_at', this.#now())];
     const where = [columnEquals(B, 'id', id), columnEquals(B, 'state', 'distributing'), columnEquals(B, 'lease_owner', owner)];
@@ -201,21 +236,30 @@ export class MysqlStore implements Store {
     return (await this.#run(sql, [...sets, ...where].map(([, value]) => value))) > 0 ? this.getBake(id) : undefined;
   }
 
+  async setCheck(id: string, owner: string, state: BakeState, check: CatalogCheck): Promise<Bake | undefined> {
+    checkState('state', state);
+    const sets = [columnEquals(B, 'check', checkCheck(check)), columnEquals(B, 'updated_at', this.#now())];
+    const where = [columnEquals(B, 'id', id), columnEquals(B, 'state', state), columnEquals(B, 'lease_owner', owner)];
+    const sql = `UPDATE ${BAKES} SET ${sets.map(([text]) => text).join(', ')} WHERE ${where.map(([text]) => text).join(' AND ')}`;
+    return (await this.#run(sql, [...sets, ...where].map(([, value]) => value))) > 0 ? this.getBake(id) : undefined;
+  }
+
+  async putCatalog(hash: string, catalog: Readonly<Record<string, unknown>>): Promise<void> {
+    await this.#run(INSERT_CATALOG, sqlValues(C, newCatalog(hash, catalog, this.#now())));
+  }
+
+  async getCatalog(hash: string): Promise<Readonly<Record<string, unknown>> | undefined> {
+    const sql = `SELECT ${columnList(C)} FROM ${CATALOGS} WHERE ${C.hash.sql} = ?`;
+    return (await this.#select(sql, [checkCatalogKey(hash)])).map((row) => fromRow(C, row).catalog)[0];
+  }
+
   async promote(input: ImageRecord): Promise<void> {
     const image = fill(I, input);
     const now = this.#now();
-    const conn = await this.#pool_().getConnection().catch((error: unknown) => Promise.reject(translate(error, this.#db)));
-    try {
-      await conn.beginTransaction();
-      await conn.execute(SET_GROUP_IMAGE, [image.image_id, G.updated_at.codec.toSql(now), image.group_name]);
+    await this.#transaction(async (conn) => {
+      await conn.execute(SET_GROUP_IMAGE, [image.image_id, I.catalog_hash.codec.toSql(image.catalog_hash), G.updated_at.codec.toSql(now), image.group_name]);
       await conn.execute(INSERT_IMAGE, sqlValues(I, image));
-      await conn.commit();
-    } catch (error) {
-      await conn.rollback().catch(() => undefined);
-      throw translate(error, this.#db);
-    } finally {
-      conn.release();
-    }
+    });
   }
 
   async listImages(groupName: string): Promise<ImageRecord[]> {
@@ -296,6 +340,22 @@ export class MysqlStore implements Store {
       return rows;
     } catch (error) {
       throw translate(error, this.#db);
+    }
+  }
+
+  /** Runs `body` in one transaction on one connection: committed whole, or rolled back. */
+  async #transaction<T>(body: (conn: PoolConnection) => Promise<T>): Promise<T> {
+    const conn = await this.#pool_().getConnection().catch((error: unknown) => Promise.reject(translate(error, this.#db)));
+    try {
+      await conn.beginTransaction();
+      const result = await body(conn);
+      await conn.commit();
+      return result;
+    } catch (error) {
+      await conn.rollback().catch(() => undefined);
+      throw translate(error, this.#db);
+    } finally {
+      conn.release();
     }
   }
 

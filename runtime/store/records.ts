@@ -6,11 +6,12 @@
 import { ValidationError } from '../errors.ts';
 import { CHALLENGE_HASH } from '../puppet/challenge.ts';
 import { BAKE_TABLE, NEW_BAKE_TABLE, bakeState } from './bake-table.ts';
+import { CATALOG_TABLE, catalogCheck, type StoredCatalog } from './catalog-table.ts';
 import { GROUP_SETTINGS_TABLE, GROUP_TABLE } from './group-table.ts';
 import { IMAGE_TABLE } from './image-table.ts';
 import { NEW_PUBLICATION_TABLE, PUBLICATION_TABLE, publicationOutcome } from './publication-table.ts';
 import type {
-  Bake, BakeFilter, BakeState, BakeUpdate, Distribution, Group, GroupSettings, ImageRecord, NewBake, NewPublication, Publication, PublicationOutcome,
+  Bake, BakeFilter, BakeState, BakeUpdate, CatalogCheck, Distribution, Group, GroupSettings, ImageRecord, NewBake, NewPublication, Publication, PublicationOutcome,
   PublicationProgress,
 } from './store.ts';
 import { checked, checkedField, fill, time, type Shape } from './table.ts';
@@ -74,6 +75,19 @@ export function checkChallengeHash(hash: string): string {
 export const checkDistribution = (distribution: Distribution): Distribution => checkedField(BAKE_TABLE, 'distribution', distribution);
 
 export const checkRetentionNote = (note: string | null): string | null => checkedField(IMAGE_TABLE, 'retention_note', note);
+
+/** A group's catalog hash: a digest or null, as a row holds it. */
+export const checkCatalogHash = (hash: string | null): string | null => checkedField(GROUP_TABLE, 'catalog_hash', hash);
+
+/** A caller's check, checked and copied whole; never null, which only a bake not yet checked holds. */
+export const checkCheck = (check: CatalogCheck): CatalogCheck => checked('check', catalogCheck, check);
+
+/** The key a catalog is looked up by; ValidationError(field 'hash') for anything but a digest. */
+export const checkCatalogKey = (hash: string): string => checkedField(CATALOG_TABLE, 'hash', hash);
+
+/** A catalog to keep: its hash and a checked copy of the caller's object. */
+export const newCatalog = (hash: string, catalog: Readonly<Record<string, unknown>>, now: number): StoredCatalog =>
+  fill(CATALOG_TABLE, { hash, catalog, created_at: now });
 
 /** The fields a transition may set, in a fixed order (MySQL builds its SET list from it). */
 export const UPDATABLE = [

@@ -22,8 +22,41 @@ export type GroupSettings = AsRecord<ParamsFor<'group.create'>>;
 export interface Group extends GroupSettings {
   /** The image the group was defined with; retention never removes it. `image` starts as this. */
   readonly base_image: string;
+  /**
+   * `sha256:<hex>` of the normalised catalog `image` was baked with: what the catalog check
+   * compares a new compile with. Null when unknown (the base image, or before catalog checks);
+   * kept apart from the settings, as only promotion, rollback and the check itself set it.
+   */
+  readonly catalog_hash: string | null;
   readonly created_at: number;
   readonly updated_at: number;
+}
+
+/** What the catalog check concluded; `unchecked` when it could not tell (no facts yet, a compile error). */
+export const CHECK_STATES = ['unchanged', 'changed', 'unchecked', 'forced'] as const;
+export type CheckState = (typeof CHECK_STATES)[number];
+
+/** Resource-level difference between two catalogs, by resource reference (`Type[title]`). */
+export interface CatalogDiff {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
+  readonly changed: readonly { readonly ref: string; readonly parameters: readonly string[] }[];
+  readonly edgesChanged: boolean;
+}
+
+/** What the catalog check found before a bake launched (null on a bake it never checked). */
+export interface CatalogCheck {
+  readonly state: CheckState;
+  /** e.g. 'catalog unchanged', 'no facts yet', the server's words on a compile error, '3 resources differ' */
+  readonly reason: string;
+  /** `sha256:<hex>` of the normalised catalog compiled; null when none was compiled. */
+  readonly hash: string | null;
+  /** The group's reference hash it was compared with (null: none known). */
+  readonly reference: string | null;
+  /** Resource-level difference from the reference catalog; null when not compared. */
+  readonly diff: CatalogDiff | null;
+  /** Whole milliseconds the compile took; null when none was compiled. */
+  readonly compile_ms: number | null;
 }
 
 /** A bake moves forward through these; `done` carries an outcome. */
@@ -39,8 +72,23 @@ export type BakeOutcome = (typeof BAKE_OUTCOMES)[number];
 /** The outcomes of a bake that made an image and moved its group to it. */
 export const madeImage = (outcome: BakeOutcome | null): boolean => outcome === 'baked' || outcome === 'published_with_errors';
 
-/** What AutoAMI keeps of a Puppet report: report.submit's params. */
-export type ReportSummary = AsRecord<ParamsFor<'report.submit'>>;
+/** What AutoAMI keeps of a Puppet report on its bake: report.submit's params but the facts, which are kept per group. */
+export type ReportSummary = AsRecord<Omit<ParamsFor<'report.submit'>, 'facts'>>;
+
+/**
+ * The facts a group's latest bake instance reported, as the master cached them: what the
+ * catalog check compiles the role with. One per group; a newer report replaces it.
+ */
+export interface GroupFacts {
+  readonly group_name: string;
+  readonly bake_id: string;
+  /** The bake instance's certname, which the check presents (with its instance id). */
+  readonly certname: string;
+  readonly instance_id: string;
+  readonly environment: string | null;
+  readonly facts: Readonly<Record<string, unknown>>;
+  readonly recorded_at: number;
+}
 
 /**
  * Where one region's image of a bake has got to in `distributing`. Each step is written
@@ -73,6 +121,8 @@ export interface NewBake {
   readonly parent_image: string;
   /** The current state's deadline. */
   readonly deadline: number;
+  /** What the catalog check found; given at creation only as `forced` (`run --force`). */
+  readonly check?: CatalogCheck | null;
 }
 
 export interface Bake extends NewBake {
@@ -97,6 +147,8 @@ export interface Bake extends NewBake {
   readonly challenge_hash: string | null;
   /** Each region's image, once the bake is `distributing`; empty before. */
   readonly distribution: Distribution;
+  /** What the catalog check found before launch; null when it never ran (bakes from before it, or not yet). */
+  readonly check: CatalogCheck | null;
 }
 
 /** Fields a transition may set besides the state itself. */
@@ -142,6 +194,8 @@ export interface ImageRecord {
   readonly copies: Readonly<Record<string, string>>;
   /** Why retention last kept this image although it was due: what still uses it. */
   readonly retention_note: string | null;
+  /** `sha256:<hex>` of the normalised catalog the image was baked with; promotion gives it to the group. Null: unknown. */
+  readonly catalog_hash: string | null;
 }
 
 /** What made a publication: a bake (channel latest), `promote` or `rollback`. */
@@ -222,8 +276,17 @@ export interface Store {
    * when the group is gone. `name` cannot change.
    */
   updateGroup(name: string, changes: Partial<Omit<GroupSettings, 'name'>>): Promise<Group | undefined>;
-  /** Points the group at `image` (rollback, promotion); false when the group is gone. */
-  setGroupImage(name: string, image: string): Promise<boolean>;
+  /**
+   * Points the group at `image` (rollback) with that image's catalog hash, written together
+   * so the group never pairs one image with another's catalog; false when the group is gone.
+   */
+  setGroupImage(name: string, image: string, catalogHash?: string | null): Promise<boolean>;
+  /**
+   * Record the catalog hash of the group's current image, only while that image is still
+   * `image`: a check that compiled for an image a promotion or rollback has since replaced
+   * writes nothing. False then, or when the group is gone.
+   */
+  setCatalogHash(groupName: string, image: string, hash: string | null): Promise<boolean>;
 
   /** A new bake in state `queued`. Throws ConflictError(field 'id') on a reused id. */
   createBake(bake: NewBake): Promise<Bake>;
@@ -257,6 +320,10 @@ export interface Store {
   clearChallenge(id: string, hash: string): Promise<boolean>;
   /** Keep the bake's report; false (and nothing written) when it already has one. */
   recordReport(id: string, report: ReportSummary): Promise<boolean>;
+  /** Keep a group's latest facts, stamped with the store's clock, in place of any it had. */
+  recordFacts(facts: Omit<GroupFacts, 'recorded_at'>): Promise<void>;
+  /** Undefined when no bake of the group has reported facts yet. */
+  getFacts(groupName: string): Promise<GroupFacts | undefined>;
 
   /**
    * Record where the bake's images have got to, only while `owner` holds its lease and it is
@@ -265,7 +332,21 @@ export interface Store {
   setDistribution(id: string, owner: string, distribution: Distribution): Promise<Bake | undefined>;
 
   /**
-   * Atomically point the group at a new image and add its lineage row. Idempotent: a
+   * Record what the catalog check found, only while `owner` holds the bake's lease and it is
+   * still in `state`; undefined when that no longer holds.
+   */
+  setCheck(id: string, owner: string, state: BakeState, check: CatalogCheck): Promise<Bake | undefined>;
+
+  /**
+   * Keep a normalised catalog under its `sha256:<hex>` hash. Content-addressed, so a hash kept
+   * already is left as it is. ValidationError(field 'hash') for anything but such a digest.
+   */
+  putCatalog(hash: string, catalog: Readonly<Record<string, unknown>>): Promise<void>;
+  /** The catalog kept under `hash`, exactly as put; undefined when none is. */
+  getCatalog(hash: string): Promise<Readonly<Record<string, unknown>> | undefined>;
+
+  /**
+   * Atomically point the group at a new image (and its catalog hash) and add its lineage row. Idempotent: a
    * lineage row that exists already is kept as it is, and the group is pointed again.
    */
   promote(image: ImageRecord): Promise<void>;

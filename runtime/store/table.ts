@@ -158,6 +158,10 @@ export const text = plain('a string', (value) => (typeof value === 'string' ? va
 
 export const integer = plain('an integer', (value) => (typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined));
 
+/** A string `pattern` accepts (a digest); a row or file holding anything else is refused. */
+export const matching = (kind: string, pattern: RegExp): Codec<string> =>
+  plain(kind, (value) => (typeof value === 'string' && pattern.test(value) ? value : undefined));
+
 /** One of `values`; a row or file holding anything else is refused rather than passed on. */
 export const oneOf = <V extends string>(kind: string, values: readonly V[]): Codec<V> => plain(kind, (value) => values.find((v) => v === value));
 
@@ -274,4 +278,22 @@ export function mapOf<V>(kind: string, keys: RegExp, values: Codec<V>): Codec<Re
   };
   const toJsonMap = (map: Readonly<Record<string, V>>): JsonValue => Object.fromEntries(Object.entries(map).map(([key, value]) => [key, values.toJson(value)]));
   return { ...jsonText(kind, toJsonMap, each(values.fromJson)), check: each(values.check) };
+}
+
+/**
+ * A list whose items `values` reads (a diff's changed resources), kept as JSON text in MySQL.
+ * One bad item refuses the whole list, as mapOf does.
+ */
+export function listOf<V>(kind: string, values: Codec<V>): Codec<readonly V[]> {
+  const each = (read: (value: unknown) => V | undefined) => (value: unknown): readonly V[] | undefined => {
+    if (!Array.isArray(value)) return undefined;
+    const items: V[] = [];
+    for (const raw of value) {
+      const decoded = read(raw);
+      if (decoded === undefined) return undefined;
+      items.push(decoded);
+    }
+    return items;
+  };
+  return { ...jsonText(kind, (list) => list.map((item) => values.toJson(item)), each(values.fromJson)), check: each(values.check) };
 }

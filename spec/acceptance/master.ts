@@ -37,7 +37,7 @@ import { parseArgs } from 'node:util';
 import { AWS_TEST_ENV } from '../support/aws-env.ts';
 import { DEBIAN_12_IMAGE_ID, startEc2Endpoint, type Ec2Endpoint } from '../support/ec2-endpoint.ts';
 import { reportProcessorProblems, secretLines, sidecarErrors } from '../support/log-findings.ts';
-import { bakeDoneLine, classDeclaration, classParameters, keyfileInstall, metricSamples, moduleInstallCommand, newGroupCommand, overallExposure, readmeAuthRules, readmeClassBlock } from './readme.ts';
+import { bakeDoneLine, classDeclaration, classParameters, keyfileInstall, metricSamples, moduleInstallCommand, newGroupCommand, overallExposure, readmeAuthRules, readmeCatalogRule, readmeClassBlock } from './readme.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const { values: argv } = parseArgs({
@@ -151,6 +151,14 @@ function check(name: string, ok: boolean, evidence: string | (() => string) = ''
 }
 
 /** A check whose body may throw; a throw is its failure, with the error as evidence. */
+/** README auth.conf rules, for this master's certname, first in Puppet Server's rules. */
+function addAuthRules(rules: string): void {
+  const auth = join(ROOT, 'etc/puppet/puppetserver/conf.d/auth.conf');
+  const text = readFileSync(auth, 'utf8');
+  const at = text.indexOf('rules: [') + 'rules: ['.length;
+  writeFileSync(auth, `${text.slice(0, at)}\n${rules.replaceAll('puppet.example.com', FQDN)},\n${text.slice(at)}`);
+}
+
 async function attempt(name: string, body: () => Promise<string | void>): Promise<boolean> {
   try {
     const note = await body();
@@ -381,12 +389,15 @@ async function run(readme: string, secrets: string[], outputs: Record<string, st
   if (!check(`puppet.conf [server] autosign is an executable policy command (${autosign})`, autosignCommand, 'the apply did not set policy autosigning (autosign => true): the README\'s CA API rules go into auth.conf instead, so that the sidecar signs through the CA API')) {
     const rules = readmeAuthRules(readme);
     must(rules, 'README has no auth.conf rules under "### On the master"');
-    const auth = join(ROOT, 'etc/puppet/puppetserver/conf.d/auth.conf');
-    const text = readFileSync(auth, 'utf8');
-    const at = text.indexOf('rules: [') + 'rules: ['.length;
-    writeFileSync(auth, `${text.slice(0, at)}\n${rules!.replaceAll('puppet.example.com', FQDN)},\n${text.slice(at)}`);
+    addAuthRules(rules!);
     emulated.push('auth.conf');
   }
+  // The catalog check's rule goes in either way: Puppet Server's default auth.conf denies the
+  // catalog API to every certificate, the master's own included.
+  const catalogRule = readmeCatalogRule(readme);
+  must(catalogRule, 'README has no auth.conf rule for /puppet/v4/catalog under "### On the master"');
+  addAuthRules(catalogRule!);
+  emulated.push('auth.conf catalog rule');
   const confChanged = Number((await sh(`stat -c %Y '${confdir}/puppet.conf'`)).stdout.trim());
   const serverSince = await unitActiveSince('puppetserver');
   // Puppet Server reads reports and autosign when it starts: either the apply restarted it

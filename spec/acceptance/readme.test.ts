@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { bakeDoneLine, classDeclaration, classParameters, keyfileInstall, metricSamples, moduleInstallCommand, newGroupCommand, overallExposure, readmeAuthRules, readmeClassBlock } from './readme.ts';
+import { bakeDoneLine, classDeclaration, classParameters, keyfileInstall, metricSamples, moduleInstallCommand, newGroupCommand, overallExposure, readmeAuthRules, readmeCatalogRule, readmeClassBlock } from './readme.ts';
 
 const README = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
 const INIT_PP = readFileSync(fileURLToPath(new URL('../../module/manifests/init.pp', import.meta.url)), 'utf8');
@@ -52,6 +52,13 @@ Readme('should find the auth.conf rules for the master certificate', () => {
   const rules = readmeAuthRules(README);
   assert.ok(rules, 'README "On the master" has the HOCON rules');
   assert.match(rules!, '/puppet-ca/v1/certificate_status');
+});
+
+Readme('should find the auth.conf rule for the catalog check, apart from the CA rules', () => {
+  const rule = readmeCatalogRule(README);
+  assert.ok(rule, 'README "On the master" has the catalog API rule');
+  assert.match(rule!, 'path: "/puppet/v4/catalog", type: path, method: post');
+  assert.not.match(readmeAuthRules(README)!, '/puppet/v4/catalog');
 });
 
 Readme("should read the class parameters and their defaults from init.pp", () => {

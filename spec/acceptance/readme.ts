@@ -37,6 +37,11 @@ export function readmeAuthRules(readme: string): string | undefined {
   return codeBlock(readme, 'On the master', (language, body) => language === '' && body.trimStart().startsWith('{') && body.includes('match-request'));
 }
 
+/** README "On the master": the auth.conf rule that lets the master compile catalogs for the catalog check. */
+export function readmeCatalogRule(readme: string): string | undefined {
+  return codeBlock(readme, 'On the master', (language, body) => language === '' && body.includes('match-request') && body.includes('/puppet/v4/catalog'));
+}
+
 /**
  * `block` with `extra` parameters added to its `class { 'NAME': ... }` declaration (a
  * parameter the block already gives is left as the block gives it).

@@ -48,13 +48,13 @@ async function call(client: RawClient, method: string, params: unknown): Promise
   }
 }
 
-/** `bake`: the config's bake section, set as the operator of such a run would. */
-export async function startBakeRig(endpointOptions: Ec2EndpointOptions, bake: Record<string, unknown>): Promise<BakeRig> {
+/** `bake`: the config's bake section, set as the operator of such a run would; `puppet`: its puppet section. */
+export async function startBakeRig(endpointOptions: Ec2EndpointOptions, bake: Record<string, unknown>, puppet: Record<string, unknown> = {}): Promise<BakeRig> {
   const endpoint = await startEc2Endpoint({ images: [BASE_IMAGE], ...endpointOptions });
   const db = await (await startMariadb()).createDatabase();
   const store = new MysqlStore(db);
   await store.open();
-  const { file, socket } = writeConfig(db, { aws: { region: 'us-east-1', endpoint: endpoint.url }, puppet: { classifier: 'none' }, bake });
+  const { file, socket } = writeConfig(db, { aws: { region: 'us-east-1', endpoint: endpoint.url }, puppet: { classifier: 'none', ...puppet }, bake });
   const sidecar = await spawnSidecar(file, socket, 30_000, builtSidecar(), serviceNodeFlags());
   const client = await session(socket);
   return {
@@ -85,11 +85,16 @@ export async function defineGroups(rig: BakeRig, names: readonly string[], param
   for (const name of names) await call(rig.client, 'group.create', seedGroup({ name, image: BASE_IMAGE, bootstrap: 'userdata', ...params }));
 }
 
+/** What the scripted agent reports for a bake: a changed run unless told otherwise. */
+export type ReportScript = (bake: Bake) => Record<string, unknown>;
+const changedRun: ReportScript = (bake) => ({ ...reportFor(bake.certname!) });
+
 /** The scripted agent's report, on its own connection as the report processor sends it. */
-async function agentReport(socket: string, certname: string): Promise<void> {
+async function agentReport(socket: string, report: Record<string, unknown>): Promise<void> {
+  const certname = report.host as string;
   const client = await session(socket);
   try {
-    const result = await call(client, 'report.submit', { ...reportFor(certname) });
+    const result = await call(client, 'report.submit', report);
     if (result.state !== 'recorded') throw new Error(`report for ${certname}: ${JSON.stringify(result)}`);
   } finally {
     client.close();
@@ -106,6 +111,7 @@ export async function runBakes(
   watchMs: number,
   timeoutMs: number,
   watch?: (bakes: readonly Bake[], at: number) => void,
+  script: ReportScript = changedRun,
 ): Promise<RunOutcome> {
   rig.endpoint.counts.reset();
   const started = Date.now();
@@ -120,7 +126,7 @@ export async function runBakes(
     for (const bake of bakes) {
       if (bake.state !== 'awaiting_report' || reported.has(bake.id)) continue;
       const entered = bake.updated_at;
-      reported.set(bake.id, agentReport(rig.socket, bake.certname!).then(() => Date.now() - entered));
+      reported.set(bake.id, agentReport(rig.socket, script(bake)).then(() => Date.now() - entered));
     }
     if (bakes.length === groups.length && bakes.every((bake) => bake.state === 'done')) break;
     if (Date.now() > deadline) throw new Error(`the run did not finish within ${timeoutMs} ms: ${bakes.filter((b) => b.state !== 'done').length} bakes left`);

@@ -6,6 +6,7 @@
 import '../support/aws-env.ts';
 import { parseArgs } from 'node:util';
 import { bakeOverheadBench } from './bake-overhead.ts';
+import { catalogCheckBench } from './catalog-check.ts';
 import { distributeBench } from './distribute.ts';
 import { publishBench } from './publish.ts';
 import { fanoutBench } from './fanout.ts';
@@ -24,6 +25,7 @@ const BENCHES: Record<string, (progress: Progress) => Promise<BenchResult>> = {
   distribute: (progress) => distributeBench({ progress }),
   publish: (progress) => publishBench({ progress }),
   fanout: (progress) => fanoutBench({ progress }),
+  'catalog-check': (progress) => catalogCheckBench({ progress }),
   handoff: (progress) => handoffBench({ progress }),
 };
 

@@ -19,7 +19,7 @@ export function bakeContract(test: Test, fresh: () => Promise<Backing>): void {
     assert.equal(created, {
       ...bake('b1'), deadline: at(3600) + 7, state: 'queued', outcome: null, reason: null, instance_id: null,
       certname: null, image_id: null, image_name: null, report: null, lease_owner: null, lease_expires: null,
-      created_at: clock.time, updated_at: clock.time, finished_at: null, challenge_hash: null, distribution: {},
+      created_at: clock.time, updated_at: clock.time, finished_at: null, challenge_hash: null, distribution: {}, check: null,
     });
     await using(backing.make(), async (store) => {
       assert.equal(await store.getBake('b1'), created);

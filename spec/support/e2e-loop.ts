@@ -56,11 +56,22 @@ export interface Context {
 
 export const ENC_PASSWORD = 'console-secret';
 
-// The CA rules the README tells operators to add, for the master's own certname.
+// The CA and catalog rules the README tells operators to add, for the master's own certname.
 const README_AUTH_RULES = [
+  `{ match-request: { path: "/puppet/v4/catalog", type: path, method: post }, allow: [ "${SERVER_CERTNAME}" ], sort-order: 400, name: "autoami catalog check" }`,
   `{ match-request: { path: "/puppet-ca/v1/certificate_status", type: path, method: [get, put, delete] }, allow: [ "${SERVER_CERTNAME}" ], sort-order: 400, name: "autoami certificate_status" }`,
   `{ match-request: { path: "/puppet-ca/v1/certificate_request", type: path, method: get }, allow: [ "${SERVER_CERTNAME}" ], sort-order: 400, name: "autoami certificate_request" }`,
 ];
+
+/**
+ * production's config_version names the code, as a shop's commit id does: a digest of
+ * site.pp. It lets a bake that launched without facts record the catalog its run had.
+ */
+function writeConfigVersion(server: PuppetServer): void {
+  const environment = join(server.codedir, 'environments', 'production');
+  writeFileSync(join(environment, 'config_version.sh'), '#!/bin/sh\nsha256sum "$(dirname "$0")/manifests/site.pp" | cut -c1-16\n', { mode: 0o755 });
+  writeFileSync(join(environment, 'environment.conf'), 'config_version = config_version.sh\n');
+}
 
 export function writeSite(context: Context): void {
   const releases = Object.entries(context.releases).map(([group, release]) => `    '${group}' => ${release},`);
@@ -133,6 +144,7 @@ export async function startLoop(context: Context): Promise<void> {
     startSshd({ login: 'root', setEnv: { AUTOAMI_PUPPET_ARGS: privateAgentArgs(tempDir('e2e-ssh-agent')) }, forceCommand: `tee -a ${context.sshScripts} | bash -s` }),
   ]);
   Object.assign(context, { server, endpoint, sshd, releases: {}, disk: tempDir('e2e-disk') });
+  writeConfigVersion(server);
   const bin = installBuiltModule(server);
   const run = tempDir('e2e-run');
   context.stateDir = join(run, 'state');
@@ -171,12 +183,21 @@ export async function face(context: Context, args: readonly string[]): Promise<s
   return result.stdout;
 }
 
-export async function bake(context: Context, group: string, expect: 'baked' | 'unchanged'): Promise<{ instanceId: string; image: string | null }> {
-  const out = await face(context, ['autoami', 'run', '--groups', group, '--wait']);
+export async function bake(context: Context, group: string, expect: 'baked' | 'unchanged', more: readonly string[] = []): Promise<{ instanceId: string; image: string | null }> {
+  const out = await face(context, ['autoami', 'run', '--groups', group, '--wait', ...more]);
   const match = new RegExp(`^${group}: done \\((i-[0-9a-f]+) (baked (ami-[0-9a-f]+)|unchanged)\\)`, 'm').exec(out);
   assert.ok(match, `no done line for ${group} in:\n${out}\n--- puppetserver:\n${context.server.log().slice(-3000)}`);
   assert.is(match[2]!.split(' ')[0], expect, out);
   return { instanceId: match[1]!, image: match[3] ?? null };
+}
+
+/** A run whose catalog check finds the group's catalog unchanged: it launches nothing and says so. */
+export async function skipped(context: Context, group: string): Promise<void> {
+  const launched = () => context.endpoint.instances().filter((instance) => instance.tags.get('autoami:group') === group).length;
+  const before = launched();
+  const out = await face(context, ['autoami', 'run', '--groups', group, '--wait']);
+  assert.match(out, new RegExp(`^${group}: done \\(unchanged\\): catalog unchanged$`, 'm'), out);
+  assert.is(launched(), before, `a run of ${group} with an unchanged catalog launched an instance`);
 }
 
 export async function currentImage(context: Context, group: string): Promise<string> {

@@ -22,6 +22,10 @@ import { FakeTime, storeTime } from './fake-clock.ts';
 import type { FakeEc2 } from './fake-ec2.ts';
 import { FakeEc2Source } from './fake-ec2-source.ts';
 import { FakeBootstrapper, FakeCa, FakeClassifier } from './fake-puppet.ts';
+import { FakeCatalogs } from './fake-catalogs.ts';
+
+/** Keys sensitive values' hashes in the catalog check. */
+export const SENSITIVE_KEY = Buffer.alloc(32, 3);
 
 export const REGION = 'us-east-1';
 export const BASE_IMAGE = 'ami-0abc1234';
@@ -95,6 +99,7 @@ export class FakeBakeEnv {
   readonly ec2: FakeEc2;
   readonly ca = new FakeCa();
   readonly classifier = new FakeClassifier();
+  readonly catalogs = new FakeCatalogs();
   readonly bootstrap = new FakeBootstrapper();
   readonly log = new CapturingLog();
   readonly deadlines: Deadlines = deadlines(REPORT_TIMEOUT_MS);
@@ -125,6 +130,7 @@ export class FakeBakeEnv {
     return {
       store: this.store, ec2: this.ec2s, publish: NO_PUBLISHING, ca: this.ca, classifier: this.classifier, bootstrap: this.bootstrap, clock: this.time,
       sleep: this.time.sleep, secrets: secretFor, log: this.log, deadlines: this.deadlines, owner, leaseMs: LEASE_MS,
+      catalogCheck: { store: this.store, compiler: this.catalogs, sensitiveKey: SENSITIVE_KEY },
       tickMs: TICK_MS, metrics: Metrics.off(), ...overrides,
     };
   }
@@ -198,7 +204,7 @@ export class FakeBakeEnv {
     if (state === 'promoted' || state === 'publishing') {
       await this.store.promote({
         image_id: update.image_id!, group_name: group.name, region: group.region, name: update.image_name!, parent_image: group.image,
-        bake_id: queued.id, config_version: '1700000000', changed_resources: [], created_at: this.at(0), deregistered_at: null, copies: {}, retention_note: null,
+        bake_id: queued.id, config_version: '1700000000', changed_resources: [], created_at: this.at(0), deregistered_at: null, copies: {}, retention_note: null, catalog_hash: null,
       });
     }
     if (state === 'queued') return this.lease(queued.id);

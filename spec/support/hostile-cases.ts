@@ -117,6 +117,8 @@ const BAD_INTEGERS: [string, unknown][] = [
 ];
 const BAD_BOOLEANS: [string, unknown][] = [['string', 'true'], ['one', 1], ['zero', 0], ['shell string', '$(reboot)'], ['object', {}]];
 
+const nestedObject = (depth: number): unknown => (depth === 0 ? 1 : { a: nestedObject(depth - 1) });
+
 const DEEP = 10_000;
 // Placeholders replaced in the serialised line: deep values and literals JSON.stringify cannot write.
 const LITERALS: Record<string, string> = {
@@ -172,6 +174,12 @@ function methodCases(method: MethodDef, base: Record<string, unknown>, context: 
         line: line(Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)])),
         expect: { kind: 'error', code: ErrorCode.ParseError },
       });
+    } else if (field.type === 'json') {
+      // Any object of bounded depth and length is a legal value; everything else is refused.
+      for (const [label, value] of WRONG_TYPES.filter(([label]) => label !== 'object' && label !== 'operator object')) add(`${name}=${label}`, mutate(value), invalid(name));
+      for (const [label, value] of [['string', '{}'], ['deep object (33)', nestedObject(33)], ['longer than allowed', { blob: 'x'.repeat(field.maxLength ?? 1024) }]] as const) {
+        add(`${name}=${label}`, mutate(value), invalid(name));
+      }
     } else {
       for (const [label, value] of field.type === 'integer' ? BAD_INTEGERS : BAD_BOOLEANS) add(`${name}=${label}`, mutate(value), invalid(name));
     }

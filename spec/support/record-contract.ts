@@ -1,18 +1,22 @@
 /**
- * Whole records in the store contract: every field of a group, a bake and an image read back
- * exactly, and the clock's times stamped on them. Registered onto the one contract suite in
- * spec/store.test.ts.
+ * Whole records in the store contract: every field of a group, a bake (its catalog check
+ * too), an image, a publication and a group's facts read back exactly, and the clock's times stamped on them.
+ * Registered onto the one contract suite in spec/store.test.ts.
  */
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { challengeHash } from '../../runtime/puppet/challenge.ts';
 import { BAKE_TABLE, REPORT_SHAPE } from '../../runtime/store/bake-table.ts';
+import { CHANGED_RESOURCE_SHAPE, CHECK_SHAPE, DIFF_SHAPE } from '../../runtime/store/catalog-table.ts';
+import { FACTS_TABLE } from '../../runtime/store/facts-table.ts';
 import { GROUP_TABLE } from '../../runtime/store/group-table.ts';
 import { IMAGE_TABLE } from '../../runtime/store/image-table.ts';
 import { PUBLICATION_TABLE, TARGET_PROGRESS_SHAPE } from '../../runtime/store/publication-table.ts';
-import type { Bake, Distribution, Group, GroupSettings, ImageRecord, Publication, ReportSummary, TargetProgress } from '../../runtime/store/store.ts';
+import type {
+  Bake, CatalogCheck, Distribution, Group, GroupFacts, GroupSettings, ImageRecord, Publication, ReportSummary, TargetProgress,
+} from '../../runtime/store/store.ts';
 import type { Shape } from '../../runtime/store/table.ts';
-import { FakeClock, at, bake, distributed, image, judged, published, settings, using, type Backing } from './store-fixtures.ts';
+import { FakeClock, at, bake, catalogCheck, digest, distributed, image, judged, published, settings, using, type Backing } from './store-fixtures.ts';
 
 /**
  * Every field holds something other than nothing and other than its default, so a field a
@@ -48,18 +52,20 @@ export function recordContract(test: Test, fresh: () => Promise<Backing>): void 
       'ap-southeast-2': { image_id: 'ami-0f0000004', step: 'deprecating' },
     };
     const copies = { 'ap-southeast-2': 'ami-0f0000004' };
+    const check: CatalogCheck = catalogCheck({ state: 'forced', reason: "forced by o'brien", hash: digest('c'), reference: digest('d'), compile_ms: 987 });
     const secret = challengeHash('a1'.repeat(32));
     const last = challengeHash('b2'.repeat(32));
     const written = await using(backing.make(clock), async (store) => {
       await store.createGroup(full);
       clock.time = at(10) + 202;
-      assert.ok(await store.setGroupImage('full', 'ami-0f0000002'));
+      assert.ok(await store.setGroupImage('full', 'ami-0f0000002', digest('d')));
       const group = (await store.getGroup('full'))!;
 
       clock.time = at(20) + 303;
       await store.createBake({ id: 'full-bake', run_id: 'run-9', group_name: 'full', region: 'eu-west-1', parent_image: 'ami-0f0000001', deadline: at(100) });
       assert.ok(await store.acquireLease('full-bake', 'm1', at(600), at(20)));
       assert.ok(await store.setChallenge('full-bake', 'm1', 'queued', secret));
+      assert.ok(await store.setCheck('full-bake', 'm1', 'queued', check));
       clock.time = at(30) + 404;
       const instance = { instance_id: 'i-0f00000000000001', certname: 'full-i-0f00000000000001.autoami', deadline: at(200) + 5 };
       assert.ok(await store.transition('full-bake', 'm1', 'queued', { state: 'launching', ...instance, expect_challenge: secret }));
@@ -79,30 +85,35 @@ export function recordContract(test: Test, fresh: () => Promise<Backing>): void 
       await store.promote({
         image_id: 'ami-0f0000003', group_name: 'full', region: 'eu-west-1', name: 'autoami-full-1', parent_image: 'ami-0f0000001',
         bake_id: 'full-bake', config_version: 'v42', changed_resources: ['Package[nginx]', 'File[/x]'], created_at: at(45) + 8, deregistered_at: null,
-        copies, retention_note: null,
+        copies, retention_note: null, catalog_hash: digest('c'),
       });
       await store.markImageDeregistered('ami-0f0000003', at(70) + 9);
       await store.setRetentionNote('ami-0f0000003', "kept: 'asg-full' launches it");
       return { group, bake };
     });
 
-    const group: Group = { ...full, image: 'ami-0f0000002', base_image: 'ami-0f0000001', created_at: at(0) + 101, updated_at: at(10) + 202 };
+    const group: Group = {
+      ...full, image: 'ami-0f0000002', base_image: 'ami-0f0000001', catalog_hash: digest('d'), created_at: at(0) + 101, updated_at: at(10) + 202,
+    };
     const bake: Bake = {
       id: 'full-bake', run_id: 'run-9', group_name: 'full', region: 'eu-west-1', parent_image: 'ami-0f0000001', deadline: at(300) + 6,
       state: 'done', outcome: 'baked', reason: 'changed 4', instance_id: 'i-0f00000000000001', certname: 'full-i-0f00000000000001.autoami',
       image_id: 'ami-0f0000003', image_name: 'autoami-full-1', report: fullReport, lease_owner: 'm2', lease_expires: at(900) + 7,
-      created_at: at(20) + 303, updated_at: at(50) + 606, finished_at: at(40) + 505, challenge_hash: last, distribution,
+      created_at: at(20) + 303, updated_at: at(50) + 606, finished_at: at(40) + 505, challenge_hash: last, distribution, check,
     };
     const image: ImageRecord = {
       image_id: 'ami-0f0000003', group_name: 'full', region: 'eu-west-1', name: 'autoami-full-1', parent_image: 'ami-0f0000001', bake_id: 'full-bake',
       config_version: 'v42', changed_resources: ['Package[nginx]', 'File[/x]'], created_at: at(45) + 8, deregistered_at: at(70) + 9,
-      copies, retention_note: "kept: 'asg-full' launches it",
+      copies, retention_note: "kept: 'asg-full' launches it", catalog_hash: digest('c'),
     };
-    // Promotion points the group at the new image.
-    const promoted: Group = { ...group, image: 'ami-0f0000003', updated_at: at(60) + 707 };
+    // Promotion points the group at the new image and its catalog.
+    const promoted: Group = { ...group, image: 'ami-0f0000003', catalog_hash: digest('c'), updated_at: at(60) + 707 };
     everyFieldSet(GROUP_TABLE, group, 'group');
     everyFieldSet(BAKE_TABLE, bake, 'bake');
     everyFieldSet(REPORT_SHAPE, fullReport, 'report');
+    everyFieldSet(CHECK_SHAPE, check, 'check');
+    everyFieldSet(DIFF_SHAPE, check.diff!, 'check.diff');
+    everyFieldSet(CHANGED_RESOURCE_SHAPE, check.diff!.changed[0]!, 'check.diff.changed');
     everyFieldSet(IMAGE_TABLE, image, 'image');
     assert.equal(written, { group, bake });
     // Read back by a store that did not write them: what the backend kept, not what it remembered.
@@ -144,6 +155,19 @@ export function recordContract(test: Test, fresh: () => Promise<Backing>): void 
       assert.equal(await store.getPublication('pub-full'), publication);
       assert.equal(await store.listPublications('full'), [publication]);
     });
+  });
+
+  test('should keep a group\'s facts with every field set, and read them back exactly', async () => {
+    const backing = await fresh();
+    const facts: GroupFacts = {
+      group_name: 'full', bake_id: 'full-bake', certname: 'full-i-0f00000000000001.autoami', instance_id: 'i-0f00000000000001', environment: 'staging',
+      facts: { os: { family: 'Debian', release: { major: '12' } }, processors: { count: 4 }, virtual: 'kvm', is_virtual: true, dmi: null, "o'brien": ['a', 1] },
+      recorded_at: at(30) + 404,
+    };
+    const { recorded_at: _, ...given } = facts;
+    await using(backing.make(new FakeClock(facts.recorded_at)), (store) => store.recordFacts(given));
+    everyFieldSet(FACTS_TABLE, facts, 'facts');
+    await using(backing.make(), async (store) => assert.equal(await store.getFacts('full'), facts));
   });
 
   test('should stamp created_at, updated_at and finished_at with the clock it was given', async () => {

@@ -4,7 +4,7 @@
  */
 import * as assert from 'uvu/assert';
 import type { Clock } from '../../runtime/clock.ts';
-import type { GroupSettings, ImageRecord, NewBake, ReportSummary, Store } from '../../runtime/store/store.ts';
+import type { CatalogCheck, GroupSettings, ImageRecord, NewBake, ReportSummary, Store } from '../../runtime/store/store.ts';
 
 /** One place to keep data; `make()` gives a new, unopened store over it, stamping times with `clock` (the system's by default). */
 export interface Backing {
@@ -58,7 +58,19 @@ export const report = (over: Partial<ReportSummary> = {}): ReportSummary => ({
 export const image = (id: string, seconds: number, over: Partial<ImageRecord> = {}): ImageRecord => ({
   image_id: id, group_name: 'wordpress', region: 'us-east-1', name: `autoami-wordpress-${seconds}`, parent_image: 'ami-0abc1234',
   bake_id: 'b1', config_version: '1700000000', changed_resources: ['Package[nginx]', "File['x']"], created_at: at(seconds),
-  deregistered_at: null, copies: {}, retention_note: null, ...over,
+  deregistered_at: null, copies: {}, retention_note: null, catalog_hash: null, ...over,
+});
+
+/** A `sha256:<hex>` digest made of one repeated hex digit: distinct, valid, and readable in a failure. */
+export const digest = (digit: string): string => `sha256:${digit.repeat(64)}`;
+
+/** What a catalog check that compiled and compared finds: a changed catalog. */
+export const catalogCheck = (over: Partial<CatalogCheck> = {}): CatalogCheck => ({
+  state: 'changed', reason: '3 resources differ', hash: digest('b'), reference: digest('a'),
+  diff: {
+    added: ['File[/etc/motd]'], removed: ["Package['telnet']"], changed: [{ ref: 'Service[nginx]', parameters: ['ensure', 'enable'] }], edgesChanged: true,
+  },
+  compile_ms: 1234, ...over,
 });
 
 /** Group settings unlike every default of the distribution fields, so a field dropped on the way shows. */

@@ -196,7 +196,7 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :run do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"run","method":"bake.run","positional":[],"options":[{"field":"groups","flag":"--groups","type":"string[]"},{"field":"wait","flag":"--wait","type":"boolean"}],"settings":[{"field":"noop","setting":"noop"}],"render":{"kind":"table","rowsKey":"bakes","failKey":"failed","columns":[{"key":"group","heading":"GROUP"},{"key":"state","heading":"STATE"},{"key":"outcome","heading":"OUTCOME"},{"key":"instance_id","heading":"INSTANCE"},{"key":"image","heading":"NEW AMI"},{"key":"reason","heading":"REASON"}],"empty":"No groups to bake. Add one with: puppet autoami new_group ..."}}
+      {"face":"autoami","action":"run","method":"bake.run","positional":[],"options":[{"field":"groups","flag":"--groups","type":"string[]"},{"field":"wait","flag":"--wait","type":"boolean"},{"field":"force","flag":"--force","type":"boolean"}],"settings":[{"field":"noop","setting":"noop"}],"render":{"kind":"table","rowsKey":"bakes","failKey":"failed","columns":[{"key":"group","heading":"GROUP"},{"key":"state","heading":"STATE"},{"key":"outcome","heading":"OUTCOME"},{"key":"instance_id","heading":"INSTANCE"},{"key":"image","heading":"NEW AMI"},{"key":"reason","heading":"REASON"}],"empty":"No groups to bake. Add one with: puppet autoami new_group ..."}}
     SPEC
     summary 'Bake every group (or the named ones) in parallel'
     description 'Launches one instance per group from its latest AMI and lets the Puppet agent run once on it. A run that changes something becomes the group\'s new AMI; no change, no AMI. With --wait it prints each state change and a final table, and exits non-zero when any bake failed. Puppet\'s own --noop says what would be launched and launches nothing. A group that is still baking is not started twice.'
@@ -214,6 +214,10 @@ Puppet::Face.define(:autoami, '0.1.0') do
       summary 'Follow the bakes until every one is done; exit non-zero if any failed (default: false)'
     end
 
+    option '--force' do
+      summary 'Launch every group\'s instance, without first checking whether its catalog changed (default: false)'
+    end
+
     when_invoked do |options|
       PuppetX::Autoami::Action.new(spec).invoke([], options)
     end
@@ -225,10 +229,10 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :history do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"history","method":"group.history","positional":["name"],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"time","heading":"TIME"},{"key":"event","heading":"EVENT"},{"key":"outcome","heading":"OUTCOME"},{"key":"channel","heading":"CHANNEL"},{"key":"by","heading":"BY"},{"key":"image","heading":"AMI"},{"key":"parent","heading":"PARENT"},{"key":"config_version","heading":"CONFIG"},{"key":"changes","heading":"CHANGES"},{"key":"current","heading":"CURRENT"},{"key":"images","heading":"IMAGES BY REGION"},{"key":"deregistered","heading":"RETIRED"},{"key":"retention","heading":"RETENTION"}],"empty":"No finished bakes for this group yet."}}
+      {"face":"autoami","action":"history","method":"group.history","positional":["name"],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"time","heading":"TIME"},{"key":"event","heading":"EVENT"},{"key":"outcome","heading":"OUTCOME"},{"key":"channel","heading":"CHANNEL"},{"key":"by","heading":"BY"},{"key":"image","heading":"AMI"},{"key":"parent","heading":"PARENT"},{"key":"config_version","heading":"CONFIG"},{"key":"changes","heading":"CHANGES"},{"key":"catalog","heading":"CATALOG"},{"key":"current","heading":"CURRENT"},{"key":"images","heading":"IMAGES BY REGION"},{"key":"deregistered","heading":"RETIRED"},{"key":"retention","heading":"RETENTION"}],"empty":"No finished bakes for this group yet."}}
     SPEC
     summary 'Show a group\'s bakes and image lineage'
-    description 'Every finished bake of the group and every promotion and rollback of its channels, newest first: when, the outcome, the channel and who asked, the AMI in each region and its parent, the Puppet config version, the changes, and what retention said of the image (kept because a launch template or an instance uses it, or retired).'
+    description 'Every finished bake of the group and every promotion and rollback of its channels, newest first: when, the outcome, the channel and who asked, the AMI in each region and its parent, the Puppet config version, the changes, what the catalog check found before the bake launched (unchanged, or the resources added +, removed - and changed ~ with their parameters), and what retention said of the image (kept because a launch template or an instance uses it, or retired).'
     arguments 'NAME'
     examples <<~'EXAMPLES'
     $ puppet autoami history wordpress

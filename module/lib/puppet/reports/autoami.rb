@@ -12,7 +12,7 @@ Puppet::Reports.register_report(:autoami) do
   def process
     return unless PuppetX::Autoami::Report.tracked?(host)
 
-    PuppetX::Autoami::Report.deliver(PuppetX::Autoami::Report.summary(self))
+    PuppetX::Autoami::Report.deliver(PuppetX::Autoami::Report.with_facts(PuppetX::Autoami::Report.summary(self)))
   rescue Exception => e # rubocop:disable Lint/RescueException -- a report processor must never take the master down
     Puppet.err("autoami report processor: #{e.class}: #{e.message}")
   end

@@ -11,5 +11,7 @@ module PuppetX
     SUBMIT_TIMEOUT = 2
     # `<group>-<instance id>.autoami`: a bake instance, known by its certname alone.
     CERTNAME = /\A[a-z][a-z0-9_-]{0,62}-i-([0-9a-f]{8}|[0-9a-f]{17})\.autoami\z/
+    # Characters of facts JSON a report carries at most: the sidecar reads one line of 1 MiB per message.
+    FACTS_MAX = 524288
   end
 end

@@ -53,6 +53,42 @@ module PuppetX
         summary.reject { |_key, value| value.nil? }
       end
 
+      # Facts that stay on the master: the user-data holds a bake's one-time challenge.
+      DROPPED_FACTS = %w[ec2_userdata].freeze
+
+      # The node's facts as the master cached them when it compiled the run's catalog (the
+      # facts terminus Puppet Server uses, PuppetDB's included), for the next run's catalog
+      # check. Without them the check just launches, so any trouble here costs no report.
+      def self.facts(host)
+        found = Puppet::Node::Facts.indirection.find(host)
+        return nil unless found
+
+        # Keys starting with _ are the master's own bookkeeping (e.g. _timestamp), not the node's.
+        kept = found.values.reject { |name, _| DROPPED_FACTS.include?(name.to_s) || name.to_s.start_with?('_') }
+        # A copy, so the cached facts are left as they were.
+        values = JSON.parse(JSON.generate(kept))
+        iam = values.dig('ec2_metadata', 'iam')
+        iam.delete('security-credentials') if iam.is_a?(Hash)
+        json = JSON.generate(values)
+        if json.length > FACTS_MAX
+          Puppet.warning("autoami: the facts of #{host} are #{json.length} characters, over #{FACTS_MAX}: its group's next run is not checked against its catalog")
+          return nil
+        end
+        values
+      rescue StandardError => e
+        Puppet.warning("autoami: no facts for #{host} (#{e.class}: #{e.message}): its group's next run is not checked against its catalog")
+        nil
+      end
+
+      # Only on a master: under `puppet apply` the facts terminus would run Facter again, and
+      # no catalog check compiles against an apply.
+      def self.with_facts(summary)
+        return summary unless Puppet.run_mode.server?
+
+        facts = facts(summary['host'])
+        facts ? summary.merge('facts' => facts) : summary
+      end
+
       # Straight to the sidecar with a short timeout, since the master waits on this; if
       # that fails for any reason, into the spool, which the sidecar replays when it is back.
       def self.deliver(summary)

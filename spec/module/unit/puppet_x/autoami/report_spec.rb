@@ -75,6 +75,50 @@ describe PuppetX::Autoami::Report do
     end
   end
 
+  describe '.facts' do
+    # As on a master: the facts the agent sent are saved through the facts indirection
+    # (Puppet Server's json terminus) before its catalog is compiled.
+    around do |example|
+      saved = Puppet[:facts_terminus]
+      Puppet[:facts_terminus] = 'json'
+      # The json terminus keeps a master's under server_datadir, anyone else's under client_datadir.
+      Puppet[:client_datadir] = Puppet[:server_datadir] = File.join(@dir, 'data')
+      example.run
+    ensure
+      Puppet[:facts_terminus] = saved
+    end
+
+    def cache_facts(host, values)
+      Puppet::Node::Facts.indirection.save(Puppet::Node::Facts.new(host, values))
+    end
+
+    it "reads the node's cached facts, leaving out the user-data, credentials and the master's bookkeeping" do
+      cache_facts(certname, 'os' => { 'family' => 'Debian' }, 'ec2_userdata' => "challenge: s3cret\n", '_timestamp' => '2030-01-01',
+                            'ec2_metadata' => { 'instance-id' => 'i-0123', 'iam' => { 'info' => 'arn', 'security-credentials' => { 'role' => 'key' } } })
+      facts = described_class.facts(certname)
+      expect(facts).to eq('os' => { 'family' => 'Debian' }, 'ec2_metadata' => { 'instance-id' => 'i-0123', 'iam' => { 'info' => 'arn' } })
+      expect(Puppet::Node::Facts.indirection.find(certname).values['ec2_userdata']).to eq("challenge: s3cret\n")
+    end
+
+    it 'gives none, with a warning, for facts too long for one message' do
+      cache_facts(certname, 'blob' => 'x' * PuppetX::Autoami::FACTS_MAX)
+      expect(Puppet).to receive(:warning).with(/facts of #{Regexp.escape(certname)} are \d+ characters, over #{PuppetX::Autoami::FACTS_MAX}/)
+      expect(described_class.facts(certname)).to be_nil
+    end
+
+    it 'gives none for a node the master has no facts of' do
+      expect(described_class.facts('gone-i-0123456789abcdef0.autoami')).to be_nil
+    end
+
+    it 'adds them to the summary only on a master' do
+      cache_facts(certname, 'os' => { 'family' => 'Debian' })
+      summary = { 'host' => certname }
+      expect(described_class.with_facts(summary)).to eq(summary)
+      allow(Puppet.run_mode).to receive(:server?).and_return(true)
+      expect(described_class.with_facts(summary)).to eq('host' => certname, 'facts' => { 'os' => { 'family' => 'Debian' } })
+    end
+  end
+
   describe '.deliver' do
     summary = { 'host' => 'web-i-0123abcd.autoami', 'status' => 'changed' }
 
