@@ -26,7 +26,7 @@ Deadlines('should give every state its own deadline, the report wait the configu
   const table = deadlines(45 * MINUTE);
   const minutes = Object.fromEntries(BAKE_STATES.map((state) => [state, table.forState(state) / MINUTE]));
   assert.equal(minutes, {
-    queued: 60, launching: 10, booting: 15, bootstrapping: 30, awaiting_report: 45, imaging: 10, image_pending: 90, distributing: 120, promoted: 10, publishing: 240, cleaning: 15, done: 0,
+    queued: 60, launching: 10, booting: 15, bootstrapping: 30, awaiting_report: 45, imaging: 10, image_pending: 90, verifying: 45, distributing: 120, promoted: 10, publishing: 240, cleaning: 15, done: 0,
   });
 });
 

@@ -25,7 +25,8 @@ Engine.after.each(({ fx }) => fx.close());
 /** The agent run over SSH ends with its report in the store, as the report processor would put it there. */
 function agentReports(fx: FakeBakeEnv, report: ReportSummary): void {
   fx.bootstrap.agent = async (run) => {
-    await fx.store.recordReport(run.bake.id, report);
+    const bake = await fx.store.findBakeByCertname(run.certname);
+    await fx.store.recordReport(bake!.id, report);
     return { state: 'ran', exitCode: 2, output: '' };
   };
 }

@@ -1,7 +1,7 @@
 /** The report judgement: which Puppet runs make an AMI, which leave the group alone, which fail the bake. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { judge, type JudgePolicy } from '../runtime/bake/judge.ts';
+import { judge, onNewBase, type JudgePolicy } from '../runtime/bake/judge.ts';
 import { reportSummary } from './support/fake-bake-env.ts';
 
 /** A group's defaults: intentional changes bake, no resource is ignored. */
@@ -100,6 +100,26 @@ Judge('should count changes the report could not name, since they might be anyth
 Judge('should still fail a run with failures whatever it ignores', () => {
   const report = reportSummary({ status: 'failed', changed: 1, failed: 1, changed_resources: ['Exec[apt_update]'], failed_resources: ['Exec[apt_update]'] });
   assert.is(judge(report, { bake_on: 'intentional', ignore_resources: ['Exec[*]'] }).state, 'failed_run');
+});
+
+const NEW_BASE = { from: 'ami-0abc1234', to: 'ami-0fedcba9876543210', source: '/aws/service/debian/release/12/latest/amd64' };
+
+Judge('should bake a run from a new base image whatever it changed, the new base named first when nothing else counts', () => {
+  const quiet = judge(reportSummary({ status: 'unchanged', changed: 0, changed_resources: [] }), DEFAULTS);
+  assert.equal(onNewBase(quiet, NEW_BASE), {
+    state: 'bake', reason: `a new base image ami-0fedcba9876543210 (was ami-0abc1234) from ${NEW_BASE.source}; the Puppet run changed nothing`,
+  });
+  const changed = judge(reportSummary({ changed: 1, changed_resources: ['Package[nginx]'] }), DEFAULTS);
+  assert.equal(onNewBase(changed, NEW_BASE), {
+    state: 'bake', reason: `1 resources changed: Package[nginx], on a new base image ami-0fedcba9876543210 (was ami-0abc1234) from ${NEW_BASE.source}`,
+  });
+});
+
+Judge('should leave a failed run failed and a run without a new base as it was judged', () => {
+  const failed = judge(reportSummary({ status: 'failed', changed: 0, failed: 1, failed_resources: ['Package[nginx]'] }), DEFAULTS);
+  assert.equal(onNewBase(failed, NEW_BASE), failed);
+  const quiet = judge(reportSummary({ status: 'unchanged', changed: 0, changed_resources: [] }), DEFAULTS);
+  assert.equal(onNewBase(quiet, null), quiet);
 });
 
 Judge.run();

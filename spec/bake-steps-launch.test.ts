@@ -57,7 +57,7 @@ Steps('should put the secret in the user-data and its hash in the store before l
   fx.ec2.intercept('launch', async () => void (storedAtLaunch = (await reread(fx, bake)).challenge_hash));
   assert.is(await step(fx.env, bake), 'moved');
   assert.is(storedAtLaunch, hashOf(bake), 'the hash is stored before the secret leaves');
-  assert.equal(fx.bootstrap.userDatas, [{ group: 'web', server: 'puppet.example.com', challenge: secretFor(bake.id) }]);
+  assert.equal(fx.bootstrap.userDatas, [{ group: 'web', server: 'puppet.example.com', challenge: secretFor(bake.id), noop: false }]);
   assert.match(fx.ec2.launches[0]?.userData ?? '', `challenge=${secretFor(bake.id)}`);
   const booting = await movedTo(fx, bake, 'booting');
   assert.is(booting.challenge_hash, hashOf(bake), 'still outstanding: the instance has yet to ask for its certificate');
@@ -156,7 +156,7 @@ Steps('should run the agent over SSH with the bake secret, sign its CSR meanwhil
   fx.bootstrap.agent = async (run) => {
     storedAtSsh = (await reread(fx, bake)).challenge_hash;
     // The agent's waitforcert: it waits for the signature, as a real one does.
-    for (let polls = 0; polls < 100 && !fx.ca.signed.includes(run.bake.certname!); polls++) await fx.time.sleep(1_000);
+    for (let polls = 0; polls < 100 && !fx.ca.signed.includes(run.certname); polls++) await fx.time.sleep(1_000);
     return { state: 'ran', exitCode: 2, output: '' };
   };
   assert.is(await step(fx.env, bake), 'moved');

@@ -21,7 +21,7 @@ const ID = 'i-0123456789abcdef0';
 const CHALLENGE = 'c0ffee'.padEnd(64, '0123456789abcdef');
 const input = (over: Partial<BootstrapScriptInput> = {}): BootstrapScriptInput => ({
   certname: certnameFor('web', ID), server: '127.0.0.1', serverPort: 1, instanceId: ID, role: 'web', environment: null, waitForCert: 0,
-  challenge: CHALLENGE, ...over,
+  challenge: CHALLENGE, noop: false, ...over,
 });
 /** What csr_attributes.yaml holds for instance `id` of role `role`. */
 const attributes = (id: string, role: string) => ({ custom_attributes: { '1.2.840.113549.1.9.7': CHALLENGE }, extension_requests: { pp_instance_id: id, pp_role: role } });
@@ -87,6 +87,16 @@ Render('should produce a bash script that parses, with every value single-quoted
   assert.ok(script.includes(`SERVER='x'\\''y"$(touch CANARY)\`touch CANARY\`;touch CANARY \\'\n`));
 });
 
+Render('should run the agent in noop only for a verification', () => {
+  const agentLine = (script: string) => script.split('\n').find((line) => line.includes('--detailed-exitcodes')) ?? '';
+  const verification = renderBootstrapScript(input({ noop: true }));
+  assert.is(spawnSync('bash', ['-n'], { input: verification }).status, 0);
+  assert.match(verification, /^NOOP=--noop$/m);
+  assert.match(agentLine(verification), / \$NOOP /);
+  assert.match(renderBootstrapScript(input()), /^NOOP=$/m);
+  assert.match(userDataFor({ group: 'web', server: 'p', serverPort: 1, environment: null, waitForCert: 0, challenge: CHALLENGE, noop: true }), /^NOOP=--noop$/m);
+});
+
 Render('should reject values that quoting cannot make safe for puppet', () => {
   assert.throws(() => renderBootstrapScript(input({ server: 'a\nserver = evil' })), /server contains a control character/);
   assert.throws(() => renderBootstrapScript(input({ role: 'web\u0085' })), /role contains a control character/);
@@ -103,7 +113,7 @@ Render('should refuse a challenge that is not 32 or more letters and digits, wit
       JSON.stringify(challenge),
     );
   }
-  assert.throws(() => userDataFor({ group: 'web', server: 'p', serverPort: 1, environment: null, waitForCert: 0, challenge: 'short' }), /value hidden/);
+  assert.throws(() => userDataFor({ group: 'web', server: 'p', serverPort: 1, environment: null, waitForCert: 0, challenge: 'short', noop: false }), /value hidden/);
 });
 
 Render('should configure the real agent and pass its failure code through', async () => {
@@ -145,7 +155,7 @@ Render('should exit 3 with a clear message when puppet is absent', async () => {
 
 Render('should make user-data that works out the instance id on the instance', async () => {
   const { confdir, args } = agentDirs();
-  const script = userDataFor({ group: 'web', server: '127.0.0.1', serverPort: 1, environment: null, waitForCert: 0, challenge: CHALLENGE });
+  const script = userDataFor({ group: 'web', server: '127.0.0.1', serverPort: 1, environment: null, waitForCert: 0, challenge: CHALLENGE, noop: false });
   assert.ok(script.startsWith('#!/bin/bash\n'));
   // The sidecar's own instance-id pattern, not a copy of it.
   assert.ok(script.includes(`ID_PATTERN='${shellPattern('instance_id')}'\n`), script);

@@ -26,7 +26,7 @@ Pe.before(async (ctx) => {
   ctx.group = (overrides = {}) => ({
     name: 'wordpress', image: 'ami-0abc1234', base_image: 'ami-0abc1234', catalog_hash: null, type: 't3.micro', keyname: 'deploy', keyfile: '/k.pem', login: 'ec2-user',
     puppetserver: 'puppet.invalid', node_group: 'wordpress', enc_user: 'admin', enc_pass: PASSWORD, enc_server: '127.0.0.1', enc_port: port,
-    region: 'us-east-1', subnet: null, security_group: null, bootstrap: 'ssh', keep: 3, template: null, keep_failed: false, keep_days: null, copy_to: [], encrypt: false, kms_key: [], share_with: [], deprecate_after: null, ssm_parameter: [], launch_template: [], instance_refresh: [], min_healthy_percentage: 90, refresh_replace_all: false, bake_on: 'intentional', ignore_resources: [], created_at: Date.UTC(2025, 0, 1), updated_at: Date.UTC(2025, 0, 1),
+    region: 'us-east-1', subnet: null, security_group: null, bootstrap: 'ssh', keep: 3, template: null, keep_failed: false, keep_days: null, copy_to: [], encrypt: false, kms_key: [], share_with: [], deprecate_after: null, ssm_parameter: [], launch_template: [], instance_refresh: [], min_healthy_percentage: 90, refresh_replace_all: false, bake_on: 'intentional', ignore_resources: [], base_image_from: null, base_image_filter: null, base_image_owner: null, followed_base: null, verify: false, created_at: Date.UTC(2025, 0, 1), updated_at: Date.UTC(2025, 0, 1),
     ...overrides,
   });
 });

@@ -164,6 +164,46 @@ E2e('should have published each bake of web to channel latest, and promote it to
   assert.equal(groups.find((each) => each.name === 'web')?.channels, { latest: image, prod: image });
 });
 
+E2e('should promote an image a noop run on it finds converged, and refuse one whose role changes on every run', async (context) => {
+  const group = 'ver';
+  await newGroup(context, group, 'ssh', ['--verify']);
+  const launchedFrom = (image: string) => context.endpoint.instances().filter((instance) => instance.imageId === image);
+
+  // A converging role: the bake instance's run changes the file; the noop run on the image finds nothing to do.
+  const first = await bake(context, group, 'baked');
+  const [verifier, ...more] = launchedFrom(first.image!);
+  assert.ok(verifier, 'no instance was launched from the new image to verify it');
+  assert.equal(more, [], 'one verification instance per bake');
+  assert.is(verifier.tags.get('autoami:bake'), context.endpoint.image(first.image!)?.tags.get('autoami:bake'));
+  for (const id of [first.instanceId, verifier.instanceId]) assert.is(context.endpoint.instance(id)?.state, 'terminated', `${id} was left running`);
+  assert.is(await currentImage(context, group), first.image);
+  assert.match(readFileSync(context.sshScripts, 'utf8'), /^NOOP=--noop$/m, 'the verification script did not run the agent in noop');
+
+  // The role gains a resource that changes on every run: it bakes, but the image it makes does not converge.
+  context.everyRun.push(group);
+  writeSite(context);
+  const refused = await context.puppet.run(['autoami', 'run', '--groups', group, '--wait']);
+  context.outputs.push(refused.stdout, refused.stderr);
+  assert.is(refused.status, 1, `an unverified bake must fail the run:\n${refused.stdout}${refused.stderr}`);
+  const pending = `Notify[${group} changes on every run]`;
+  const line = new RegExp(`^${group}: done \\((i-[0-9a-f]+) unverified (ami-[0-9a-f]+)\\): 1 resources would still change on the new image \\(i-[0-9a-f]+\\): ${pending.replace(/[[\]]/g, '\\$&')}; the group stays on ${first.image}$`, 'm');
+  const said = line.exec(refused.stdout);
+  assert.ok(said, refused.stdout);
+  const rejected = said[2]!;
+  // EC2 drops a deregistered image from its answers (the endpoint at once).
+  assert.is(context.endpoint.image(rejected), undefined, 'the unverified image was kept');
+  assert.is(await currentImage(context, group), first.image, 'the group moved to an unverified image');
+  for (const instance of launchedFrom(rejected)) assert.is(instance.state, 'terminated', `verification instance ${instance.instanceId} was left running`);
+  assert.is(launchedFrom(rejected).length, 1);
+
+  const history = JSON.parse(await face(context, ['autoami', 'history', group, '--render-as', 'json'])) as { outcome: string; verification: string | null; reason: string }[];
+  assert.equal(history.map((row) => [row.outcome, row.verification]), [['unverified', `would change: ${pending}`], ['baked', 'verified']]);
+  assert.match(history[1]!.reason, /; verified: a noop run on the new image \(i-[0-9a-f]+\) found nothing to change$/);
+  const table = await face(context, ['autoami', 'history', group]);
+  assert.match(table, /\bVERIFIED\b/);
+  assert.ok(table.includes(`would change: ${pending}`), table);
+});
+
 E2e('should refuse CSRs forged from the certname on the CA API path, remove them, and sign the instance its own', async (context) => {
   const { certname } = await bakeForged(context, 'forged', 'ca');
   // The sidecar refused each forgery by name, never signing it, and removed it for the agent's own.

@@ -86,9 +86,9 @@ function faceSuite(label: string, database: () => Promise<DatabaseConfig | undef
         name: 'wordpress', image: 'ami-0abc1234', base_image: 'ami-0abc1234', type: 't3.micro', keyname: 'deploy',
         keyfile, login: 'ec2-user', puppetserver: 'puppet.example.com', node_group: 'wordpress', enc_user: 'admin',
         enc_pass: '[redacted]', enc_server: null, enc_port: 443, region: 'us-east-1', subnet: null, security_group: null,
-        bootstrap: 'ssh', keep: 5, template: null, keep_failed: false, created_at: undefined, updated_at: undefined,
+        bootstrap: 'ssh', keep: 5, template: null, keep_failed: false, verify: false, created_at: undefined, updated_at: undefined,
         keep_days: null, copy_to: [], encrypt: false, kms_key: [], share_with: [], deprecate_after: null, images: { 'us-east-1': 'ami-0abc1234' },
-        ssm_parameter: [], launch_template: [], instance_refresh: [], min_healthy_percentage: 90, refresh_replace_all: false, bake_on: 'intentional', ignore_resources: [], catalog_hash: null, channels: { latest: 'ami-0abc1234' },
+        ssm_parameter: [], launch_template: [], instance_refresh: [], min_healthy_percentage: 90, refresh_replace_all: false, bake_on: 'intentional', ignore_resources: [], base_image_from: null, base_image_filter: null, base_image_owner: null, catalog_hash: null, followed_base: null, channels: { latest: 'ami-0abc1234' }, follows: null,
       },
     );
     assert.match(String(group.created_at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
@@ -100,7 +100,7 @@ function faceSuite(label: string, database: () => Promise<DatabaseConfig | undef
     assert.is(result.status, 0, result.stderr);
     const [heading, row] = result.stdout.trim().split('\n');
     assert.match(heading!, /^GROUP\s+IMAGE\s+TYPE/);
-    assert.match(row!, /^wordpress\s+ami-0abc1234\s+t3\.micro\s+us-east-1\s+us-east-1=ami-0abc1234\s+latest=ami-0abc1234\s+ssh/);
+    assert.match(row!, /^wordpress\s+ami-0abc1234\s+t3\.micro\s+us-east-1\s+us-east-1=ami-0abc1234\s+latest=ami-0abc1234\s+-\s+ssh/);
   });
 
   const refusals: [string, (args: string[]) => string[], RegExp][] = [
@@ -110,6 +110,8 @@ function faceSuite(label: string, database: () => Promise<DatabaseConfig | undef
     ['a key file that does not exist', (args) => replace(args, '--keyfile', '/nonexistent/deploy.pem'), /keyfile: "\/nonexistent\/deploy.pem" does not exist/],
     ['a duplicate name', (args) => args, /name: group "wordpress" already exists/],
     ['a non-numeric port', (args) => [...args.slice(0, -1), '--enc-port', 'https', 'other'], /enc_port: expected an integer/],
+    ['a base image pattern without its owner', (args) => [...args.slice(0, -1), '--base-image-filter', 'debian-12-amd64-*', 'other'], /base_image_filter: "debian-12-amd64-\*" needs --base-image-owner/],
+    ['a base image owner that is none', (args) => [...args.slice(0, -1), '--base-image-filter', 'debian-*', '--base-image-owner', 'debian', 'other'], /base_image_owner: "debian" is not valid/],
   ];
   for (const [what, mutate, message] of refusals) {
     Face(`should refuse ${what} with one line and leave the store as it was`, async ({ puppet, keyfile, tables }) => {

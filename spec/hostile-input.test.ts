@@ -126,6 +126,8 @@ Hostile.before(async (context) => {
     puppetserver: 'puppet.example.com', node_group: 'seed', enc_user: 'admin', enc_pass: 'seed-pass', enc_server: null, enc_port: 443,
     region: 'us-east-1', subnet: null, security_group: null, bootstrap: 'userdata', keep: 5, template: null, keep_failed: false, keep_days: null, copy_to: [], encrypt: false, kms_key: [], share_with: [], deprecate_after: null,
     ssm_parameter: [], launch_template: [], instance_refresh: [], min_healthy_percentage: 90, refresh_replace_all: false, bake_on: 'intentional', ignore_resources: [],
+    base_image_from: null, base_image_filter: null, base_image_owner: null,
+    verify: false,
   });
   const hour = Date.now() + 3_600_000;
   await context.store.createBake({ id: 'bake-seed', run_id: 'run-seed', group_name: 'seed', region: 'us-east-1', parent_image: 'ami-0abc1234', deadline: hour });

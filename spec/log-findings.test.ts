@@ -47,7 +47,7 @@ Secrets('should name the log and mask the secret', () => {
 
 Secrets('should find the challenge of every bootstrap script, ssh and user-data alike, once each', () => {
   const [one, two] = ['1a'.repeat(32), '2b'.repeat(32)];
-  const common = { server: 'puppet', serverPort: 8140, environment: null, waitForCert: 15 };
+  const common = { server: 'puppet', serverPort: 8140, environment: null, waitForCert: 15, noop: false };
   const ssh = renderBootstrapScript({ ...common, certname: 'web-i-0123abcd.autoami', instanceId: 'i-0123abcd', role: 'web', challenge: one });
   const userData = userDataFor({ ...common, group: 'db', challenge: two });
   assert.equal(bootstrapChallenges([ssh, userData, `${ssh}\n${ssh}`, 'no script']), [one, two]);

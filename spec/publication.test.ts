@@ -9,6 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { bakeOnce, call, HOME } from './support/delivery-rig.ts';
 import { startEc2Endpoint, type Ec2Endpoint } from './support/ec2-endpoint.ts';
+import { BASE_IMAGE_OWNER } from './support/ec2/state.ts';
 import { seedGroup } from './support/group-params.ts';
 import { startMariadb } from './support/mariadb.ts';
 import { defaultVersion, makeAsg, makeTemplate } from './support/publication-rig.ts';
@@ -186,6 +187,28 @@ Publication('should add targets with update_group, replacing lists and keeping o
   const done = await bakeOnce(sidecar.socketPath, sidecar.store, 'cache');
   assert.is(published(endpoint, HOME, '/cache/ami'), done.image_id);
   assert.is(defaultVersion(endpoint, HOME, template).imageId, done.image_id);
+});
+
+Publication('should follow a base image only when it resolves, and switch between a parameter and a pattern with update_group', async ({ endpoint, sidecar }) => {
+  const parameter = '/aws/service/debian/release/12/latest/amd64';
+  const group = seedGroup({ name: 'follower', bootstrap: 'userdata', region: HOME, base_image_from: parameter });
+  const refused = await callOnce(sidecar.socketPath, 'group.create', group);
+  assert.is(refused.error?.data?.field, 'base_image_from', refused.error?.message);
+  assert.is(refused.error?.message, `base_image_from: "${parameter}" resolves to no image: there is no SSM parameter ${parameter} in ${HOME}`);
+  assert.is(await sidecar.store.getGroup('follower'), undefined, 'a refused group was stored');
+  endpoint.ssm.publishPublic(HOME, parameter, 'ami-0abc1234');
+  await call(sidecar.socketPath, 'group.create', group);
+  const switched = (await call(sidecar.socketPath, 'group.update', { name: 'follower', base_image_filter: 'debian-12-amd64-*', base_image_owner: BASE_IMAGE_OWNER })) as {
+    changed: string[];
+    follows: string | null;
+  };
+  assert.equal(switched.changed, ['base_image_filter', 'base_image_from', 'base_image_owner']);
+  assert.is(switched.follows, `debian-12-amd64-* owned by ${BASE_IMAGE_OWNER}`);
+  const stored = (await sidecar.store.getGroup('follower'))!;
+  assert.equal([stored.base_image_from, stored.base_image_filter, stored.base_image_owner], [null, 'debian-12-amd64-*', BASE_IMAGE_OWNER]);
+  const nothing = await callOnce(sidecar.socketPath, 'group.update', { name: 'follower', base_image_filter: 'ubuntu-*' });
+  assert.match(nothing.error?.message ?? '', `base_image_filter: "ubuntu-*" resolves to no image: no available image of ${BASE_IMAGE_OWNER} in ${HOME} has a name matching ubuntu-*`);
+  assert.is((await sidecar.store.getGroup('follower'))?.base_image_filter, 'debian-12-amd64-*', 'a refused update was stored');
 });
 
 Publication('should keep the image a channel is on through retention, however old', async ({ endpoint, sidecar }) => {

@@ -6,7 +6,7 @@ import { settings } from './support/fake-bake-env.ts';
 
 const Channels = suite('channels');
 
-const group = (overrides: Partial<Group> = {}): Group => ({ ...settings({ ssm_parameter: ['/a', 'prod:/b'] }), base_image: 'ami-0abc1234', catalog_hash: null, created_at: 0, updated_at: 0, ...overrides });
+const group = (overrides: Partial<Group> = {}): Group => ({ ...settings({ ssm_parameter: ['/a', 'prod:/b'] }), base_image: 'ami-0abc1234', catalog_hash: null, followed_base: null, created_at: 0, updated_at: 0, ...overrides });
 
 function publication(id: string, channel: string, image: string, outcome: Publication['outcome'], at: number): Publication {
   return {

@@ -49,4 +49,10 @@ Targets('should refuse names SSM refuses, saying which rule, and take the rest',
   for (const name of ['ami', '/app/ami', 'my-aws-ami', `/${Array.from({ length: 15 }, (_, n) => `l${n}`).join('/')}`]) checkSsmName('ssm_parameter', name);
 });
 
+Targets("should take AWS's own public names to read, which no account may write", () => {
+  checkSsmName('base_image_from', '/aws/service/debian/release/12/latest/amd64', 'read');
+  assert.throws(() => checkSsmName('ssm_parameter', '/aws/service/debian/release/12/latest/amd64'), /may not begin with aws or ssm/);
+  assert.throws(() => checkSsmName('base_image_from', 'aws/service/x', 'read'), /must begin with \//);
+});
+
 Targets.run();

@@ -37,7 +37,7 @@ function contract(name: string, fresh: () => Promise<Backing>) {
     const clock = new FakeClock(Date.UTC(2030, 0, 2, 3, 4, 5, 678));
     await using((await fresh()).make(clock), async (store) => {
       const created = await store.createGroup(settings());
-      assert.equal(created, { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, created_at: clock.time, updated_at: clock.time });
+      assert.equal(created, { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, followed_base: null, created_at: clock.time, updated_at: clock.time });
       assert.equal(await store.getGroup('wordpress'), created);
       assert.is(await store.getGroup('nope'), undefined);
     });
@@ -95,6 +95,26 @@ function contract(name: string, fresh: () => Promise<Backing>) {
     await using(backing.make(), async (store) => assert.equal(await store.getGroup('wordpress'), created));
   });
 
+  test('should record the base a group was built on, and a bake started from a new base, stamped by its clock', async () => {
+    const backing = await fresh();
+    const clock = new FakeClock(at(0));
+    const update = { from: 'ami-0abc1234', to: 'ami-0fedcba987654321f', source: '/aws/service/debian/release/12/latest/amd64' };
+    await using(backing.make(clock), async (store) => {
+      await store.createGroup(settings({ base_image_from: '/aws/service/debian/release/12/latest/amd64' }));
+      clock.time = at(7);
+      assert.ok(await store.setFollowedBase('wordpress', 'ami-0fedcba987654321f'));
+      assert.not.ok(await store.setFollowedBase('nope', 'ami-0fedcba987654321f'));
+      await store.createBake({ id: 'b1', run_id: 'r1', group_name: 'wordpress', region: 'us-east-1', parent_image: update.to, deadline: at(60), base_update: update });
+    });
+    await using(backing.make(), async (store) => {
+      const group = await store.getGroup('wordpress');
+      assert.equal([group?.base_image_from, group?.followed_base, group?.updated_at], ['/aws/service/debian/release/12/latest/amd64', 'ami-0fedcba987654321f', at(7)]);
+      assert.equal((await store.getBake('b1'))?.base_update, update);
+      assert.ok(await store.setFollowedBase('wordpress', null));
+      assert.is((await store.getGroup('wordpress'))?.followed_base, null);
+    });
+  });
+
   test('should refuse use after close with StoreUnavailableError', async () => {
     const store = (await fresh()).make();
     await using(store, async () => undefined);
@@ -135,7 +155,7 @@ Embedded('should open a v1 file (groups only), keep its groups and write it back
   const { keep_days: _1, copy_to: _2, encrypt: _3, kms_key: _4, share_with: _5, deprecate_after: _6, ...unpublished } = v3;
   const { ssm_parameter: _p1, launch_template: _p2, instance_refresh: _p3, min_healthy_percentage: _p4, refresh_replace_all: _p5, bake_on: _j1, ignore_resources: _j2, ...before } = unpublished;
   const stored = { ...before, base_image: 'ami-0abc1234', created_at: '2024-05-01T10:00:00.000Z', updated_at: '2024-05-02T12:00:00+02:00' };
-  const group = { ...settings({ name: NASTY }), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2024, 4, 1, 10), updated_at: Date.UTC(2024, 4, 2, 10) };
+  const group = { ...settings({ name: NASTY }), base_image: 'ami-0abc1234', catalog_hash: null, followed_base: null, created_at: Date.UTC(2024, 4, 1, 10), updated_at: Date.UTC(2024, 4, 2, 10) };
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, `${JSON.stringify({ schema_version: 1, groups: [stored] }, null, 2)}\n`);
   await using(new EmbeddedStore(path), async (store) => {
@@ -163,7 +183,7 @@ Embedded('should open a v3 file with a bake under way and give it no challenge',
   writeFileSync(path, `${JSON.stringify({ schema_version: 3, groups: [], bakes: [bake], images: [] }, null, 2)}\n`);
   await using(new EmbeddedStore(path), async (store) => {
     assert.equal(await store.getBake('b1'), {
-      ...bake, deadline: at(0), created_at: at(-3600), updated_at: at(-3600), challenge_hash: null, distribution: {}, check: null,
+      ...bake, deadline: at(0), created_at: at(-3600), updated_at: at(-3600), challenge_hash: null, distribution: {}, check: null, base_update: null, ...NOT_VERIFIED,
     });
     assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
     assert.ok(await store.setChallenge('b1', 'm1', 'awaiting_report', `sha256:${'0'.repeat(64)}`));
@@ -188,8 +208,8 @@ Embedded('should open a v4 file and give its groups, bakes and images the distri
   const old = { ...lineage, created_at: '2029-12-31T00:00:00.000Z' };
   writeFileSync(path, `${JSON.stringify({ schema_version: 4, groups: [group], bakes: [bake], images: [old] }, null, 2)}\n`);
   await using(new EmbeddedStore(path), async (store) => {
-    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
-    assert.equal(await store.getBake('b1'), { ...bake, deadline: at(0), created_at: at(-3600), updated_at: at(-3600), distribution: {}, check: null });
+    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, followed_base: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
+    assert.equal(await store.getBake('b1'), { ...bake, deadline: at(0), created_at: at(-3600), updated_at: at(-3600), distribution: {}, check: null, base_update: null, ...NOT_VERIFIED });
     assert.equal(await store.listImages('wordpress'), [image('ami-0old', -86_400)]);
     // A bake under way when the sidecar was upgraded goes on to distribute.
     assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
@@ -217,7 +237,7 @@ Embedded('should open a v5 file, give its groups no targets and go on to publish
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, `${JSON.stringify({ schema_version: 5, groups: [group], bakes: [bake], images: [] }, null, 2)}\n`);
   await using(new EmbeddedStore(path), async (store) => {
-    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
+    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, followed_base: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
     assert.equal(await store.listPublications('wordpress'), []);
     // A bake promoted when the sidecar was upgraded goes on to publish.
     assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
@@ -246,7 +266,7 @@ Embedded('should open a v6 file, judge its groups by intentional changes and rea
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, `${JSON.stringify({ schema_version: 6, groups: [group], bakes: [bake], images: [], publications: [] }, null, 2)}\n`);
   await using(new EmbeddedStore(path), async (store) => {
-    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
+    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, followed_base: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
     assert.equal((await store.getBake('b1'))?.report, { ...oldReport, corrective_resources: [] });
     await store.updateGroup('wordpress', { ignore_resources: ['Exec[apt_update]'] });
   });
@@ -266,7 +286,7 @@ Embedded('should open a v7 file with no facts, and keep the facts a bake under w
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, `${JSON.stringify({ schema_version: 7, groups: [group], bakes: [bake], images: [], publications: [] }, null, 2)}\n`);
   await using(new EmbeddedStore(path, { clock: new FakeClock(at(5)) }), async (store) => {
-    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
+    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, followed_base: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
     assert.is(await store.getFacts('wordpress'), undefined);
     assert.ok(await store.recordReport('b1', report()));
     await store.recordFacts(groupFacts('wordpress', { bake_id: 'b1', certname: 'wordpress-i-0abc.autoami' }));
@@ -276,6 +296,35 @@ Embedded('should open a v7 file with no facts, and keep the facts a bake under w
     [written.schema_version, written.bakes[0].report, written.facts],
     [EMBEDDED_SCHEMA_VERSION, report(), [{ ...groupFacts('wordpress', { bake_id: 'b1', certname: 'wordpress-i-0abc.autoami' }), recorded_at: '2030-01-01T00:00:05.000Z' }]],
   );
+});
+
+/** What a bake from before verification reads back with. */
+const NOT_VERIFIED = { verify_step: null, verify_instance_id: null, verify_certname: null, verify_report: null } as const;
+
+Embedded('should open a v9 file, giving its groups no verification and its bakes none under way', async () => {
+  const path = embeddedPath();
+  const { verify: _1, ...before } = settings();
+  const group = { ...before, base_image: 'ami-0abc1234', catalog_hash: null, created_at: '2029-12-01T00:00:00.000Z', updated_at: '2029-12-01T00:00:00.000Z' };
+  const bake = {
+    id: 'b1', run_id: 'r1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-0abc1234', deadline: '2030-01-01T00:00:00.000Z',
+    state: 'image_pending', outcome: null, reason: '1 resources changed', instance_id: 'i-1', certname: 'wordpress-i-1.autoami', image_id: 'ami-0new', image_name: 'autoami-wordpress-1',
+    report: null, lease_owner: null, lease_expires: null, created_at: '2029-12-31T23:00:00.000Z', updated_at: '2029-12-31T23:00:00.000Z',
+    finished_at: null, challenge_hash: null, distribution: {}, check: null,
+  };
+  mkdirSync(join(path, '..'), { recursive: true });
+  const file = { schema_version: 9, groups: [group], bakes: [bake], images: [], publications: [], facts: [], catalogs: [] };
+  writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`);
+  await using(new EmbeddedStore(path, { clock: new FakeClock(at(5)) }), async (store) => {
+    assert.is((await store.getGroup('wordpress'))?.verify, false);
+    const read = await store.getBake('b1');
+    assert.equal([read?.verify_step, read?.verify_instance_id, read?.verify_certname, read?.verify_report], [null, null, null, null]);
+    // A group may start verifying, and the bake under way is verified before it is distributed.
+    assert.is((await store.updateGroup('wordpress', { verify: true }))?.verify, true);
+    assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
+    assert.ok(await store.transition('b1', 'm1', 'image_pending', { state: 'verifying', verify_step: 'launching', deadline: at(600) }));
+  });
+  const written = JSON.parse(readFileSync(path, 'utf8'));
+  assert.equal([written.schema_version, written.groups[0].verify, written.bakes[0].verify_step], [EMBEDDED_SCHEMA_VERSION, true, 'launching']);
 });
 
 Embedded('should open a v8 file, giving its bakes no check and its groups and images no catalog, and check a bake under way', async () => {
@@ -292,8 +341,8 @@ Embedded('should open a v8 file, giving its bakes no check and its groups and im
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, `${JSON.stringify({ schema_version: 8, groups: [group], bakes: [bake], images: [old], publications: [], facts: [] }, null, 2)}\n`);
   await using(new EmbeddedStore(path, { clock: new FakeClock(at(5)) }), async (store) => {
-    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
-    assert.equal(await store.getBake('b1'), { ...bake, deadline: at(0), created_at: at(-3600), updated_at: at(-3600), check: null });
+    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, followed_base: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
+    assert.equal(await store.getBake('b1'), { ...bake, deadline: at(0), created_at: at(-3600), updated_at: at(-3600), check: null, base_update: null, ...NOT_VERIFIED });
     assert.equal(await store.listImages('wordpress'), [image('ami-0old', -86_400)]);
     assert.is(await store.getCatalog(digest('b')), undefined);
     // A bake queued when the sidecar was upgraded is checked before it launches.
@@ -306,6 +355,34 @@ Embedded('should open a v8 file, giving its bakes no check and its groups and im
   assert.equal(
     [written.schema_version, written.bakes[0].check, written.groups[0].catalog_hash, written.images[0].catalog_hash, written.catalogs],
     [EMBEDDED_SCHEMA_VERSION, catalogCheck({ reference: null, diff: null }), digest('b'), null, [{ hash: digest('b'), catalog: { resources: [] }, created_at: '2030-01-01T00:00:05.000Z' }]],
+  );
+});
+
+Embedded('should open a v10 file, giving its groups no base to follow and its bakes no new base, and follow one from then on', async () => {
+  const path = embeddedPath();
+  const { base_image_from: _1, base_image_filter: _2, base_image_owner: _3, ...before } = settings();
+  const group = { ...before, base_image: 'ami-0abc1234', catalog_hash: null, created_at: '2029-12-01T00:00:00.000Z', updated_at: '2029-12-01T00:00:00.000Z' };
+  const bake = {
+    id: 'b1', run_id: 'r1', group_name: 'wordpress', region: 'us-east-1', parent_image: 'ami-0abc1234', deadline: '2030-01-01T00:00:00.000Z',
+    state: 'queued', outcome: null, reason: null, instance_id: null, certname: null, image_id: null, image_name: null,
+    report: null, lease_owner: null, lease_expires: null, created_at: '2029-12-31T23:00:00.000Z', updated_at: '2029-12-31T23:00:00.000Z',
+    finished_at: null, challenge_hash: null, distribution: {}, check: null,
+    verify_step: null, verify_instance_id: null, verify_certname: null, verify_report: null,
+  };
+  mkdirSync(join(path, '..'), { recursive: true });
+  const v10 = { schema_version: 10, groups: [group], bakes: [bake], images: [], publications: [], facts: [], catalogs: [] };
+  writeFileSync(path, `${JSON.stringify(v10, null, 2)}\n`);
+  await using(new EmbeddedStore(path, { clock: new FakeClock(at(5)) }), async (store) => {
+    const upgraded = await store.getGroup('wordpress');
+    assert.equal([upgraded?.base_image_from, upgraded?.base_image_filter, upgraded?.base_image_owner, upgraded?.followed_base], [null, null, null, null]);
+    assert.is((await store.getBake('b1'))?.base_update, null);
+    await store.updateGroup('wordpress', { base_image_filter: 'debian-12-amd64-*', base_image_owner: '136693071363' });
+    assert.ok(await store.setFollowedBase('wordpress', 'ami-0abc1234'));
+  });
+  const written = JSON.parse(readFileSync(path, 'utf8'));
+  assert.equal(
+    [written.schema_version, written.groups[0].base_image_filter, written.groups[0].base_image_owner, written.groups[0].followed_base, written.bakes[0].base_update],
+    [EMBEDDED_SCHEMA_VERSION, 'debian-12-amd64-*', '136693071363', 'ami-0abc1234', null],
   );
 });
 
@@ -505,6 +582,13 @@ Mysql('should upgrade a database from before the challenge column, keeping its b
   assert.equal(versions.map((row) => row.version), MIGRATIONS.map((migration) => migration.version));
 });
 
+/** A group as the first release wrote it: only the columns of migration 1. */
+const OLDEST_GROUP_ROW =
+  "INSERT INTO `groups` (`name`, `image`, `base_image`, `type`, `keyname`, `keyfile`, `login`, `puppetserver`, `node_group`, `enc_user`, " +
+  "`enc_pass`, `enc_port`, `region`, `bootstrap`, `keep`, `created_at`, `updated_at`) VALUES ('wordpress', 'ami-0abc1234', 'ami-0abc1234', " +
+  "'t3.micro', 'deploy', '/etc/autoami/deploy.pem', 'ec2-user', 'puppet.example.com', 'wordpress', 'admin', 'secret', 443, 'us-east-1', 'ssh', 3, " +
+  "'2029-12-01 00:00:00', '2029-12-01 00:00:00')";
+
 Mysql('should upgrade a database from before distribution, reading its rows with the defaults', async () => {
   const db = await freshDb();
   const server = await startMariadb();
@@ -512,12 +596,7 @@ Mysql('should upgrade a database from before distribution, reading its rows with
   try {
     // As a sidecar of the release before left it: migrations 1-4, a group, a bake being imaged and an image.
     assert.equal(await migrate(conn, MIGRATIONS.filter((migration) => migration.version <= 4)), [1, 2, 3, 4]);
-    await conn.query(
-      "INSERT INTO `groups` (`name`, `image`, `base_image`, `type`, `keyname`, `keyfile`, `login`, `puppetserver`, `node_group`, `enc_user`, " +
-        "`enc_pass`, `enc_port`, `region`, `bootstrap`, `keep`, `created_at`, `updated_at`) VALUES ('wordpress', 'ami-0abc1234', 'ami-0abc1234', " +
-        "'t3.micro', 'deploy', '/etc/autoami/deploy.pem', 'ec2-user', 'puppet.example.com', 'wordpress', 'admin', 'secret', 443, 'us-east-1', 'ssh', 3, " +
-        "'2029-12-01 00:00:00', '2029-12-01 00:00:00')",
-    );
+    await conn.query(OLDEST_GROUP_ROW);
     await conn.query(
       "INSERT INTO `bakes` (`id`, `run_id`, `group_name`, `region`, `parent_image`, `state`, `image_id`, `deadline`, `created_at`, `updated_at`) " +
         "VALUES ('b1', 'r1', 'wordpress', 'us-east-1', 'ami-1', 'image_pending', 'ami-0new', '2030-01-01 00:00:00', '2029-12-31 23:00:00', '2029-12-31 23:00:00')",
@@ -530,7 +609,7 @@ Mysql('should upgrade a database from before distribution, reading its rows with
     await conn.end();
   }
   await using(new MysqlStore(db), async (store) => {
-    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
+    assert.equal(await store.getGroup('wordpress'), { ...settings(), base_image: 'ami-0abc1234', catalog_hash: null, followed_base: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) });
     const bake = await store.getBake('b1');
     assert.equal([bake?.state, bake?.image_id, bake?.distribution], ['image_pending', 'ami-0new', {}]);
     assert.equal(await store.listImages('wordpress'), [image('ami-0old', -86_400)]);
@@ -565,7 +644,7 @@ Mysql('should upgrade a database from before publication, giving its groups no t
     await conn.end();
   }
   await using(new MysqlStore(db), async (store) => {
-    const group = { ...settings({ copy_to: ['eu-west-1'] }), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) };
+    const group = { ...settings({ copy_to: ['eu-west-1'] }), base_image: 'ami-0abc1234', catalog_hash: null, followed_base: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) };
     assert.equal(await store.getGroup('wordpress'), group);
     assert.equal(await store.listPublications('wordpress'), []);
     assert.ok(await store.acquireLease('b1', 'm1', at(60), at(0)));
@@ -587,12 +666,7 @@ Mysql('should upgrade a database from before judgement settings, judging its gro
   try {
     // As a sidecar of the release before left it: migrations 1-6, a group and a bake whose report came from the processor before.
     assert.equal(await migrate(conn, MIGRATIONS.filter((migration) => migration.version <= 6)), [1, 2, 3, 4, 5, 6]);
-    await conn.query(
-      "INSERT INTO `groups` (`name`, `image`, `base_image`, `type`, `keyname`, `keyfile`, `login`, `puppetserver`, `node_group`, `enc_user`, " +
-        "`enc_pass`, `enc_port`, `region`, `bootstrap`, `keep`, `created_at`, `updated_at`) VALUES ('wordpress', 'ami-0abc1234', 'ami-0abc1234', " +
-        "'t3.micro', 'deploy', '/etc/autoami/deploy.pem', 'ec2-user', 'puppet.example.com', 'wordpress', 'admin', 'secret', 443, 'us-east-1', 'ssh', 3, " +
-        "'2029-12-01 00:00:00', '2029-12-01 00:00:00')",
-    );
+    await conn.query(OLDEST_GROUP_ROW);
     await conn.query(
       "INSERT INTO `bakes` (`id`, `run_id`, `group_name`, `region`, `parent_image`, `state`, `report`, `deadline`, `created_at`, `updated_at`) " +
         "VALUES ('b1', 'r1', 'wordpress', 'us-east-1', 'ami-1', 'awaiting_report', ?, '2030-01-01 00:00:00', '2029-12-31 23:00:00', '2029-12-31 23:00:00')",
@@ -661,7 +735,7 @@ Mysql('should upgrade a database from before the catalog check, reading its rows
     await conn.end();
   }
   await using(new MysqlStore(db, { clock: new FakeClock(at(5)) }), async (store) => {
-    const group = { ...settings({ image: 'ami-0old' }), base_image: 'ami-0abc1234', catalog_hash: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) };
+    const group = { ...settings({ image: 'ami-0old' }), base_image: 'ami-0abc1234', catalog_hash: null, followed_base: null, created_at: Date.UTC(2029, 11, 1), updated_at: Date.UTC(2029, 11, 1) };
     assert.equal(await store.getGroup('wordpress'), group);
     assert.is((await store.getBake('b1'))?.check, null);
     assert.equal(await store.listImages('wordpress'), [image('ami-0old', -86_400)]);
@@ -679,6 +753,36 @@ Mysql('should upgrade a database from before the catalog check, reading its rows
   assert.equal(versions.map((row) => row.version), MIGRATIONS.map((migration) => migration.version));
 });
 
+Mysql('should upgrade a database from before base images, its groups following none and its bakes from no new base', async () => {
+  const db = await freshDb();
+  const server = await startMariadb();
+  const conn = await createConnection({ socketPath: server.socketPath, user: 'root', database: db.name });
+  try {
+    // As a sidecar of the release before left it: migrations 1-10, a group and a queued bake.
+    assert.equal(await migrate(conn, MIGRATIONS.filter((migration) => migration.version <= 10)), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    await conn.query(OLDEST_GROUP_ROW);
+    await conn.query(
+      "INSERT INTO `bakes` (`id`, `run_id`, `group_name`, `region`, `parent_image`, `state`, `deadline`, `created_at`, `updated_at`) " +
+        "VALUES ('b1', 'r1', 'wordpress', 'us-east-1', 'ami-0abc1234', 'queued', '2030-01-01 00:00:00', '2029-12-31 23:00:00', '2029-12-31 23:00:00')",
+    );
+  } finally {
+    await conn.end();
+  }
+  const update = { from: 'ami-0abc1234', to: 'ami-0fedcba987654321f', source: '/aws/service/debian/release/12/latest/amd64' };
+  await using(new MysqlStore(db, { clock: new FakeClock(at(5)) }), async (store) => {
+    const group = await store.getGroup('wordpress');
+    assert.equal([group?.base_image_from, group?.base_image_filter, group?.base_image_owner, group?.followed_base], [null, null, null, null]);
+    assert.is((await store.getBake('b1'))?.base_update, null);
+    const following = await store.updateGroup('wordpress', { base_image_from: update.source });
+    assert.is(following?.base_image_from, update.source);
+    assert.ok(await store.setFollowedBase('wordpress', update.from));
+    await store.createBake({ id: 'b2', run_id: 'r2', group_name: 'wordpress', region: 'us-east-1', parent_image: update.to, deadline: at(60), base_update: update });
+    assert.equal([(await store.getGroup('wordpress'))?.followed_base, (await store.getBake('b2'))?.base_update], [update.from, update]);
+  });
+  const versions = await asRoot<RowDataPacket[]>(db, 'SELECT `version` FROM `schema_migrations` ORDER BY `version`');
+  assert.equal(versions.map((row) => row.version), MIGRATIONS.map((migration) => migration.version));
+});
+
 Mysql('should refuse a row whose check, catalog hash or catalog it cannot read, naming the column', async () => {
   const db = await freshDb();
   await using(new MysqlStore(db), async (store) => {
@@ -689,6 +793,7 @@ Mysql('should refuse a row whose check, catalog hash or catalog it cannot read, 
   const cases = [
     ['bakes', 'check', 'not json', (store: MysqlStore) => store.getBake('b1')],
     ['bakes', 'check', '{"state": "maybe", "reason": "", "hash": null, "reference": null, "diff": null, "compile_ms": null}', (store: MysqlStore) => store.getBake('b1')],
+    ['bakes', 'base_update', '{"from": null, "source": "/aws/x"}', (store: MysqlStore) => store.getBake('b1')],
     ['groups', 'catalog_hash', 'sha256:short', (store: MysqlStore) => store.getGroup('wordpress')],
     ['catalogs', 'catalog', '["a list"]', (store: MysqlStore) => store.getCatalog(digest('a'))],
   ] as const;

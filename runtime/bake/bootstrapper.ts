@@ -19,31 +19,32 @@ const WAIT_FOR_CERT_S = 15;
 
 export function bootstrapper(settings: BootstrapSettings): Bootstrapper {
   return {
-    overSsh(bake, group, host, deadline, challenge) {
+    overSsh(run, group, host, deadline, challenge) {
       // The script, secret included, goes over ssh's stdin: never on a command line or in a log.
       const script = renderBootstrapScript({
-        certname: bake.certname!,
+        certname: run.certname,
         server: group.puppetserver,
         serverPort: settings.puppetPort,
-        instanceId: bake.instance_id!,
+        instanceId: run.instanceId,
         role: group.name,
         environment: null,
         waitForCert: WAIT_FOR_CERT_S,
         challenge,
+        noop: run.noop,
       }, group.template ?? undefined);
       return runOverSsh({
         target: { host, port: settings.sshPort, login: group.login, keyfile: group.keyfile },
         knownHostsFile: join(settings.stateDir, 'known_hosts'),
         // EC2 reuses addresses: key the host key by instance, not by address.
-        hostKeyAlias: bake.instance_id!,
+        hostKeyAlias: run.instanceId,
         script,
         deadline,
         clock: settings.clock,
         sleep: settings.sleep,
       });
     },
-    userData(group, server, challenge) {
-      const input = { group: group.name, server, serverPort: settings.puppetPort, environment: null, waitForCert: WAIT_FOR_CERT_S, challenge };
+    userData(group, server, challenge, noop) {
+      const input = { group: group.name, server, serverPort: settings.puppetPort, environment: null, waitForCert: WAIT_FOR_CERT_S, challenge, noop };
       return userDataFor(input, group.template ?? undefined);
     },
   };

@@ -9,7 +9,8 @@
  */
 import type { CatalogCompiler } from '../puppet/catalog.ts';
 import { catalogHash, diffCatalogs, normaliseCatalog, CatalogShapeError, type CatalogDiff, type NormalCatalog } from '../puppet/catalog-digest.ts';
-import type { CatalogCheck, Group, Store } from '../store/store.ts';
+import type { BaseUpdate, CatalogCheck, Group, Store } from '../store/store.ts';
+import { describeBaseUpdate } from './base-image.ts';
 
 export interface CatalogCheckEnv {
   readonly store: Store;
@@ -81,6 +82,15 @@ export async function checkCatalog(env: CatalogCheckEnv, group: Group): Promise<
   if (!before) return { ...base, state: 'changed', reason: 'catalog changed (the catalog of the image the group is on is no longer kept)', diff: null };
   const diff = diffCatalogs(before, normal);
   return { ...base, state: 'changed', reason: describeDiff(diff), diff };
+}
+
+/**
+ * A new base image is a reason to launch by itself: an unchanged catalog says the role is
+ * what the group's image holds, not that the new base holds it too.
+ */
+export function withBaseUpdate(check: CatalogCheck, update: BaseUpdate | null): CatalogCheck {
+  if (update === null || check.state !== 'unchanged') return check;
+  return { ...check, state: 'changed', reason: `${CATALOG_UNCHANGED}, but ${describeBaseUpdate(update)}` };
 }
 
 /**

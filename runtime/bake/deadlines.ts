@@ -17,6 +17,8 @@ export function deadlines(reportTimeoutMs: number, overrides: Partial<Record<Bak
     awaiting_report: reportTimeoutMs,
     imaging: 10 * MINUTE,
     image_pending: 90 * MINUTE,
+    // A second instance boots from the new image and runs the agent once, in noop.
+    verifying: 45 * MINUTE,
     // Copies to other regions run in parallel; a large image crossing an ocean takes long.
     distributing: 120 * MINUTE,
     promoted: 10 * MINUTE,

@@ -141,5 +141,7 @@ export async function distribute(env: StepEnv, bake: Bake, group: Group): Promis
     // The catalog the bake was checked against before it launched: the group's reference from now on.
     catalog_hash: bake.check?.hash ?? null,
   });
+  // Written again by a resumed step, which is harmless: the group's image is built on this base now.
+  if (bake.base_update) await env.store.setFollowedBase(bake.group_name, bake.base_update.to);
   return move(env, bake, { state: 'promoted' });
 }

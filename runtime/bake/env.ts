@@ -12,12 +12,19 @@ import type { BootstrapOutcome } from '../bootstrap/types.ts';
 import type { CatalogCheckEnv } from './catalog-check.ts';
 import type { Deadlines } from './deadlines.ts';
 
+/** The instance an agent run is for: the bake's own, or (noop) the one verifying its image. */
+export interface AgentRun {
+  readonly certname: string;
+  readonly instanceId: string;
+  readonly noop: boolean;
+}
+
 /** `challenge`: the bake's one-time secret, which the script puts in the CSR (never logged). */
 export interface Bootstrapper {
   /** ssh mode: run the bootstrap script on the instance; resolves when the agent run ended. */
-  overSsh(bake: Bake, group: Group, host: string, deadline: number, challenge: string): Promise<BootstrapOutcome>;
-  /** userdata mode: the script the instance runs at first boot. */
-  userData(group: Group, server: string, challenge: string): string;
+  overSsh(run: AgentRun, group: Group, host: string, deadline: number, challenge: string): Promise<BootstrapOutcome>;
+  /** userdata mode: the script the instance runs at first boot; `noop` for a verification. */
+  userData(group: Group, server: string, challenge: string, noop: boolean): string;
 }
 
 export interface BakeEnv {

@@ -5,7 +5,8 @@
  * default), unless it only repaired drift on the fresh instance (Puppet's corrective_change).
  */
 import type { BakeOn } from '../interface/resource-refs.ts';
-import type { ReportSummary } from '../store/store.ts';
+import type { BaseUpdate, ReportSummary } from '../store/store.ts';
+import { describeBaseUpdate } from './base-image.ts';
 import { ignoredBy } from './resource-filter.ts';
 
 export type Verdict =
@@ -51,4 +52,14 @@ export function judge(report: ReportSummary, policy: JudgePolicy): Verdict {
     };
   }
   return { state: 'unchanged', reason: `only ignored resources changed: ${listed(skipped)}` };
+}
+
+/**
+ * A bake that started from a new base image bakes whatever its run changed: the image is the
+ * role on that base, which nothing the group had yet. A failed run is still a failure.
+ */
+export function onNewBase(verdict: Verdict, update: BaseUpdate | null): Verdict {
+  if (update === null || verdict.state === 'failed_run') return verdict;
+  if (verdict.state === 'bake') return { state: 'bake', reason: `${verdict.reason}, on ${describeBaseUpdate(update)}` };
+  return { state: 'bake', reason: `${describeBaseUpdate(update)}; ${verdict.reason}` };
 }

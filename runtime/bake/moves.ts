@@ -5,10 +5,11 @@ import type { BakeEnv } from './env.ts';
 export type StepResult = 'moved' | 'wait' | 'lost';
 
 /** States in which the bake's instance may still get its certificate signed. */
-const SIGNING_STATES: ReadonlySet<BakeState> = new Set(['launching', 'booting', 'bootstrapping', 'awaiting_report']);
+const SIGNING_STATES: ReadonlySet<BakeState> = new Set(['launching', 'booting', 'bootstrapping', 'awaiting_report', 'verifying']);
 
+/** A move within one state (a verification's steps) keeps the state's deadline: the state as a whole has it. */
 export async function move(env: BakeEnv, bake: Bake, update: Omit<BakeUpdate, 'deadline'>): Promise<StepResult> {
-  const deadline = env.clock.now() + env.deadlines.forState(update.state);
+  const deadline = update.state === bake.state ? bake.deadline : env.clock.now() + env.deadlines.forState(update.state);
   // Past signing, an unspent challenge is forgotten: nothing may be signed for this bake any more.
   const forget = SIGNING_STATES.has(update.state) ? {} : { challenge_hash: null };
   const moved = await env.store.transition(bake.id, env.owner, bake.state, { ...update, ...forget, deadline });

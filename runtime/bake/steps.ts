@@ -6,19 +6,19 @@
 import { amiName } from '../ami-name.ts';
 import { certnameFor } from '../bootstrap/script.ts';
 import { Ec2Error, PuppetApiError } from '../errors.ts';
-import { challengeHash } from '../puppet/challenge.ts';
-import { sleepUnlessAborted } from '../sleep.ts';
 import { madeImage, type Bake, type CatalogCheck, type Group } from '../store/store.ts';
 import { TAG } from '../tags.ts';
-import { checkAfterRun, checkCatalog } from './catalog-check.ts';
+import { addressOf, launchForAgent, runAgentOverSsh, signWhenReady } from './agent-run.ts';
+import { checkAfterRun, checkCatalog, withBaseUpdate } from './catalog-check.ts';
 import { kmsKeyFor } from './delivery.ts';
 import { distribute } from './distribute.ts';
 import type { BakeEnv, StepEnv } from './env.ts';
-import { judge } from './judge.ts';
+import { judge, onNewBase } from './judge.ts';
 import { finish, move, type StepResult } from './moves.ts';
 import { moveProtection } from './protection.ts';
 import { publishLatest } from './publishing.ts';
 import { applyRetention } from './retention.ts';
+import { disposeOfUnverified, verify } from './verification.ts';
 
 export { finish, type StepResult } from './moves.ts';
 
@@ -49,36 +49,18 @@ async function terminateStrays(env: BakeEnv, bake: Bake, keep: string | null): P
   await ec2.terminate(strays);
 }
 
-/**
- * userdata mode hands the instance its one-time secret in the user-data, fixed at
- * RunInstances. The secret is derived from the bake id (`env.secrets`), so every attempt
- * (after a kill, or on another sidecar sharing the store) sends the same user-data with
- * the bake id as ClientToken, and EC2 answers a repeated launch with the first instance.
- * Its hash is recorded before the call, and the instance only while that hash stands.
- */
+/** The bake id is the instance's ClientToken and the source of its secret (see launchForAgent). */
 async function launch(env: StepEnv, bake: Bake, group: Group): Promise<StepResult> {
-  const ec2 = env.ec2.get(bake.region);
-  let userData: string | null = null;
-  let expected: string | undefined;
-  if (group.bootstrap === 'userdata') {
-    const challenge = env.secrets(bake.id);
-    expected = challengeHash(challenge);
-    if (!(await env.store.setChallenge(bake.id, env.owner, 'launching', expected))) return 'lost';
-    userData = env.bootstrap.userData(group, group.puppetserver, challenge);
-  }
-  const spec = {
+  const launched = await launchForAgent(env, bake, group, {
     image: bake.parent_image,
-    type: group.type,
-    keyname: group.keyname,
-    subnet: group.subnet,
-    securityGroup: group.security_group,
-    userData,
-    clientToken: bake.id,
-    tags: { [TAG.name]: `autoami-${group.name}-bake`, [TAG.group]: group.name, [TAG.bake]: bake.id },
+    token: bake.id,
+    purpose: 'bake',
+    noop: false,
     // An encrypted root volume makes the home image encrypted too, with no extra copy to wait for.
     encryptRoot: group.encrypt ? { kmsKeyId: kmsKeyFor(group, bake.region) } : null,
-  };
-  const instance = await ec2.launch(spec, { signal: env.signal });
+  });
+  if (launched === 'lost') return 'lost';
+  const { instance, expected } = launched;
   const recorded = { state: 'booting', instance_id: instance.id, certname: certnameFor(group.name, instance.id) } as const;
   return move(env, bake, expected === undefined ? recorded : { ...recorded, expect_challenge: expected });
 }
@@ -89,55 +71,16 @@ async function boot(env: StepEnv, bake: Bake, group: Group): Promise<StepResult>
   const pinned = await env.classifier.pin(group, bake.certname!);
   if (pinned.state === 'pinned') env.log.info('pinned', { bake: bake.id, certname: bake.certname, group: group.node_group });
   if (group.bootstrap === 'userdata') return move(env, bake, { state: 'awaiting_report' });
-  const host = running.publicDns ?? running.publicIp ?? running.privateIp;
-  if (!host) return finish(env, bake, 'failed', `${running.id} has no address to reach over SSH`);
+  if (!addressOf(running)) return finish(env, bake, 'failed', `${running.id} has no address to reach over SSH`);
   return move(env, bake, { state: 'bootstrapping' });
-}
-
-/**
- * Signs the instance's CSR when it shows up; the agent waits for it meanwhile. Only with a
- * challenge outstanding, which the signature spends (its hash is cleared just before), so
- * the secret signs nothing else. A refused CSR is removed by the CA, and the agent asks again.
- */
-async function signWhenReady(env: BakeEnv, bake: Bake): Promise<'signed' | 'pending' | 'refused'> {
-  const hash = bake.challenge_hash;
-  if (!env.ca || !bake.certname || !bake.instance_id || !hash) return 'pending';
-  let spent = false;
-  const challenge = { hash, spend: async () => (spent = await env.store.clearChallenge(bake.id, hash)) };
-  let result;
-  try {
-    result = await env.ca.signFor(bake.certname, bake.instance_id, challenge);
-  } catch (error) {
-    // Spent, but the signature failed: the secret is still unused, and the agent still waits for it.
-    if (spent) await env.store.setChallenge(bake.id, env.owner, bake.state, hash).catch(() => undefined);
-    throw error;
-  }
-  if (result.state === 'refused') env.log.warn('certificate refused', { bake: bake.id, certname: bake.certname, reason: result.reason });
-  return result.state;
 }
 
 async function bootstrap(env: StepEnv, bake: Bake, group: Group): Promise<StepResult> {
   const instance = (await env.ec2.get(bake.region).describeInstances([bake.instance_id!])).get(bake.instance_id!);
   if (!instance || instance.state !== 'running') return finish(env, bake, 'failed', `${bake.instance_id} is ${instance?.state ?? 'gone'}; cannot bootstrap it`);
-  const host = instance.publicDns ?? instance.publicIp ?? instance.privateIp!;
-  // The bake's secret, its hash recorded before ssh carries it; a rerun after an interruption hands over the same one.
-  const challenge = env.secrets(bake.id);
-  const current = await env.store.setChallenge(bake.id, env.owner, 'bootstrapping', challengeHash(challenge));
-  if (!current) return 'lost';
-  let ended = false;
-  const signing = (async () => {
-    // Signing ends with the engine too: the store may close under it, and whoever resumes the bake signs.
-    while (!ended && !env.signal.aborted && env.clock.now() < deadlineOf(bake)) {
-      // Read each time: the challenge to sign with is the one the store holds now.
-      const now = () => env.store.getBake(bake.id).then((fresh) => (fresh ? signWhenReady(env, fresh) : ('pending' as const)));
-      // Refused is no reason to stop: the CSR is removed and the agent submits its own.
-      if ((await now().catch(() => 'pending' as const)) === 'signed') return;
-      await sleepUnlessAborted(env.sleep, env.tickMs, env.signal);
-    }
-  })();
-  const outcome = await env.bootstrap.overSsh(current, group, host, deadlineOf(bake), challenge).finally(() => (ended = true));
-  await signing;
-  if (outcome.state === 'failed') return finish(env, bake, 'failed', outcome.reason);
+  const run = await runAgentOverSsh(env, bake, group, addressOf(instance)!, env.secrets(bake.id), false);
+  if (run.state === 'lost') return 'lost';
+  if (run.outcome.state === 'failed') return finish(env, bake, 'failed', run.outcome.reason);
   return move(env, bake, { state: 'awaiting_report' });
 }
 
@@ -149,7 +92,7 @@ const NO_CHECK: CatalogCheck = {
 async function checkThenLaunch(env: BakeEnv, bake: Bake, group: Group): Promise<StepResult> {
   let check = bake.check;
   if (check === null) {
-    check = env.catalogCheck ? await checkCatalog(env.catalogCheck, group) : NO_CHECK;
+    check = withBaseUpdate(env.catalogCheck ? await checkCatalog(env.catalogCheck, group) : NO_CHECK, bake.base_update);
     if (!(await env.store.setCheck(bake.id, env.owner, 'queued', check))) return 'lost';
     env.log.info('catalog checked', { bake: bake.id, group: group.name, state: check.state, reason: check.reason, compile_ms: check.compile_ms });
   }
@@ -167,7 +110,7 @@ async function awaitReport(env: BakeEnv, bake: Bake, group: Group): Promise<Step
     // Recorded once: a resumed step finds the hash and does not compile again.
     if (learned) return (await env.store.setCheck(bake.id, env.owner, 'awaiting_report', learned)) ? awaitReport(env, { ...bake, check: learned }, group) : 'lost';
   }
-  const verdict = judge(bake.report, group);
+  const verdict = onNewBase(judge(bake.report, group), bake.base_update);
   if (verdict.state === 'unchanged') {
     // The image the group is on needed nothing for this catalog: it is that image's reference now.
     if (bake.check?.hash) await env.store.setCatalogHash(group.name, bake.parent_image, bake.check.hash);
@@ -198,7 +141,7 @@ async function image(env: StepEnv, bake: Bake): Promise<StepResult> {
   return move(env, bake, { state: 'image_pending', image_id: imageId });
 }
 
-async function awaitImage(env: StepEnv, bake: Bake): Promise<StepResult> {
+async function awaitImage(env: StepEnv, bake: Bake, group: Group): Promise<StepResult> {
   try {
     await env.ec2.get(bake.region).waitForImage(bake.image_id!, { deadline: deadlineOf(bake), signal: env.signal });
   } catch (error) {
@@ -207,6 +150,8 @@ async function awaitImage(env: StepEnv, bake: Bake): Promise<StepResult> {
     }
     throw error;
   }
+  // Verified before anything else sees the image: distributing is where the group moves to it.
+  if (group.verify) return move(env, bake, { state: 'verifying', verify_step: 'launching' });
   return move(env, bake, { state: 'distributing' });
 }
 
@@ -220,6 +165,10 @@ async function protect(env: StepEnv, bake: Bake, group: Group): Promise<StepResu
   // A group defined on one of its own older images keeps that base as the operator left it.
   const parent = bake.parent_image === group.base_image ? undefined : lineage.find((image) => image.image_id === bake.parent_image);
   await moveProtection(env.ec2, made, parent);
+  // Started from a new base, the bake's parent is not the image the group was on: which one
+  // that was is not kept, so every other live image of the group is released (releasing an
+  // unprotected one changes nothing). Rare, and a handful of images.
+  if (bake.base_update) for (const other of lineage) if (other.image_id !== made?.image_id) await moveProtection(env.ec2, undefined, other);
   return move(env, bake, { state: 'publishing' });
 }
 
@@ -230,12 +179,23 @@ const FAILURES = new Set(['failed', 'failed_run']);
  * will refuse it on every retry, and each retry is one more failed login against the
  * account: give the unpin up rather than hold the cleanup forever. Other failures are retried.
  */
-async function unpin(env: BakeEnv, bake: Bake, group: Group): Promise<void> {
+async function unpin(env: BakeEnv, bake: Bake, group: Group, certname: string): Promise<void> {
   try {
-    await env.classifier.unpin(group, bake.certname!);
+    await env.classifier.unpin(group, certname);
   } catch (error) {
     if (!(error instanceof PuppetApiError && (error.status === 401 || error.status === 403))) throw error;
-    env.log.warn('node left pinned: the console refused the login', { bake: bake.id, certname: bake.certname, error: error.message });
+    env.log.warn('node left pinned: the console refused the login', { bake: bake.id, certname, error: error.message });
+  }
+}
+
+async function terminateAndWait(env: StepEnv, bake: Bake, instance: string): Promise<void> {
+  const ec2 = env.ec2.get(bake.region);
+  try {
+    await ec2.terminate([instance]);
+    await ec2.waitForInstance(instance, ['terminated'], { deadline: deadlineOf(bake), signal: env.signal });
+  } catch (error) {
+    // Already gone is as good as terminated; anything else is retried by the driver.
+    if (!(error instanceof Ec2Error && error.awsCode === 'InvalidInstanceID.NotFound')) throw error;
   }
 }
 
@@ -245,20 +205,14 @@ async function clean(env: StepEnv, bake: Bake, group: Group | undefined): Promis
   await terminateStrays(env, bake, bake.instance_id);
   const keep = group?.keep_failed === true && FAILURES.has(bake.outcome ?? '');
   if (bake.instance_id && keep) env.log.warn('failed instance kept for inspection', { bake: bake.id, instance: bake.instance_id });
-  if (bake.instance_id && !keep) {
-    const ec2 = env.ec2.get(bake.region);
-    try {
-      await ec2.terminate([bake.instance_id]);
-      await ec2.waitForInstance(bake.instance_id, ['terminated'], { deadline: deadlineOf(bake), signal: env.signal });
-    } catch (error) {
-      // Already gone is as good as terminated; anything else is retried by the driver.
-      if (!(error instanceof Ec2Error && error.awsCode === 'InvalidInstanceID.NotFound')) throw error;
-    }
+  // The verification instance goes whatever the outcome: it only ever ran in noop.
+  for (const instance of [keep ? null : bake.instance_id, bake.verify_instance_id]) if (instance) await terminateAndWait(env, bake, instance);
+  for (const certname of [keep ? null : bake.certname, bake.verify_certname]) {
+    if (!certname) continue;
+    if (group) await unpin(env, bake, group, certname);
+    await env.ca?.clean(certname);
   }
-  if (bake.certname && !keep) {
-    if (group) await unpin(env, bake, group);
-    await env.ca?.clean(bake.certname);
-  }
+  if (group) await disposeOfUnverified(env, bake, group);
   if (madeImage(bake.outcome) && group) await applyRetention(env, group);
   return move(env, bake, { state: 'done' });
 }
@@ -282,7 +236,9 @@ export async function step(env: StepEnv, bake: Bake): Promise<StepResult> {
     case 'imaging':
       return image(env, bake);
     case 'image_pending':
-      return awaitImage(env, bake);
+      return awaitImage(env, bake, group);
+    case 'verifying':
+      return verify(env, bake, group);
     case 'distributing':
       return distribute(env, bake, group);
     case 'promoted':

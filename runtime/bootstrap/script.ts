@@ -34,6 +34,7 @@ export interface UserDataInput {
   readonly waitForCert: number;
   /** The bake's one-time secret; user-data is the only way it reaches the instance. */
   readonly challenge: string;
+  readonly noop: boolean;
 }
 
 /** A single-quoted shell word: inside '…' only `'` itself is special. */
@@ -113,6 +114,8 @@ interface TemplateContext {
   readonly challenge: string;
   /** For user-data, which learns its instance id on the instance and must check it there. */
   readonly instanceIdPattern: string;
+  /** The verification of a new image: the agent runs in noop. */
+  readonly noop: boolean;
 }
 
 function render(context: TemplateContext, templatePath: string): string {

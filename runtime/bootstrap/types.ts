@@ -14,6 +14,8 @@ export interface BootstrapScriptInput {
   readonly waitForCert: number;
   /** The bake's one-time secret, put in the CSR as challengePassword. Never logged. */
   readonly challenge: string;
+  /** A verification: the agent only reports what it would change (--noop). */
+  readonly noop: boolean;
 }
 
 export type BootstrapOutcome =

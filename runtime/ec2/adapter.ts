@@ -45,6 +45,15 @@ const literal = (value: string): string => value.replace(/[\\*?]/g, '\\$&');
 
 const isCode = (error: unknown, code: string): error is Ec2Error => error instanceof Ec2Error && error.awsCode === code;
 
+/**
+ * Latest CreationDate first; an image EC2 shows without one cannot be called newer. Two made
+ * in the same second are told apart by name, which publishers stamp with the build's time.
+ */
+function newestOf(images: readonly ImageInfo[]): ImageInfo | undefined {
+  const created = (image: ImageInfo) => (image.creationDate === null ? Number.NEGATIVE_INFINITY : Date.parse(image.creationDate));
+  return [...images].sort((a, b) => created(b) - created(a) || b.name.localeCompare(a.name) || b.id.localeCompare(a.id))[0];
+}
+
 export class Ec2Adapter implements Ec2 {
   readonly region: string;
   private readonly calls: Ec2Calls;
@@ -187,6 +196,14 @@ export class Ec2Adapter implements Ec2 {
     return [...found.values()];
   }
 
+  async newestImage(owner: string, namePattern: string): Promise<ImageInfo | undefined> {
+    const found = await this.calls.images({
+      Owners: [owner],
+      Filters: [{ Name: 'name', Values: [namePattern] }, { Name: 'state', Values: ['available'] }],
+    });
+    return newestOf([...found.values()]);
+  }
+
   async deregisterImage(id: string): Promise<{ imageId: string; snapshotIds: string[] }> {
     const context = { action: 'DescribeImages', image: id };
     // By id, not filter: an image that is not there is an error here, with EC2's own code.
@@ -203,6 +220,10 @@ export class Ec2Adapter implements Ec2 {
       }
     }
     return { imageId: id, snapshotIds };
+  }
+
+  async tagImage(id: string, tags: Tags): Promise<void> {
+    await this.calls.call({ action: 'CreateTags', image: id }, (c, sdk) => c.send(new sdk.CreateTagsCommand({ Resources: [id], Tags: tagList(tags) })));
   }
 
   listRegions(): Promise<RegionInfo[]> {

@@ -138,8 +138,15 @@ export interface Ec2 {
   waitForImage(id: string, options: WaitOptions): Promise<ImageInfo>;
   /** Images owned by this account, every page, optionally narrowed by tag. */
   listOwnImages(tagFilter?: Tags): Promise<ImageInfo[]>;
+  /**
+   * The available image of `owner` (an account id, `self`, `amazon` or `aws-marketplace`)
+   * whose name matches `namePattern` (`*` and `?` wildcards) created last; undefined when none.
+   */
+  newestImage(owner: string, namePattern: string): Promise<ImageInfo | undefined>;
   /** Deregisters the image, then deletes its snapshots. */
   deregisterImage(id: string): Promise<{ imageId: string; snapshotIds: string[] }>;
+  /** CreateTags on the image: a tag set twice is the same tag. */
+  tagImage(id: string, tags: Tags): Promise<void>;
 
   /** Every region of the account's partition, opted in or not (DescribeRegions AllRegions). */
   listRegions(): Promise<RegionInfo[]>;

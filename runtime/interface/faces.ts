@@ -85,7 +85,7 @@ export const autoamiFace: FaceDef = {
     {
       name: 'groups',
       summary: 'List every group and its current image',
-      description: 'Lists the groups with their settings and current image, in every region it was delivered to; secrets are shown as [redacted].',
+      description: 'Lists the groups with their settings and current image, in every region it was delivered to, and the base image each follows; secrets are shown as [redacted].',
       method: 'group.list',
       positional: [],
       render: {
@@ -97,6 +97,7 @@ export const autoamiFace: FaceDef = {
           col('region', 'REGION'),
           col('images', 'IMAGES BY REGION'),
           col('channels', 'CHANNELS'),
+          col('follows', 'FOLLOWS'),
           col('bootstrap', 'BOOTSTRAP'),
           col('node_group', 'NODE GROUP'),
           col('puppetserver', 'PUPPET SERVER'),
@@ -110,7 +111,8 @@ export const autoamiFace: FaceDef = {
       summary: 'Bake every group (or the named ones) in parallel',
       description:
         "Launches one instance per group from its latest AMI and lets the Puppet agent run once on it. A run that changes something " +
-        'becomes the group\'s new AMI; no change, no AMI. With --wait it prints each state change and a final table, and exits ' +
+        'becomes the group\'s new AMI; no change, no AMI. A group that follows a base image (--base-image-from, --base-image-filter) and finds a new one ' +
+        'launches from it and makes an AMI even when nothing else changed. With --wait it prints each state change and a final table, and exits ' +
         "non-zero when any bake failed. Puppet's own --noop says what would be launched and launches nothing. A group that is " +
         'still baking is not started twice.',
       method: 'bake.run',
@@ -137,7 +139,7 @@ export const autoamiFace: FaceDef = {
       description:
         'Every finished bake of the group and every promotion and rollback of its channels, newest first: when, the outcome, the channel and who asked, ' +
         'the AMI in each region and its parent, the Puppet config version, the changes, what the catalog check found before the bake launched ' +
-        '(unchanged, or the resources added +, removed - and changed ~ with their parameters), and what retention said of the image (kept because a launch ' +
+        '(unchanged, or the resources added +, removed - and changed ~ with their parameters), whether --verify booted the new image and found it converged (or the resources its noop run would still change), the new base image a bake started from (and the one it replaced), and what retention said of the image (kept because a launch ' +
         'template or an instance uses it, or retired).',
       method: 'group.history',
       positional: ['name'],
@@ -154,6 +156,8 @@ export const autoamiFace: FaceDef = {
           col('config_version', 'CONFIG'),
           col('changes', 'CHANGES'),
           col('catalog', 'CATALOG'),
+          col('verification', 'VERIFIED'),
+          col('base', 'NEW BASE'),
           col('current', 'CURRENT'),
           col('images', 'IMAGES BY REGION'),
           col('deregistered', 'RETIRED'),

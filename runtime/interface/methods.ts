@@ -6,6 +6,7 @@ import type { FieldDef, ParamsOf, Schema } from './schema.ts';
 import { amiId, groupName, hostName, instanceType, kmsKeyMapping, label, region, securityGroupId, sharePrincipal, subnetId } from './fields.ts';
 import { PATTERN_WORDS, jsPattern } from './patterns.ts';
 import { BAKE_ON, RESOURCE_REF_WORDS, resourceRefPattern } from './resource-refs.ts';
+import { AMI_NAME_PATTERN_WORDS, BASE_OWNER_WORDS, BASE_PARAMETER_WORDS, amiNamePattern, baseOwnerPattern, baseParameterPattern } from './base-images.ts';
 import { ASG_NAME, CHANNEL_WORDS, DEFAULT_CHANNEL, LAUNCH_TEMPLATE, SSM_PARAMETER_NAME, channelPattern, targetPattern } from './targets.ts';
 
 export const PROTOCOL_VERSION = 1;
@@ -80,7 +81,16 @@ const groupCreate = {
       placeholder: 'PATH',
       check: 'readable_file',
     },
-    keep_failed: { type: 'boolean', summary: 'Leave the instance of a failed run running for inspection', default: false },
+    keep_failed: {
+      type: 'boolean',
+      summary: 'Leave the instance of a failed run running for inspection, and keep an image --verify refused (tagged autoami:unverified)',
+      default: false,
+    },
+    verify: {
+      type: 'boolean',
+      summary: 'Boot each new image and promote it only when a noop Puppet run on it finds nothing left to change',
+      default: false,
+    },
     keep_days: {
       type: 'integer',
       summary: 'Also keep every image younger than D days (retention deletes only what both --keep and this allow)',
@@ -151,6 +161,30 @@ const groupCreate = {
       maxLength: 512,
       pattern: resourceRefPattern(),
       expected: RESOURCE_REF_WORDS,
+    },
+    base_image_from: {
+      type: 'string',
+      summary: "Follow the base image this SSM parameter names (in the group's region): a new one is a reason to bake, from it",
+      placeholder: 'NAME',
+      maxLength: 1011,
+      pattern: baseParameterPattern(),
+      expected: BASE_PARAMETER_WORDS,
+    },
+    base_image_filter: {
+      type: 'string',
+      summary: "Follow the newest available image of --base-image-owner whose name matches this pattern (* and ? as wildcards): a new one is a reason to bake, from it",
+      placeholder: 'PATTERN',
+      maxLength: 128,
+      pattern: amiNamePattern(),
+      expected: AMI_NAME_PATTERN_WORDS,
+    },
+    base_image_owner: {
+      type: 'string',
+      summary: 'Whose images --base-image-filter looks at: an account id, or self, amazon or aws-marketplace',
+      placeholder: 'OWNER',
+      maxLength: 15,
+      pattern: baseOwnerPattern(),
+      expected: BASE_OWNER_WORDS,
     },
   },
 } as const satisfies MethodSpec;
@@ -291,6 +325,8 @@ const reportSubmit = {
     failed_resources: { type: 'string[]', summary: 'Titles of failed resources', maxLength: 4096 },
     corrective_resources: { type: 'string[]', summary: 'Titles of changed resources whose change repaired drift (corrective_change)', maxLength: 4096 },
     facts: { type: 'json', summary: "The node's facts as the master cached them, for the catalog check", maxLength: REPORT_FACTS_MAX },
+    noop: { type: 'boolean', summary: 'The run was a noop run (a verification)', default: false },
+    pending_resources: { type: 'string[]', summary: 'Titles of resources a noop run would have changed', maxLength: 4096 },
   },
 } as const satisfies MethodSpec;
 

@@ -1,29 +1,31 @@
 /**
  * Policy-based autosigning (puppet.conf `autosign = <command>`): Puppet Server runs
  * `autoami autosign CERTNAME` with the CSR on stdin; it signs only when the sidecar is
- * waiting for that certname, the CSR's pp_instance_id is the bake's instance and its
- * challengePassword is the bake's one-time secret.
+ * waiting for that certname (the bake's instance, or its verification instance once that
+ * launched), the CSR's pp_instance_id is that instance and its challengePassword is the
+ * bake's one-time secret.
  */
 import { createConnection } from 'node:net';
 import { loadConfig } from '../config.ts';
 import { PROTOCOL_VERSION, type ParamsFor } from '../interface/methods.ts';
 import { LineSplitter, MAX_LINE_BYTES } from '../protocol.ts';
 import { checkCsrForBake } from '../puppet/ca.ts';
-import type { Store } from '../store/store.ts';
+import { waitingAgent, type Store } from '../store/store.ts';
 
 export function csrCheckHandler(store: Store) {
   return async (params: ParamsFor<'csr.check'>): Promise<{ sign: boolean; reason: string }> => {
     const certname = params.certname;
     const bake = await store.findBakeByCertname(certname);
-    if (!bake || bake.state === 'done' || !bake.instance_id) return { sign: false, reason: `${certname} is not a bake AutoAMI is waiting for` };
-    const check = checkCsrForBake(params.csr, certname, bake.instance_id, bake.challenge_hash);
+    const agent = bake && bake.state !== 'done' ? waitingAgent(bake) : null;
+    if (!bake || agent?.certname !== certname) return { sign: false, reason: `${certname} is not a bake AutoAMI is waiting for` };
+    const check = checkCsrForBake(params.csr, certname, agent.instanceId, bake.challenge_hash);
     if (check.state === 'refused') return { sign: false, reason: check.reason };
     // One time: the secret is spent on the first CSR it signs. Cleared only if still this
     // one, so of two CSRs racing with the same secret only one is signed.
     if (!(await store.clearChallenge(bake.id, bake.challenge_hash!))) {
       return { sign: false, reason: `the challenge for ${certname} was used or replaced meanwhile` };
     }
-    return { sign: true, reason: `bake ${bake.id} on ${bake.instance_id}` };
+    return { sign: true, reason: `bake ${bake.id} on ${agent.instanceId}` };
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import { NotFoundError } from '../errors.ts';
 import type { ParamsFor } from '../interface/methods.ts';
-import { madeImage, type CatalogCheck, type CatalogDiff, type ImageRecord, type Store } from '../store/store.ts';
+import { madeImage, type Bake, type BaseUpdate, type CatalogCheck, type CatalogDiff, type ImageRecord, type Store } from '../store/store.ts';
 import { isoTime } from './iso-time.ts';
 
 /** Region → id of `image` everywhere it was delivered; a base image is only where the group lives. */
@@ -39,6 +39,10 @@ export interface HistoryRow {
   catalog: string | null;
   /** The resources the catalog check saw change, when it compared. */
   catalog_diff: CatalogDiff | null;
+  /** `verified`, or what the noop run on the new image would still change or where it failed; null when not verified. */
+  verification: string | null;
+  /** The new base image the bake started from, what it replaced and where it was found; null when none. */
+  base: string | null;
 }
 
 /** `+added -removed ~changed(parameters)`, every resource named: history is where to look them up. */
@@ -51,6 +55,18 @@ export function catalogSummary(check: CatalogCheck | null): string | null {
   if (parts.length === 0 && edgesChanged) parts.push('containment');
   return `changed: ${parts.join(' ')}`;
 }
+
+export function verificationSummary(bake: Bake): string | null {
+  if (bake.verify_step === null) return null;
+  if (bake.verify_step === 'verified') return 'verified';
+  const report = bake.verify_report;
+  if (!report) return `not finished (${bake.verify_step})`;
+  if (report.failed_resources.length > 0 || report.status === 'failed') return `failed: ${report.failed_resources.join(' ') || report.status}`;
+  return `would change: ${(report.noop ? report.pending_resources : report.changed_resources).join(' ')}`;
+}
+
+/** `ami-new (was ami-old) from SOURCE`: the parent column already says the bake started from it. */
+export const baseSummary = (update: BaseUpdate): string => `${update.to}${update.from === null ? '' : ` (was ${update.from})`} from ${update.source}`;
 
 export function historyHandlers(store: Store) {
   async function group(name: string) {
@@ -89,6 +105,8 @@ export function historyHandlers(store: Store) {
             by: null,
             catalog: catalogSummary(bake.check),
             catalog_diff: bake.check?.diff ?? null,
+            verification: verificationSummary(bake),
+            base: bake.base_update ? baseSummary(bake.base_update) : null,
           },
         };
       });
@@ -117,6 +135,8 @@ export function historyHandlers(store: Store) {
               by: publication.requested_by,
               catalog: null,
               catalog_diff: null,
+              verification: null,
+              base: null,
             },
           };
         });

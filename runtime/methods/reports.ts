@@ -39,6 +39,12 @@ async function keepReport(deps: ReportDeps, params: ParamsFor<'report.submit'>):
   if (!isAutoamiCertname(report.host)) return { state: 'ignored' };
   const bake = await deps.store.findBakeByCertname(report.host);
   if (!bake) return { state: 'unknown_certname' };
+  // The noop run on a new image: its facts are the image's, not a bake instance's, so only the run is kept.
+  if (report.host === bake.verify_certname) {
+    const kept = await deps.store.recordVerifyReport(bake.id, report);
+    if (kept) deps.onRecorded(bake.id);
+    return { state: kept ? 'recorded' : 'duplicate', bake: bake.id };
+  }
   // The facts go first, so a store failure between the two loses neither: the report's retry
   // (or the spool) brings them again. The next run's catalog check compiles with them.
   if (!bake.report && params.facts && bake.instance_id) {

@@ -54,13 +54,14 @@ const MAX_SSM_LEVELS = 15;
 /**
  * SSM's naming rules beyond the characters the option's pattern allows, each refused in
  * its own words; the same rules SSM applies, so a name passing here is not refused later.
+ * A name only read may be AWS's own public one (`/aws/service/...`), which no account may write.
  */
-export function checkSsmName(field: string, name: string): void {
+export function checkSsmName(field: string, name: string, use: 'write' | 'read' = 'write'): void {
   const bad = (why: string) => new ValidationError(field, `${JSON.stringify(name)} is not a name SSM accepts: ${why}`);
   if (name.includes('/') && !name.startsWith('/')) throw bad('a name with a hierarchy must begin with /');
   if (name.endsWith('/') || name.includes('//')) throw bad('a hierarchy level is empty');
   const first = name.startsWith('/') ? name.slice(1).split('/')[0]! : name;
-  if (/^(aws|ssm)/i.test(first)) throw bad('it may not begin with aws or ssm (any case)');
+  if (use === 'write' && /^(aws|ssm)/i.test(first)) throw bad('it may not begin with aws or ssm (any case)');
   const levels = name.split('/').filter((part) => part !== '').length;
   if (levels > MAX_SSM_LEVELS) throw bad(`it has ${levels} hierarchy levels, more than ${MAX_SSM_LEVELS}`);
 }

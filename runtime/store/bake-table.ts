@@ -4,8 +4,8 @@
  */
 import { jsPattern } from '../interface/patterns.ts';
 import { catalogCheck } from './catalog-table.ts';
-import { BAKE_OUTCOMES, BAKE_STATES, DISTRIBUTION_STEPS, type Bake, type NewBake, type RegionalImage, type ReportSummary } from './store.ts';
-import { column, field, integer, mapOf, nested, nullable, oneOf, sqlName, text, textList, time, type Shape, type Table } from './table.ts';
+import { BAKE_OUTCOMES, BAKE_STATES, DISTRIBUTION_STEPS, VERIFY_STEPS, type BaseUpdate, type Bake, type NewBake, type RegionalImage, type ReportSummary } from './store.ts';
+import { column, field, flag, integer, mapOf, nested, nullable, oneOf, sqlName, text, textList, time, type Shape, type Table } from './table.ts';
 
 export const BAKES = sqlName('bakes');
 /** Not a field of the record: the report's transaction_uuid, written with the report for lookups. */
@@ -27,6 +27,9 @@ export const REPORT_SHAPE: Shape<ReportSummary> = {
   failed_resources: field(textList, { default: [] }),
   // Reports from before the processor sent them name no corrective change.
   corrective_resources: field(textList, { default: [] }),
+  // Only a verification runs in noop, and reports from before it never were.
+  noop: field(flag, { default: false }),
+  pending_resources: field(textList, { default: [] }),
 };
 
 export const bakeState = oneOf('a bake state', BAKE_STATES);
@@ -40,6 +43,16 @@ export const REGIONAL_IMAGE_SHAPE: Shape<RegionalImage> = {
 /** Region → where that region's image has got to, kept whole in one column like the report. */
 export const distributionMap = mapOf('a map of region to its image', jsPattern('region'), nested('a regional image', REGIONAL_IMAGE_SHAPE));
 
+// No defaults: an update lacking where its base came from could not say why the bake baked.
+export const BASE_UPDATE_SHAPE: Shape<BaseUpdate> = {
+  from: field(nullable(text)),
+  to: field(text),
+  source: field(text),
+};
+
+// Bakes from before base images, and bakes of groups that follow none, had no new base.
+const baseUpdateColumn = column('base_update', nullable(nested('a base update', BASE_UPDATE_SHAPE)), { default: null });
+
 export const NEW_BAKE_TABLE: Table<NewBake> = {
   id: column('id', text),
   run_id: column('run_id', text),
@@ -48,6 +61,7 @@ export const NEW_BAKE_TABLE: Table<NewBake> = {
   parent_image: column('parent_image', text),
   deadline: column('deadline', time),
   check: column('check', nullable(catalogCheck), { default: null }),
+  base_update: baseUpdateColumn,
 };
 
 /** What is not given on a new bake starts at its default: queued, nothing known yet. */
@@ -73,4 +87,10 @@ export const BAKE_TABLE: Table<Bake> = {
   // Given at creation only by `run --force`; bakes from before the catalog check were never
   // checked. `check` is a reserved word in MySQL: column() quotes it like every name.
   check: column('check', nullable(catalogCheck), { default: null }),
+  base_update: baseUpdateColumn,
+  // Set only on a bake whose group verifies its images, from `verifying` on.
+  verify_step: column('verify_step', nullable(oneOf('a verification step', VERIFY_STEPS)), { default: null }),
+  verify_instance_id: column('verify_instance_id', nullable(text), { default: null }),
+  verify_certname: column('verify_certname', nullable(text), { default: null }),
+  verify_report: column('verify_report', nullable(nested('a report summary', REPORT_SHAPE)), { default: null }),
 };

@@ -21,7 +21,7 @@ import { fromJson, isObject, toJson, type Shape } from './table.ts';
  * its table says (times as ISO-8601 strings); a field missing from an older document
  * takes the table's default when it is read.
  */
-export const EMBEDDED_SCHEMA_VERSION = 9;
+export const EMBEDDED_SCHEMA_VERSION = 11;
 
 type Raw = Record<string, unknown>;
 
@@ -76,6 +76,20 @@ const UPGRADES: readonly ((doc: Raw) => Raw)[] = [
     groups: each(doc.groups, { catalog_hash: null }),
     images: each(doc.images, { catalog_hash: null }),
     catalogs: [],
+  }),
+  // 10: verification. No group verified its images, and no bake booted one.
+  (doc) => ({
+    ...doc,
+    schema_version: 10,
+    groups: each(doc.groups, { verify: false }),
+    bakes: each(doc.bakes, { verify_step: null, verify_instance_id: null, verify_certname: null, verify_report: null }),
+  }),
+  // 11: base images. No group followed one, and no bake started from a new one.
+  (doc) => ({
+    ...doc,
+    schema_version: 11,
+    groups: each(doc.groups, { base_image_from: null, base_image_filter: null, base_image_owner: null, followed_base: null }),
+    bakes: each(doc.bakes, { base_update: null }),
   }),
 ];
 

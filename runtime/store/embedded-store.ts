@@ -116,6 +116,16 @@ export class EmbeddedStore implements Store {
     });
   }
 
+  async setFollowedBase(groupName: string, base: string | null): Promise<boolean> {
+    const now = this.#now();
+    return this.#write(({ groups }) => {
+      const group = groups.get(groupName);
+      if (!group) return false;
+      groups.set(groupName, freeze({ ...group, followed_base: base, updated_at: now }));
+      return true;
+    });
+  }
+
   async createBake(input: NewBake): Promise<Bake> {
     const bake = freeze(newBake(input, this.#now()));
     return this.#write(({ bakes }) => {
@@ -130,7 +140,7 @@ export class EmbeddedStore implements Store {
   }
 
   async findBakeByCertname(certname: string): Promise<Bake | undefined> {
-    return [...this.#state().bakes.values()].find((bake) => bake.certname === certname);
+    return [...this.#state().bakes.values()].find((bake) => bake.certname === certname || bake.verify_certname === certname);
   }
 
   async listBakes(filter?: BakeFilter): Promise<Bake[]> {
@@ -168,6 +178,9 @@ export class EmbeddedStore implements Store {
       if (update.certname !== undefined && [...bakes.values()].some((b) => b.id !== id && b.certname === update.certname)) {
         throw new ConflictError('certname', `another bake already has certname ${JSON.stringify(update.certname)}`);
       }
+      if (update.verify_certname !== undefined && [...bakes.values()].some((b) => b.id !== id && b.verify_certname === update.verify_certname)) {
+        throw new ConflictError('verify_certname', `another bake already has verification certname ${JSON.stringify(update.verify_certname)}`);
+      }
       return this.#put(bakes, applyTransition(bake, update, now));
     });
   }
@@ -201,6 +214,17 @@ export class EmbeddedStore implements Store {
       const bake = bakes.get(id);
       if (!bake || bake.report !== null) return false;
       this.#put(bakes, { ...bake, report: summary, updated_at: now });
+      return true;
+    });
+  }
+
+  async recordVerifyReport(id: string, report: ReportSummary): Promise<boolean> {
+    const summary = fill(REPORT_SHAPE, report);
+    const now = this.#now();
+    return this.#write(({ bakes }) => {
+      const bake = bakes.get(id);
+      if (!bake || bake.verify_report !== null) return false;
+      this.#put(bakes, { ...bake, verify_report: summary, updated_at: now });
       return true;
     });
   }

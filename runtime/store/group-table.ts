@@ -34,6 +34,8 @@ export const GROUP_SETTINGS_TABLE: Table<GroupSettings> = {
   template: column('template', nullable(text), { default: null }),
   // Leave the instance of a failed run running for inspection instead of terminating it.
   keep_failed: column('keep_failed', flag, { default: false }),
+  // Groups from before verification promote on the bake's own run, as they did.
+  verify: column('verify', flag, { default: false }),
   // Groups from before distribution get its defaults: home region only, unencrypted,
   // unshared, never deprecated, and kept by count alone.
   keep_days: column('keep_days', nullable(integer), { default: null }),
@@ -55,6 +57,10 @@ export const GROUP_SETTINGS_TABLE: Table<GroupSettings> = {
   bake_on: column('bake_on', oneOf('intentional or any', METHODS['group.create'].params.bake_on.values), { default: 'intentional' }),
   // `Type[title]` patterns, kept as given: the judgement matches them.
   ignore_resources: column('ignore_resources', textList, { default: [] }),
+  // Groups from before base images follow none: they bake from their own images only.
+  base_image_from: column('base_image_from', nullable(text), { default: null }),
+  base_image_filter: column('base_image_filter', nullable(text), { default: null }),
+  base_image_owner: column('base_image_owner', nullable(text), { default: null }),
 };
 
 export const GROUP_TABLE: Table<Group> = {
@@ -63,6 +69,9 @@ export const GROUP_TABLE: Table<Group> = {
   // Not a setting: promotion, rollback and the catalog check keep it. None known for a new
   // group (its base image was never compiled for) nor for groups from before the check.
   catalog_hash: column('catalog_hash', nullable(catalogHash), { default: null }),
+  // Not a setting: the base image the group's image was built on, once a run resolved the
+  // base it follows; promotion moves it. Null while it follows none, or none was resolved yet.
+  followed_base: column('followed_base', nullable(text), { default: null }),
   created_at: column('created_at', time),
   updated_at: column('updated_at', time),
 };

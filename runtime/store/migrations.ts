@@ -224,6 +224,34 @@ export const MIGRATIONS: readonly Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     ],
   },
+  {
+    version: 10,
+    name: 'verification: groups that boot each new image before promoting it, and the verification instance of a bake',
+    statements: [
+      `ALTER TABLE \`groups\`
+        ADD COLUMN \`verify\` TINYINT(1) NOT NULL DEFAULT 0`,
+      `ALTER TABLE \`bakes\`
+        ADD COLUMN \`verify_step\` VARCHAR(32) NULL,
+        ADD COLUMN \`verify_instance_id\` VARCHAR(64) NULL,
+        ADD COLUMN \`verify_certname\` VARCHAR(255) NULL,
+        ADD COLUMN \`verify_report\` LONGTEXT NULL COMMENT 'JSON: the noop run on the new image'`,
+      `ALTER TABLE \`bakes\` ADD UNIQUE KEY \`bakes_verify_certname\` (\`verify_certname\`)`,
+    ],
+  },
+  // As in 9: NULL for rows from before, groups that follow no base and bakes that had no new one.
+  {
+    version: 11,
+    name: 'base images: what a group follows, the base its image was built on, and the new base a bake started from',
+    statements: [
+      `ALTER TABLE \`groups\`
+        ADD COLUMN \`base_image_from\` VARCHAR(1024) NULL COMMENT 'SSM parameter name',
+        ADD COLUMN \`base_image_filter\` VARCHAR(128) NULL COMMENT 'AMI name pattern',
+        ADD COLUMN \`base_image_owner\` VARCHAR(16) NULL,
+        ADD COLUMN \`followed_base\` VARCHAR(32) NULL COMMENT 'the base image the current image was built on'`,
+      `ALTER TABLE \`bakes\`
+        ADD COLUMN \`base_update\` LONGTEXT NULL COMMENT 'JSON object: the new base image the bake started from'`,
+    ],
+  },
 ];
 
 const SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS \`schema_migrations\` (

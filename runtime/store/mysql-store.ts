@@ -137,6 +137,13 @@ export class MysqlStore implements Store {
     return (await this.#run(sql, [...sets, ...where].map(([, value]) => value))) > 0;
   }
 
+  async setFollowedBase(groupName: string, base: string | null): Promise<boolean> {
+    const sets = [columnEquals(G, 'followed_base', base), columnEquals(G, 'updated_at', this.#now())];
+    const where = columnEquals(G, 'name', groupName);
+    const sql = `UPDATE ${GROUPS} SET ${sets.map(([text]) => text).join(', ')} WHERE ${where[0]}`;
+    return (await this.#run(sql, [...sets, where].map(([, value]) => value))) > 0;
+  }
+
   async createBake(input: NewBake): Promise<Bake> {
     const bake = newBake(input, this.#now());
     // certname is NULL on a new row, so the primary key is the only one that can clash.
@@ -149,7 +156,8 @@ export class MysqlStore implements Store {
   }
 
   async findBakeByCertname(certname: string): Promise<Bake | undefined> {
-    return (await this.#select(`${SELECT_BAKES} WHERE ${B.certname.sql} = ?`, [certname])).map((row) => fromRow(B, row))[0];
+    const sql = `${SELECT_BAKES} WHERE ${B.certname.sql} = ? OR ${B.verify_certname.sql} = ?`;
+    return (await this.#select(sql, [certname, certname])).map((row) => fromRow(B, row))[0];
   }
 
   async listBakes(filter: BakeFilter = {}): Promise<Bake[]> {
@@ -197,7 +205,10 @@ export class MysqlStore implements Store {
     const where = [columnEquals(B, 'id', id), columnEquals(B, 'state', from), columnEquals(B, 'lease_owner', owner)];
     if (update.expect_challenge !== undefined) where.push(columnEquals(B, 'challenge_hash', update.expect_challenge));
     const sql = `UPDATE ${BAKES} SET ${sets.map(([text]) => text).join(', ')} WHERE ${where.map(([text]) => text).join(' AND ')}`;
-    const clash = () => new ConflictError('certname', `another bake already has certname ${JSON.stringify(update.certname)}`);
+    const clash = () =>
+      update.certname === undefined && update.verify_certname !== undefined
+        ? new ConflictError('verify_certname', `another bake already has verification certname ${JSON.stringify(update.verify_certname)}`)
+        : new ConflictError('certname', `another bake already has certname ${JSON.stringify(update.certname)}`);
     return (await this.#run(sql, [...sets, ...where].map(([, value]) => value), clash)) > 0 ? this.getBake(id) : undefined;
   }
 
@@ -219,6 +230,12 @@ export class MysqlStore implements Store {
     const sql = `UPDATE ${BAKES} SET ${B.report.sql} = ?, ${REPORT_UUID} = ?, ${B.updated_at.sql} = ? WHERE ${B.id.sql} = ? AND ${B.report.sql} IS NULL`;
     const values = [B.report.codec.toSql(summary), summary.transaction_uuid, B.updated_at.codec.toSql(this.#now()), id];
     return (await this.#run(sql, values)) > 0;
+  }
+
+  async recordVerifyReport(id: string, report: ReportSummary): Promise<boolean> {
+    const summary = fill(REPORT_SHAPE, report);
+    const sql = `UPDATE ${BAKES} SET ${B.verify_report.sql} = ?, ${B.updated_at.sql} = ? WHERE ${B.id.sql} = ? AND ${B.verify_report.sql} IS NULL`;
+    return (await this.#run(sql, [B.verify_report.codec.toSql(summary), B.updated_at.codec.toSql(this.#now()), id])) > 0;
   }
 
   async recordFacts(input: Omit<GroupFacts, 'recorded_at'>): Promise<void> {

@@ -91,7 +91,7 @@ export const newCatalog = (hash: string, catalog: Readonly<Record<string, unknow
 
 /** The fields a transition may set, in a fixed order (MySQL builds its SET list from it). */
 export const UPDATABLE = [
-  'outcome', 'reason', 'instance_id', 'certname', 'image_id', 'image_name', 'deadline', 'challenge_hash',
+  'outcome', 'reason', 'instance_id', 'certname', 'image_id', 'image_name', 'deadline', 'challenge_hash', 'verify_step', 'verify_instance_id', 'verify_certname',
 ] as const satisfies readonly (keyof BakeUpdate & keyof Bake)[];
 export type Updatable = (typeof UPDATABLE)[number];
 // A field added to BakeUpdate but not to UPDATABLE would be accepted and never written: this fails to compile instead.

@@ -28,8 +28,24 @@ export interface Group extends GroupSettings {
    * kept apart from the settings, as only promotion, rollback and the check itself set it.
    */
   readonly catalog_hash: string | null;
+  /**
+   * The base image `image` was built on, for a group that follows a base (--base-image-from
+   * or --base-image-filter): a run that resolves another one bakes from it. Null when the
+   * group follows none or no run has resolved it yet; kept apart from the settings, like
+   * catalog_hash, as only `run` and promotion set it.
+   */
+  readonly followed_base: string | null;
   readonly created_at: number;
   readonly updated_at: number;
+}
+
+/** A base image newer than the one the group's image was built on: the bake starts from `to`. */
+export interface BaseUpdate {
+  /** The base it replaces; null when none was known. */
+  readonly from: string | null;
+  readonly to: string;
+  /** Where `to` was found: the SSM parameter, or the name pattern and its owner. */
+  readonly source: string;
 }
 
 /** What the catalog check concluded; `unchecked` when it could not tell (no facts yet, a compile error). */
@@ -61,16 +77,36 @@ export interface CatalogCheck {
 
 /** A bake moves forward through these; `done` carries an outcome. */
 export const BAKE_STATES = [
-  'queued', 'launching', 'booting', 'bootstrapping', 'awaiting_report', 'imaging', 'image_pending', 'distributing', 'promoted', 'publishing', 'cleaning', 'done',
+  'queued', 'launching', 'booting', 'bootstrapping', 'awaiting_report', 'imaging', 'image_pending', 'verifying', 'distributing', 'promoted', 'publishing', 'cleaning', 'done',
 ] as const;
 export type BakeState = (typeof BAKE_STATES)[number];
 
+/**
+ * Where the verification of a new image has got to, inside `verifying`: each written before
+ * its side effect, like the bake's own states. launching (RunInstances from the new image) →
+ * booting → bootstrapping (ssh runs the noop agent) → awaiting_report → verified (written as
+ * the bake moves on to `distributing`).
+ */
+export const VERIFY_STEPS = ['launching', 'booting', 'bootstrapping', 'awaiting_report', 'verified'] as const;
+export type VerifyStep = (typeof VERIFY_STEPS)[number];
+
+/** `unverified`: the new image's noop run would still change something (or failed); the group stays. */
 /** `published_with_errors`: baked, but a target of channel latest failed (the channel stays where it was). */
-export const BAKE_OUTCOMES = ['baked', 'published_with_errors', 'unchanged', 'failed_run', 'timed_out', 'failed', 'cleanup_failed'] as const;
+export const BAKE_OUTCOMES = ['baked', 'published_with_errors', 'unchanged', 'failed_run', 'unverified', 'timed_out', 'failed', 'cleanup_failed'] as const;
 export type BakeOutcome = (typeof BAKE_OUTCOMES)[number];
 
 /** The outcomes of a bake that made an image and moved its group to it. */
 export const madeImage = (outcome: BakeOutcome | null): boolean => outcome === 'baked' || outcome === 'published_with_errors';
+
+/**
+ * The agent a bake waits for now: its verification instance's once that has launched (the
+ * bake's own instance has run by then), else its own; null before an instance is recorded.
+ */
+export function waitingAgent(bake: Bake): { readonly certname: string; readonly instanceId: string } | null {
+  if (bake.verify_certname !== null && bake.verify_instance_id !== null) return { certname: bake.verify_certname, instanceId: bake.verify_instance_id };
+  if (bake.certname !== null && bake.instance_id !== null) return { certname: bake.certname, instanceId: bake.instance_id };
+  return null;
+}
 
 /** What AutoAMI keeps of a Puppet report on its bake: report.submit's params but the facts, which are kept per group. */
 export type ReportSummary = AsRecord<Omit<ParamsFor<'report.submit'>, 'facts'>>;
@@ -123,6 +159,8 @@ export interface NewBake {
   readonly deadline: number;
   /** What the catalog check found; given at creation only as `forced` (`run --force`). */
   readonly check?: CatalogCheck | null;
+  /** Set when `run` resolved a new base image: `parent_image` is then `to`, and the bake bakes even if nothing else changed. */
+  readonly base_update?: BaseUpdate | null;
 }
 
 export interface Bake extends NewBake {
@@ -149,6 +187,14 @@ export interface Bake extends NewBake {
   readonly distribution: Distribution;
   /** What the catalog check found before launch; null when it never ran (bakes from before it, or not yet). */
   readonly check: CatalogCheck | null;
+  readonly base_update: BaseUpdate | null;
+  /** Null unless the group verifies its images and the bake reached `verifying`. */
+  readonly verify_step: VerifyStep | null;
+  /** The instance booted from the new image, and its certname (reports are found by either certname). */
+  readonly verify_instance_id: string | null;
+  readonly verify_certname: string | null;
+  /** The verification's noop run, kept once like `report`. */
+  readonly verify_report: ReportSummary | null;
 }
 
 /** Fields a transition may set besides the state itself. */
@@ -161,6 +207,9 @@ export interface BakeUpdate {
   readonly image_id?: string;
   readonly image_name?: string;
   readonly deadline?: number;
+  readonly verify_step?: VerifyStep;
+  readonly verify_instance_id?: string;
+  readonly verify_certname?: string;
   /** A transition may only forget the challenge; setChallenge records one. */
   readonly challenge_hash?: null;
   /**
@@ -287,10 +336,13 @@ export interface Store {
    * writes nothing. False then, or when the group is gone.
    */
   setCatalogHash(groupName: string, image: string, hash: string | null): Promise<boolean>;
+  /** Record the base image the group's image was built on (null: none known); false when the group is gone. */
+  setFollowedBase(groupName: string, base: string | null): Promise<boolean>;
 
   /** A new bake in state `queued`. Throws ConflictError(field 'id') on a reused id. */
   createBake(bake: NewBake): Promise<Bake>;
   getBake(id: string): Promise<Bake | undefined>;
+  /** The bake whose instance, or whose verification instance, has this certname. */
   findBakeByCertname(certname: string): Promise<Bake | undefined>;
   /** Oldest first. */
   listBakes(filter?: BakeFilter): Promise<Bake[]>;
@@ -320,6 +372,8 @@ export interface Store {
   clearChallenge(id: string, hash: string): Promise<boolean>;
   /** Keep the bake's report; false (and nothing written) when it already has one. */
   recordReport(id: string, report: ReportSummary): Promise<boolean>;
+  /** Keep the report of the bake's verification run; false (and nothing written) when it already has one. */
+  recordVerifyReport(id: string, report: ReportSummary): Promise<boolean>;
   /** Keep a group's latest facts, stamped with the store's clock, in place of any it had. */
   recordFacts(facts: Omit<GroupFacts, 'recorded_at'>): Promise<void>;
   /** Undefined when no bake of the group has reported facts yet. */

@@ -19,7 +19,8 @@ export function bakeContract(test: Test, fresh: () => Promise<Backing>): void {
     assert.equal(created, {
       ...bake('b1'), deadline: at(3600) + 7, state: 'queued', outcome: null, reason: null, instance_id: null,
       certname: null, image_id: null, image_name: null, report: null, lease_owner: null, lease_expires: null,
-      created_at: clock.time, updated_at: clock.time, finished_at: null, challenge_hash: null, distribution: {}, check: null,
+      created_at: clock.time, updated_at: clock.time, finished_at: null, challenge_hash: null, distribution: {}, check: null, base_update: null,
+      verify_step: null, verify_instance_id: null, verify_certname: null, verify_report: null,
     });
     await using(backing.make(), async (store) => {
       assert.equal(await store.getBake('b1'), created);
@@ -67,6 +68,23 @@ export function bakeContract(test: Test, fresh: () => Promise<Backing>): void {
       const clash = store.transition('b2', 'm1', 'queued', { state: 'launching', certname });
       assert.equal((await rejects(clash, ConflictError)).data, { field: 'certname' });
       assert.equal(await store.getBake('b2'), before);
+    });
+  });
+
+  test('should find a bake by its verification certname too, refuse one another bake has, and keep its noop report once', async () => {
+    await withStore(async (store) => {
+      await leased(store, 'b1');
+      await leased(store, 'b2');
+      const certname = 'wordpress-i-0bcd.autoami';
+      const verifying = await store.transition('b1', 'm1', 'queued', { state: 'verifying', verify_step: 'booting', verify_instance_id: 'i-0bcd', verify_certname: certname });
+      assert.equal(await store.findBakeByCertname(certname), verifying);
+      const clash = store.transition('b2', 'm1', 'queued', { state: 'verifying', verify_certname: certname });
+      assert.equal((await rejects(clash, ConflictError)).data, { field: 'verify_certname' });
+      const noop = report({ host: certname, noop: true, pending_resources: ['Notify[again]'] });
+      assert.ok(await store.recordVerifyReport('b1', noop));
+      assert.not.ok(await store.recordVerifyReport('b1', report({ host: certname })), 'kept once');
+      const kept = await store.getBake('b1');
+      assert.equal([kept?.verify_report, kept?.report], [noop, null]);
     });
   });
 

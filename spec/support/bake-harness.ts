@@ -39,6 +39,8 @@ export function reportFor(certname: string, overrides: Partial<ReportSummary> = 
     failed_to_restart: 0,
     corrective_change: 0,
     corrective_resources: [],
+    noop: false,
+    pending_resources: [],
     changed_resources: ['File[/etc/motd]'],
     failed_resources: [],
     ...overrides,

@@ -37,6 +37,8 @@ export interface Context {
   database: DatabaseConfig;
   /** Each group's release number in site.pp; bumping one is the code change. */
   releases: Record<string, number>;
+  /** Roles that also get a notify, which changes on every run: a role whose image can never converge. */
+  everyRun: string[];
   /** Every script an ssh "instance" was sent (sshd's ForceCommand keeps a copy). */
   sshScripts: string;
   /** What the policy autosign command said, as Puppet Server ran it. */
@@ -86,6 +88,7 @@ export function writeSite(context: Context): void {
       '    ensure  => file,',
       '    content => "${role} release ${release}\\n",',
       '  }',
+      ...(context.everyRun.length > 0 ? [`  if $role in ${JSON.stringify(context.everyRun)} {`, '    notify { "${role} changes on every run": }', '  }'] : []),
       '}',
       '',
     ].join('\n'),
@@ -143,7 +146,7 @@ export async function startLoop(context: Context): Promise<void> {
     // The sidecar asks for `bash -s`; this runs it too, keeping a copy of the script for the secret checks.
     startSshd({ login: 'root', setEnv: { AUTOAMI_PUPPET_ARGS: privateAgentArgs(tempDir('e2e-ssh-agent')) }, forceCommand: `tee -a ${context.sshScripts} | bash -s` }),
   ]);
-  Object.assign(context, { server, endpoint, sshd, releases: {}, disk: tempDir('e2e-disk') });
+  Object.assign(context, { server, endpoint, sshd, releases: {}, everyRun: [], disk: tempDir('e2e-disk') });
   writeConfigVersion(server);
   const bin = installBuiltModule(server);
   const run = tempDir('e2e-run');

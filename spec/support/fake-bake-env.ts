@@ -61,6 +61,8 @@ export function settings(overrides: Partial<GroupSettings> = {}): GroupSettings 
     puppetserver: 'puppet.example.com', node_group: 'web', enc_user: 'admin', enc_pass: 'secret', enc_server: null, enc_port: 4433,
     region: REGION, subnet: null, security_group: null, bootstrap: 'ssh', keep: 2, template: null, keep_failed: false, keep_days: null, copy_to: [], encrypt: false, kms_key: [], share_with: [], deprecate_after: null,
     ssm_parameter: [], launch_template: [], instance_refresh: [], min_healthy_percentage: 90, refresh_replace_all: false, bake_on: 'intentional', ignore_resources: [],
+    base_image_from: null, base_image_filter: null, base_image_owner: null,
+    verify: false,
     ...overrides,
   };
 }
@@ -69,7 +71,7 @@ export function reportSummary(overrides: Partial<ReportSummary> = {}): ReportSum
   return {
     host: 'web-i-0.autoami', transaction_uuid: '6c5bd2ef-1f43-4c8b-9d7b-1b2c3d4e5f60', configuration_version: '1700000000',
     status: 'changed', environment: 'production', time: null, changed: 1, failed: 0, failed_to_restart: 0, corrective_change: 0,
-    changed_resources: ['File[/etc/motd]'], failed_resources: [], corrective_resources: [], ...overrides,
+    changed_resources: ['File[/etc/motd]'], failed_resources: [], corrective_resources: [], noop: false, pending_resources: [], ...overrides,
   };
 }
 

@@ -31,7 +31,8 @@ export interface FakeInstance {
 export interface FakeImage {
   readonly id: string;
   readonly name: string;
-  readonly tags: Tags;
+  /** CreateTags adds to them. */
+  tags: Tags;
   readonly createdAt: number;
   readonly readyMs: number;
   readonly failure: string | null;

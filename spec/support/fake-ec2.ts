@@ -12,11 +12,13 @@ import type { FakeTime } from './fake-clock.ts';
 import { ec2Failure } from './fake-ec2-faults.ts';
 import { FakeEc2Calls } from './fake-ec2-calls.ts';
 import {
-  describeImage, describeInstance, FAKE_REGIONS, hex, instanceArn, sharePrincipals, sortReferences, toMinute, type FakeImage, type FakeInstance,
+  describeImage, describeInstance, FAKE_ACCOUNT, FAKE_REGIONS, hex, instanceArn, sharePrincipals, sortReferences, toMinute, type FakeImage, type FakeInstance,
 } from './fake-ec2-records.ts';
 
 const LIVE = (state: string) => state !== 'shutting-down' && state !== 'terminated';
 const hasTags = (tags: Tags, wanted: Tags) => Object.entries(wanted).every(([key, value]) => tags[key] === value);
+/** A name filter's `*` and `?`, as EC2 reads them. */
+const wildcard = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.')}$`, 's');
 
 /**
  * In-memory EC2 for one region. States follow a timeline on the fake clock (pending, then
@@ -60,6 +62,8 @@ export class FakeEc2 extends FakeEc2Calls implements Ec2 {
   imageFailure: string | null = null;
   /** False: instances launched from now on have no address at all. */
   addresses = true;
+  /** Images other accounts publish (Debian's, Amazon's), which newestImage finds by their owner. */
+  readonly published: ImageInfo[] = [];
 
   constructor(region: string, time: FakeTime, serial: () => number, regionOf: (region: string) => FakeEc2 | undefined = () => undefined) {
     super();
@@ -205,6 +209,16 @@ export class FakeEc2 extends FakeEc2Calls implements Ec2 {
     return this.record('listOwnImages', [tagFilter], () => this.images().filter((info) => info.state !== 'deregistered' && hasTags(info.tags, tagFilter)));
   }
 
+  newestImage(owner: string, namePattern: string): Promise<ImageInfo | undefined> {
+    return this.record('newestImage', [owner, namePattern], () => {
+      const own = owner === 'self' || owner === FAKE_ACCOUNT ? this.images() : [];
+      const name = wildcard(namePattern);
+      return [...own, ...this.published.filter((image) => image.ownerId === owner)]
+        .filter((image) => image.state === 'available' && name.test(image.name))
+        .sort((a, b) => (b.creationDate ?? '').localeCompare(a.creationDate ?? ''))[0];
+    });
+  }
+
   deregisterImage(id: string): Promise<{ imageId: string; snapshotIds: string[] }> {
     return this.record('deregisterImage', [id], () => {
       const image = this.#images.get(id);
@@ -258,6 +272,13 @@ export class FakeEc2 extends FakeEc2Calls implements Ec2 {
       const image = this.#liveImage(id, 'EnableImageDeprecation');
       if (toMinute(at) <= this.#time.now()) throw ec2Failure('InvalidParameterValue', 'EnableImageDeprecation', this.region);
       image.deprecateAt = toMinute(at);
+    });
+  }
+
+  tagImage(id: string, tags: Tags): Promise<void> {
+    return this.record('tagImage', [id, tags], () => {
+      const image = this.#liveImage(id, 'CreateTags');
+      image.tags = { ...image.tags, ...tags };
     });
   }
 

@@ -2,7 +2,7 @@
  * Puppet as the bake core sees it, in memory: the CA, the classifier and the agent run each
  * answer as the spec scripts them and record every call.
  */
-import type { Bootstrapper } from '../../runtime/bake/env.ts';
+import type { AgentRun, Bootstrapper } from '../../runtime/bake/env.ts';
 import type { BootstrapOutcome } from '../../runtime/bootstrap/types.ts';
 import type { CertificateAuthority, Challenge, Classifier, PinResult, SignResult } from '../../runtime/puppet/types.ts';
 import type { Bake, Group, GroupSettings } from '../../runtime/store/store.ts';
@@ -53,8 +53,7 @@ export class FakeClassifier implements Classifier {
   }
 }
 
-export interface SshRun {
-  readonly bake: Bake;
+export interface SshRun extends AgentRun {
   readonly group: Group;
   readonly host: string;
   readonly deadline: number;
@@ -64,17 +63,17 @@ export interface SshRun {
 /** The agent run: over ssh it ends as `agent` says (at once, by default); user-data is plain text naming the secret. */
 export class FakeBootstrapper implements Bootstrapper {
   readonly runs: SshRun[] = [];
-  readonly userDatas: { group: string; server: string; challenge: string }[] = [];
+  readonly userDatas: { group: string; server: string; challenge: string; noop: boolean }[] = [];
   agent: (run: SshRun) => Promise<BootstrapOutcome> = async () => ({ state: 'ran', exitCode: 2, output: 'Notice: Applied catalog' });
 
-  overSsh(bake: Bake, group: Group, host: string, deadline: number, challenge: string): Promise<BootstrapOutcome> {
-    const run = { bake, group, host, deadline, challenge };
+  overSsh(agent: AgentRun, group: Group, host: string, deadline: number, challenge: string): Promise<BootstrapOutcome> {
+    const run = { ...agent, group, host, deadline, challenge };
     this.runs.push(run);
     return this.agent(run);
   }
 
-  userData(group: Group, server: string, challenge: string): string {
-    this.userDatas.push({ group: group.name, server, challenge });
-    return `#!/bin/sh\n# ${group.name} against ${server}\nchallenge=${challenge}\n`;
+  userData(group: Group, server: string, challenge: string, noop: boolean): string {
+    this.userDatas.push({ group: group.name, server, challenge, noop });
+    return `#!/bin/sh\n# ${group.name} against ${server}${noop ? ' (noop)' : ''}\nchallenge=${challenge}\n`;
   }
 }

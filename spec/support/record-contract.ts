@@ -6,17 +6,17 @@
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { challengeHash } from '../../runtime/puppet/challenge.ts';
-import { BAKE_TABLE, REPORT_SHAPE } from '../../runtime/store/bake-table.ts';
+import { BAKE_TABLE, BASE_UPDATE_SHAPE, REPORT_SHAPE } from '../../runtime/store/bake-table.ts';
 import { CHANGED_RESOURCE_SHAPE, CHECK_SHAPE, DIFF_SHAPE } from '../../runtime/store/catalog-table.ts';
 import { FACTS_TABLE } from '../../runtime/store/facts-table.ts';
 import { GROUP_TABLE } from '../../runtime/store/group-table.ts';
 import { IMAGE_TABLE } from '../../runtime/store/image-table.ts';
 import { PUBLICATION_TABLE, TARGET_PROGRESS_SHAPE } from '../../runtime/store/publication-table.ts';
 import type {
-  Bake, CatalogCheck, Distribution, Group, GroupFacts, GroupSettings, ImageRecord, Publication, ReportSummary, TargetProgress,
+  Bake, BaseUpdate, CatalogCheck, Distribution, Group, GroupFacts, GroupSettings, ImageRecord, Publication, ReportSummary, TargetProgress,
 } from '../../runtime/store/store.ts';
 import type { Shape } from '../../runtime/store/table.ts';
-import { FakeClock, at, bake, catalogCheck, digest, distributed, image, judged, published, settings, using, type Backing } from './store-fixtures.ts';
+import { FakeClock, at, bake, catalogCheck, digest, distributed, following, image, judged, published, settings, using, type Backing } from './store-fixtures.ts';
 
 /**
  * Every field holds something other than nothing and other than its default, so a field a
@@ -39,30 +39,35 @@ export function recordContract(test: Test, fresh: () => Promise<Backing>): void 
       name: 'full', image: 'ami-0f0000001', type: 'm7i-flex.2xlarge', keyname: 'other-key', keyfile: '/etc/autoami/other.pem', login: 'admin',
       puppetserver: 'puppet2.example.com', node_group: 'full nodes', enc_user: 'ops', enc_pass: "p'ss", enc_server: 'enc.example.com',
       enc_port: 8443, region: 'eu-west-1', subnet: 'subnet-0abc', security_group: 'sg-0abc', bootstrap: 'userdata', keep: 7,
-      template: '/etc/autoami/full.sh.hbs', keep_failed: true, ...distributed, ...published, ...judged,
+      template: '/etc/autoami/full.sh.hbs', keep_failed: true, ...distributed, ...published, ...judged, ...following,
+      verify: true,
     };
     const fullReport: ReportSummary = {
       host: 'full-i-0f00000000000001.autoami', transaction_uuid: 'a1b2c3d4-0000-4000-8000-0000000000ff', configuration_version: 'v42',
       status: 'failed', environment: 'staging', time: '2030-01-01T00:05:00.123+02:00', changed: 4, failed: 1, failed_to_restart: 2,
       corrective_change: 3, changed_resources: ['Package[nginx]', 'File[/x]'], failed_resources: ["Service['nginx']"],
-      corrective_resources: ['File[/x]'],
+      corrective_resources: ['File[/x]'], noop: true, pending_resources: ['Notify[again]'],
     };
+    const verifyReport: ReportSummary = { ...fullReport, host: 'full-i-0f00000000000002.autoami', transaction_uuid: 'a1b2c3d4-0000-4000-8000-0000000000fe' };
+    const verification = { verify_instance_id: 'i-0f00000000000002', verify_certname: 'full-i-0f00000000000002.autoami' };
     const distribution: Distribution = {
       'eu-west-1': { image_id: 'ami-0f0000003', step: 'done' },
       'ap-southeast-2': { image_id: 'ami-0f0000004', step: 'deprecating' },
     };
     const copies = { 'ap-southeast-2': 'ami-0f0000004' };
     const check: CatalogCheck = catalogCheck({ state: 'forced', reason: "forced by o'brien", hash: digest('c'), reference: digest('d'), compile_ms: 987 });
+    const baseUpdate: BaseUpdate = { from: 'ami-0f0000008', to: 'ami-0f0000001', source: "debian-12-amd64-* (o'brien) owned by 136693071363" };
     const secret = challengeHash('a1'.repeat(32));
     const last = challengeHash('b2'.repeat(32));
     const written = await using(backing.make(clock), async (store) => {
       await store.createGroup(full);
       clock.time = at(10) + 202;
       assert.ok(await store.setGroupImage('full', 'ami-0f0000002', digest('d')));
+      assert.ok(await store.setFollowedBase('full', 'ami-0f0000009'));
       const group = (await store.getGroup('full'))!;
 
       clock.time = at(20) + 303;
-      await store.createBake({ id: 'full-bake', run_id: 'run-9', group_name: 'full', region: 'eu-west-1', parent_image: 'ami-0f0000001', deadline: at(100) });
+      await store.createBake({ id: 'full-bake', run_id: 'run-9', group_name: 'full', region: 'eu-west-1', parent_image: 'ami-0f0000001', deadline: at(100), base_update: baseUpdate });
       assert.ok(await store.acquireLease('full-bake', 'm1', at(600), at(20)));
       assert.ok(await store.setChallenge('full-bake', 'm1', 'queued', secret));
       assert.ok(await store.setCheck('full-bake', 'm1', 'queued', check));
@@ -72,7 +77,11 @@ export function recordContract(test: Test, fresh: () => Promise<Backing>): void 
       assert.ok(await store.transition('full-bake', 'm1', 'launching', { state: 'imaging', image_name: 'autoami-full-1', reason: 'changed 4', challenge_hash: null }));
       assert.ok(await store.transition('full-bake', 'm1', 'imaging', { state: 'image_pending', image_id: 'ami-0f0000003' }));
       assert.ok(await store.recordReport('full-bake', fullReport));
-      assert.ok(await store.transition('full-bake', 'm1', 'image_pending', { state: 'distributing' }));
+      assert.ok(await store.transition('full-bake', 'm1', 'image_pending', { state: 'verifying', verify_step: 'launching' }));
+      assert.ok(await store.transition('full-bake', 'm1', 'verifying', { state: 'verifying', verify_step: 'awaiting_report', ...verification }));
+      assert.ok(await store.recordVerifyReport('full-bake', verifyReport));
+      assert.not.ok(await store.recordVerifyReport('full-bake', fullReport), 'a verification report is kept once');
+      assert.ok(await store.transition('full-bake', 'm1', 'verifying', { state: 'distributing', verify_step: 'verified' }));
       assert.ok(await store.setDistribution('full-bake', 'm1', distribution));
       clock.time = at(40) + 505;
       assert.ok(await store.transition('full-bake', 'm1', 'distributing', { state: 'done', outcome: 'baked', deadline: at(300) + 6 }));
@@ -93,13 +102,14 @@ export function recordContract(test: Test, fresh: () => Promise<Backing>): void 
     });
 
     const group: Group = {
-      ...full, image: 'ami-0f0000002', base_image: 'ami-0f0000001', catalog_hash: digest('d'), created_at: at(0) + 101, updated_at: at(10) + 202,
+      ...full, image: 'ami-0f0000002', base_image: 'ami-0f0000001', catalog_hash: digest('d'), followed_base: 'ami-0f0000009', created_at: at(0) + 101, updated_at: at(10) + 202,
     };
     const bake: Bake = {
       id: 'full-bake', run_id: 'run-9', group_name: 'full', region: 'eu-west-1', parent_image: 'ami-0f0000001', deadline: at(300) + 6,
       state: 'done', outcome: 'baked', reason: 'changed 4', instance_id: 'i-0f00000000000001', certname: 'full-i-0f00000000000001.autoami',
       image_id: 'ami-0f0000003', image_name: 'autoami-full-1', report: fullReport, lease_owner: 'm2', lease_expires: at(900) + 7,
-      created_at: at(20) + 303, updated_at: at(50) + 606, finished_at: at(40) + 505, challenge_hash: last, distribution, check,
+      created_at: at(20) + 303, updated_at: at(50) + 606, finished_at: at(40) + 505, challenge_hash: last, distribution, check, base_update: baseUpdate,
+      verify_step: 'verified', ...verification, verify_report: verifyReport,
     };
     const image: ImageRecord = {
       image_id: 'ami-0f0000003', group_name: 'full', region: 'eu-west-1', name: 'autoami-full-1', parent_image: 'ami-0f0000001', bake_id: 'full-bake',
@@ -112,6 +122,7 @@ export function recordContract(test: Test, fresh: () => Promise<Backing>): void 
     everyFieldSet(BAKE_TABLE, bake, 'bake');
     everyFieldSet(REPORT_SHAPE, fullReport, 'report');
     everyFieldSet(CHECK_SHAPE, check, 'check');
+    everyFieldSet(BASE_UPDATE_SHAPE, baseUpdate, 'base_update');
     everyFieldSet(DIFF_SHAPE, check.diff!, 'check.diff');
     everyFieldSet(CHANGED_RESOURCE_SHAPE, check.diff!.changed[0]!, 'check.diff.changed');
     everyFieldSet(IMAGE_TABLE, image, 'image');
@@ -122,6 +133,7 @@ export function recordContract(test: Test, fresh: () => Promise<Backing>): void 
       assert.equal(await store.listGroups(), [promoted]);
       assert.equal(await store.getBake('full-bake'), bake);
       assert.equal(await store.findBakeByCertname(bake.certname!), bake);
+      assert.equal(await store.findBakeByCertname(verification.verify_certname), bake);
       assert.equal(await store.listBakes(), [bake]);
       assert.equal(await store.listImages('full'), [image]);
     });

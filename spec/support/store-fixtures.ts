@@ -29,6 +29,8 @@ export const settings = (over: Partial<GroupSettings> = {}): GroupSettings => ({
   enc_server: null, enc_port: 443, region: 'us-east-1', subnet: null, security_group: null, bootstrap: 'ssh', keep: 3, template: null, keep_failed: false,
   keep_days: null, copy_to: [], encrypt: false, kms_key: [], share_with: [], deprecate_after: null,
   ssm_parameter: [], launch_template: [], instance_refresh: [], min_healthy_percentage: 90, refresh_replace_all: false, bake_on: 'intentional', ignore_resources: [],
+  base_image_from: null, base_image_filter: null, base_image_owner: null,
+  verify: false,
   ...over,
 });
 
@@ -52,7 +54,7 @@ export const report = (over: Partial<ReportSummary> = {}): ReportSummary => ({
   host: 'wordpress-i-0abc.autoami', transaction_uuid: 'a1b2c3d4-0000-4000-8000-000000000001', configuration_version: '1700000000',
   status: 'changed', environment: 'production', time: '2030-01-01T00:05:00.123Z', changed: 3, failed: 0, failed_to_restart: 0,
   corrective_change: 1, changed_resources: ['Package[nginx]', `File[/etc/it's "quoted" \\ 🔑]`, 'Service[nginx]'], failed_resources: [],
-  corrective_resources: ['Service[nginx]'], ...over,
+  corrective_resources: ['Service[nginx]'], noop: false, pending_resources: [], ...over,
 });
 
 export const image = (id: string, seconds: number, over: Partial<ImageRecord> = {}): ImageRecord => ({
@@ -84,6 +86,11 @@ export const distributed = {
 export const published = {
   ssm_parameter: ['/autoami/wordpress/latest', 'prod:/autoami/wordpress/prod'], launch_template: ['lt-0123456789abcdef0', 'prod:wordpress-web'],
   instance_refresh: ['prod:asg-wordpress'], min_healthy_percentage: 50, refresh_replace_all: true,
+} as const satisfies Partial<GroupSettings>;
+
+/** Group settings unlike every default of the base image fields, for the same reason; a store does not judge the combination. */
+export const following = {
+  base_image_from: '/aws/service/debian/release/12/latest/amd64', base_image_filter: "debian-12-amd64-* (o'brien)", base_image_owner: '136693071363',
 } as const satisfies Partial<GroupSettings>;
 
 /** Group settings unlike every default of the judgement fields, for the same reason. */

@@ -87,6 +87,8 @@ export interface ImageRecord {
   name: string;
   description?: string;
   ownerId: string;
+  /** `amazon` or `aws-marketplace` on their images, as DescribeImages' imageOwnerAlias and Owners take it. */
+  ownerAlias?: string;
   public: boolean;
   state: ImageStateName;
   stateReason?: StateReason;

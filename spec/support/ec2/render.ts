@@ -110,6 +110,7 @@ export function imageXml(image: ImageRecord, now: number): XmlObject {
     imageLocation: `${image.ownerId}/${image.name}`,
     imageState: image.state,
     imageOwnerId: image.ownerId,
+    imageOwnerAlias: image.ownerAlias,
     creationDate: iso(image.createdAt),
     isPublic: image.public,
     architecture: image.architecture,

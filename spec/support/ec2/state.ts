@@ -34,6 +34,10 @@ export interface BaseImage {
   description?: string;
   /** Account id, or 'self' for the endpoint's own account. */
   ownerId?: string;
+  /** `amazon` or `aws-marketplace`: whom DescribeImages' Owners alias finds it by. */
+  ownerAlias?: string;
+  /** Its CreationDate, epoch ms; default the clock's now. */
+  createdAt?: number;
   public?: boolean;
   architecture?: string;
 }
@@ -152,7 +156,7 @@ export class Ec2State {
   addBaseImage(base: BaseImage): ImageRecord {
     checkId('ami', base.imageId);
     const ownerId = base.ownerId === 'self' ? this.accountId : (base.ownerId ?? BASE_IMAGE_OWNER);
-    const now = this.clock.now();
+    const now = base.createdAt ?? this.clock.now();
     const snapshot: SnapshotRecord = {
       seq: this.nextSeq(),
       createdAt: now,
@@ -193,6 +197,7 @@ export class Ec2State {
       deregistrationProtection: { enabled: false, cooldown: false },
     };
     if (base.description !== undefined) image.description = base.description;
+    if (base.ownerAlias !== undefined) image.ownerAlias = base.ownerAlias;
     this.images.set(image.imageId, image);
     return image;
   }

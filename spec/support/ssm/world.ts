@@ -99,6 +99,22 @@ export class SsmWorld {
     this.putFailures.clear();
   }
 
+  /**
+   * A parameter AWS publishes, such as /aws/service/debian/release/12/latest/amd64: every
+   * account reads it, none writes it (PutParameter refuses the aws prefix), so only a test
+   * moves it, each call a new version, as the publisher does with each new image.
+   */
+  publishPublic(region: string, name: string, value: string): number {
+    const store = this.store(region);
+    const record: StoredParameter = store.get(name) ?? {
+      name, type: 'String', dataType: 'text', versions: [], tags: new Map(), tier: 'Standard', nextVersion: 1,
+    };
+    store.set(name, record);
+    const version = record.nextVersion++;
+    apply(record, { name, value, type: 'String', dataType: 'text', tier: 'Standard' }, version, this.ec2.clock.now());
+    return version;
+  }
+
   /** @internal the handlers' view: includes names still waiting for their first version. */
   store(region: string): Map<string, StoredParameter> {
     let store = this.regions.get(region);

@@ -11,7 +11,7 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :new_group do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"new_group","method":"group.create","positional":["name"],"options":[{"field":"image","flag":"--image","type":"string"},{"field":"type","flag":"--type","type":"string"},{"field":"keyname","flag":"--keyname","type":"string"},{"field":"keyfile","flag":"--keyfile","type":"string"},{"field":"login","flag":"--login","type":"string"},{"field":"puppetserver","flag":"--puppetserver","type":"string"},{"field":"node_group","flag":"--node-group","type":"string"},{"field":"enc_user","flag":"--enc-user","type":"string"},{"field":"enc_pass","flag":"--enc-pass","type":"string"},{"field":"enc_server","flag":"--enc-server","type":"string"},{"field":"enc_port","flag":"--enc-port","type":"integer"},{"field":"region","flag":"--region","type":"string"},{"field":"subnet","flag":"--subnet","type":"string"},{"field":"security_group","flag":"--security-group","type":"string"},{"field":"bootstrap","flag":"--bootstrap","type":"string"},{"field":"keep","flag":"--keep","type":"integer"},{"field":"template","flag":"--template","type":"string"},{"field":"keep_failed","flag":"--keep-failed","type":"boolean"},{"field":"keep_days","flag":"--keep-days","type":"integer"},{"field":"copy_to","flag":"--copy-to","type":"string[]"},{"field":"encrypt","flag":"--encrypt","type":"boolean"},{"field":"kms_key","flag":"--kms-key","type":"string[]"},{"field":"share_with","flag":"--share-with","type":"string[]"},{"field":"deprecate_after","flag":"--deprecate-after","type":"string"},{"field":"ssm_parameter","flag":"--ssm-parameter","type":"string[]"},{"field":"launch_template","flag":"--launch-template","type":"string[]"},{"field":"instance_refresh","flag":"--instance-refresh","type":"string[]"},{"field":"min_healthy_percentage","flag":"--min-healthy-percentage","type":"integer"},{"field":"refresh_replace_all","flag":"--refresh-replace-all","type":"boolean"},{"field":"bake_on","flag":"--bake-on","type":"string"},{"field":"ignore_resources","flag":"--ignore-resources","type":"string[]"}],"settings":[],"render":{"kind":"message","format":"Created group %{name} from %{image}"}}
+      {"face":"autoami","action":"new_group","method":"group.create","positional":["name"],"options":[{"field":"image","flag":"--image","type":"string"},{"field":"type","flag":"--type","type":"string"},{"field":"keyname","flag":"--keyname","type":"string"},{"field":"keyfile","flag":"--keyfile","type":"string"},{"field":"login","flag":"--login","type":"string"},{"field":"puppetserver","flag":"--puppetserver","type":"string"},{"field":"node_group","flag":"--node-group","type":"string"},{"field":"enc_user","flag":"--enc-user","type":"string"},{"field":"enc_pass","flag":"--enc-pass","type":"string"},{"field":"enc_server","flag":"--enc-server","type":"string"},{"field":"enc_port","flag":"--enc-port","type":"integer"},{"field":"region","flag":"--region","type":"string"},{"field":"subnet","flag":"--subnet","type":"string"},{"field":"security_group","flag":"--security-group","type":"string"},{"field":"bootstrap","flag":"--bootstrap","type":"string"},{"field":"keep","flag":"--keep","type":"integer"},{"field":"template","flag":"--template","type":"string"},{"field":"keep_failed","flag":"--keep-failed","type":"boolean"},{"field":"verify","flag":"--verify","type":"boolean"},{"field":"keep_days","flag":"--keep-days","type":"integer"},{"field":"copy_to","flag":"--copy-to","type":"string[]"},{"field":"encrypt","flag":"--encrypt","type":"boolean"},{"field":"kms_key","flag":"--kms-key","type":"string[]"},{"field":"share_with","flag":"--share-with","type":"string[]"},{"field":"deprecate_after","flag":"--deprecate-after","type":"string"},{"field":"ssm_parameter","flag":"--ssm-parameter","type":"string[]"},{"field":"launch_template","flag":"--launch-template","type":"string[]"},{"field":"instance_refresh","flag":"--instance-refresh","type":"string[]"},{"field":"min_healthy_percentage","flag":"--min-healthy-percentage","type":"integer"},{"field":"refresh_replace_all","flag":"--refresh-replace-all","type":"boolean"},{"field":"bake_on","flag":"--bake-on","type":"string"},{"field":"ignore_resources","flag":"--ignore-resources","type":"string[]"},{"field":"base_image_from","flag":"--base-image-from","type":"string"},{"field":"base_image_filter","flag":"--base-image-filter","type":"string"},{"field":"base_image_owner","flag":"--base-image-owner","type":"string"}],"settings":[],"render":{"kind":"message","format":"Created group %{name} from %{image}"}}
     SPEC
     summary 'Define a group (role) to bake'
     description 'Stores a group: the AMI to start from, how to launch and reach the instance, where it is classified, and where each new image is delivered: copies to other regions, encryption, accounts it is shared with, deprecation, and how many old images are kept.'
@@ -90,7 +90,11 @@ Puppet::Face.define(:autoami, '0.1.0') do
     end
 
     option '--keep-failed' do
-      summary 'Leave the instance of a failed run running for inspection (default: false)'
+      summary 'Leave the instance of a failed run running for inspection, and keep an image --verify refused (tagged autoami:unverified) (default: false)'
+    end
+
+    option '--verify' do
+      summary 'Boot each new image and promote it only when a noop Puppet run on it finds nothing left to change (default: false)'
     end
 
     option '--keep-days D' do
@@ -145,6 +149,18 @@ Puppet::Face.define(:autoami, '0.1.0') do
       summary 'Resources whose changes never make an image, Type[title] with * for any text, comma-separated'
     end
 
+    option '--base-image-from NAME' do
+      summary 'Follow the base image this SSM parameter names (in the group\'s region): a new one is a reason to bake, from it'
+    end
+
+    option '--base-image-filter PATTERN' do
+      summary 'Follow the newest available image of --base-image-owner whose name matches this pattern (* and ? as wildcards): a new one is a reason to bake, from it'
+    end
+
+    option '--base-image-owner OWNER' do
+      summary 'Whose images --base-image-filter looks at: an account id, or self, amazon or aws-marketplace'
+    end
+
     when_invoked do |name, options|
       PuppetX::Autoami::Action.new(spec).invoke([name], options)
     end
@@ -176,10 +192,10 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :groups do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"groups","method":"group.list","positional":[],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"name","heading":"GROUP"},{"key":"image","heading":"IMAGE"},{"key":"type","heading":"TYPE"},{"key":"region","heading":"REGION"},{"key":"images","heading":"IMAGES BY REGION"},{"key":"channels","heading":"CHANNELS"},{"key":"bootstrap","heading":"BOOTSTRAP"},{"key":"node_group","heading":"NODE GROUP"},{"key":"puppetserver","heading":"PUPPET SERVER"}],"empty":"No groups defined. Add one with: puppet autoami new_group ..."}}
+      {"face":"autoami","action":"groups","method":"group.list","positional":[],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"name","heading":"GROUP"},{"key":"image","heading":"IMAGE"},{"key":"type","heading":"TYPE"},{"key":"region","heading":"REGION"},{"key":"images","heading":"IMAGES BY REGION"},{"key":"channels","heading":"CHANNELS"},{"key":"follows","heading":"FOLLOWS"},{"key":"bootstrap","heading":"BOOTSTRAP"},{"key":"node_group","heading":"NODE GROUP"},{"key":"puppetserver","heading":"PUPPET SERVER"}],"empty":"No groups defined. Add one with: puppet autoami new_group ..."}}
     SPEC
     summary 'List every group and its current image'
-    description 'Lists the groups with their settings and current image, in every region it was delivered to; secrets are shown as [redacted].'
+    description 'Lists the groups with their settings and current image, in every region it was delivered to, and the base image each follows; secrets are shown as [redacted].'
     examples <<~'EXAMPLES'
     $ puppet autoami groups
     $ puppet autoami groups --render-as json
@@ -199,7 +215,7 @@ Puppet::Face.define(:autoami, '0.1.0') do
       {"face":"autoami","action":"run","method":"bake.run","positional":[],"options":[{"field":"groups","flag":"--groups","type":"string[]"},{"field":"wait","flag":"--wait","type":"boolean"},{"field":"force","flag":"--force","type":"boolean"}],"settings":[{"field":"noop","setting":"noop"}],"render":{"kind":"table","rowsKey":"bakes","failKey":"failed","columns":[{"key":"group","heading":"GROUP"},{"key":"state","heading":"STATE"},{"key":"outcome","heading":"OUTCOME"},{"key":"instance_id","heading":"INSTANCE"},{"key":"image","heading":"NEW AMI"},{"key":"reason","heading":"REASON"}],"empty":"No groups to bake. Add one with: puppet autoami new_group ..."}}
     SPEC
     summary 'Bake every group (or the named ones) in parallel'
-    description 'Launches one instance per group from its latest AMI and lets the Puppet agent run once on it. A run that changes something becomes the group\'s new AMI; no change, no AMI. With --wait it prints each state change and a final table, and exits non-zero when any bake failed. Puppet\'s own --noop says what would be launched and launches nothing. A group that is still baking is not started twice.'
+    description 'Launches one instance per group from its latest AMI and lets the Puppet agent run once on it. A run that changes something becomes the group\'s new AMI; no change, no AMI. A group that follows a base image (--base-image-from, --base-image-filter) and finds a new one launches from it and makes an AMI even when nothing else changed. With --wait it prints each state change and a final table, and exits non-zero when any bake failed. Puppet\'s own --noop says what would be launched and launches nothing. A group that is still baking is not started twice.'
     examples <<~'EXAMPLES'
     $ puppet autoami run
     $ puppet autoami run --groups wordpress,db --wait
@@ -229,10 +245,10 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :history do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"history","method":"group.history","positional":["name"],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"time","heading":"TIME"},{"key":"event","heading":"EVENT"},{"key":"outcome","heading":"OUTCOME"},{"key":"channel","heading":"CHANNEL"},{"key":"by","heading":"BY"},{"key":"image","heading":"AMI"},{"key":"parent","heading":"PARENT"},{"key":"config_version","heading":"CONFIG"},{"key":"changes","heading":"CHANGES"},{"key":"catalog","heading":"CATALOG"},{"key":"current","heading":"CURRENT"},{"key":"images","heading":"IMAGES BY REGION"},{"key":"deregistered","heading":"RETIRED"},{"key":"retention","heading":"RETENTION"}],"empty":"No finished bakes for this group yet."}}
+      {"face":"autoami","action":"history","method":"group.history","positional":["name"],"options":[],"settings":[],"render":{"kind":"table","columns":[{"key":"time","heading":"TIME"},{"key":"event","heading":"EVENT"},{"key":"outcome","heading":"OUTCOME"},{"key":"channel","heading":"CHANNEL"},{"key":"by","heading":"BY"},{"key":"image","heading":"AMI"},{"key":"parent","heading":"PARENT"},{"key":"config_version","heading":"CONFIG"},{"key":"changes","heading":"CHANGES"},{"key":"catalog","heading":"CATALOG"},{"key":"verification","heading":"VERIFIED"},{"key":"base","heading":"NEW BASE"},{"key":"current","heading":"CURRENT"},{"key":"images","heading":"IMAGES BY REGION"},{"key":"deregistered","heading":"RETIRED"},{"key":"retention","heading":"RETENTION"}],"empty":"No finished bakes for this group yet."}}
     SPEC
     summary 'Show a group\'s bakes and image lineage'
-    description 'Every finished bake of the group and every promotion and rollback of its channels, newest first: when, the outcome, the channel and who asked, the AMI in each region and its parent, the Puppet config version, the changes, what the catalog check found before the bake launched (unchanged, or the resources added +, removed - and changed ~ with their parameters), and what retention said of the image (kept because a launch template or an instance uses it, or retired).'
+    description 'Every finished bake of the group and every promotion and rollback of its channels, newest first: when, the outcome, the channel and who asked, the AMI in each region and its parent, the Puppet config version, the changes, what the catalog check found before the bake launched (unchanged, or the resources added +, removed - and changed ~ with their parameters), whether --verify booted the new image and found it converged (or the resources its noop run would still change), the new base image a bake started from (and the one it replaced), and what retention said of the image (kept because a launch template or an instance uses it, or retired).'
     arguments 'NAME'
     examples <<~'EXAMPLES'
     $ puppet autoami history wordpress
@@ -312,7 +328,7 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
   action :update_group do
     spec = JSON.parse(<<~'SPEC')
-      {"face":"autoami","action":"update_group","method":"group.update","positional":["name"],"options":[{"field":"type","flag":"--type","type":"string"},{"field":"keyname","flag":"--keyname","type":"string"},{"field":"keyfile","flag":"--keyfile","type":"string"},{"field":"login","flag":"--login","type":"string"},{"field":"puppetserver","flag":"--puppetserver","type":"string"},{"field":"node_group","flag":"--node-group","type":"string"},{"field":"enc_user","flag":"--enc-user","type":"string"},{"field":"enc_pass","flag":"--enc-pass","type":"string"},{"field":"enc_server","flag":"--enc-server","type":"string"},{"field":"enc_port","flag":"--enc-port","type":"integer"},{"field":"subnet","flag":"--subnet","type":"string"},{"field":"security_group","flag":"--security-group","type":"string"},{"field":"bootstrap","flag":"--bootstrap","type":"string"},{"field":"keep","flag":"--keep","type":"integer"},{"field":"template","flag":"--template","type":"string"},{"field":"keep_failed","flag":"--keep-failed","type":"boolean"},{"field":"keep_days","flag":"--keep-days","type":"integer"},{"field":"copy_to","flag":"--copy-to","type":"string[]"},{"field":"encrypt","flag":"--encrypt","type":"boolean"},{"field":"kms_key","flag":"--kms-key","type":"string[]"},{"field":"share_with","flag":"--share-with","type":"string[]"},{"field":"deprecate_after","flag":"--deprecate-after","type":"string"},{"field":"ssm_parameter","flag":"--ssm-parameter","type":"string[]"},{"field":"launch_template","flag":"--launch-template","type":"string[]"},{"field":"instance_refresh","flag":"--instance-refresh","type":"string[]"},{"field":"min_healthy_percentage","flag":"--min-healthy-percentage","type":"integer"},{"field":"refresh_replace_all","flag":"--refresh-replace-all","type":"boolean"},{"field":"bake_on","flag":"--bake-on","type":"string"},{"field":"ignore_resources","flag":"--ignore-resources","type":"string[]"}],"settings":[],"render":{"kind":"message","format":"Updated group %{name}: %{changed}"}}
+      {"face":"autoami","action":"update_group","method":"group.update","positional":["name"],"options":[{"field":"type","flag":"--type","type":"string"},{"field":"keyname","flag":"--keyname","type":"string"},{"field":"keyfile","flag":"--keyfile","type":"string"},{"field":"login","flag":"--login","type":"string"},{"field":"puppetserver","flag":"--puppetserver","type":"string"},{"field":"node_group","flag":"--node-group","type":"string"},{"field":"enc_user","flag":"--enc-user","type":"string"},{"field":"enc_pass","flag":"--enc-pass","type":"string"},{"field":"enc_server","flag":"--enc-server","type":"string"},{"field":"enc_port","flag":"--enc-port","type":"integer"},{"field":"subnet","flag":"--subnet","type":"string"},{"field":"security_group","flag":"--security-group","type":"string"},{"field":"bootstrap","flag":"--bootstrap","type":"string"},{"field":"keep","flag":"--keep","type":"integer"},{"field":"template","flag":"--template","type":"string"},{"field":"keep_failed","flag":"--keep-failed","type":"boolean"},{"field":"verify","flag":"--verify","type":"boolean"},{"field":"keep_days","flag":"--keep-days","type":"integer"},{"field":"copy_to","flag":"--copy-to","type":"string[]"},{"field":"encrypt","flag":"--encrypt","type":"boolean"},{"field":"kms_key","flag":"--kms-key","type":"string[]"},{"field":"share_with","flag":"--share-with","type":"string[]"},{"field":"deprecate_after","flag":"--deprecate-after","type":"string"},{"field":"ssm_parameter","flag":"--ssm-parameter","type":"string[]"},{"field":"launch_template","flag":"--launch-template","type":"string[]"},{"field":"instance_refresh","flag":"--instance-refresh","type":"string[]"},{"field":"min_healthy_percentage","flag":"--min-healthy-percentage","type":"integer"},{"field":"refresh_replace_all","flag":"--refresh-replace-all","type":"boolean"},{"field":"bake_on","flag":"--bake-on","type":"string"},{"field":"ignore_resources","flag":"--ignore-resources","type":"string[]"},{"field":"base_image_from","flag":"--base-image-from","type":"string"},{"field":"base_image_filter","flag":"--base-image-filter","type":"string"},{"field":"base_image_owner","flag":"--base-image-owner","type":"string"}],"settings":[],"render":{"kind":"message","format":"Updated group %{name}: %{changed}"}}
     SPEC
     summary 'Change a group\'s settings'
     description 'Changes the settings given and keeps the others; a list option given replaces the list the group had. The group as it would be is checked as new_group checks it (regions, keys, publication targets), and nothing is stored unless all of it passes. The name, base image and region stay.'
@@ -383,7 +399,11 @@ Puppet::Face.define(:autoami, '0.1.0') do
     end
 
     option '--keep-failed' do
-      summary 'Leave the instance of a failed run running for inspection'
+      summary 'Leave the instance of a failed run running for inspection, and keep an image --verify refused (tagged autoami:unverified)'
+    end
+
+    option '--verify' do
+      summary 'Boot each new image and promote it only when a noop Puppet run on it finds nothing left to change'
     end
 
     option '--keep-days D' do
@@ -436,6 +456,18 @@ Puppet::Face.define(:autoami, '0.1.0') do
 
     option '--ignore-resources RESOURCE[,RESOURCE...]' do
       summary 'Resources whose changes never make an image, Type[title] with * for any text, comma-separated'
+    end
+
+    option '--base-image-from NAME' do
+      summary 'Follow the base image this SSM parameter names (in the group\'s region): a new one is a reason to bake, from it'
+    end
+
+    option '--base-image-filter PATTERN' do
+      summary 'Follow the newest available image of --base-image-owner whose name matches this pattern (* and ? as wildcards): a new one is a reason to bake, from it'
+    end
+
+    option '--base-image-owner OWNER' do
+      summary 'Whose images --base-image-filter looks at: an account id, or self, amazon or aws-marketplace'
     end
 
     when_invoked do |name, options|

@@ -30,14 +30,17 @@ module PuppetX
 
       # Corrective: the change put back what the catalog already said (drift), which on a
       # fresh bake instance means the image's base differed, not that the role did.
+      # Pending: what a noop run would have changed (its events say noop), which is how a
+      # verification shows a new image has not converged.
       def self.titles(report)
         statuses = (report.resource_statuses || {}).values
         changed = statuses.select(&:changed)
-        [changed.map(&:resource), statuses.select(&:failed).map(&:resource), changed.select(&:corrective_change).map(&:resource)]
+        pending = statuses.select { |status| (status.events || []).any? { |event| event.status.to_s == 'noop' } }
+        [changed.map(&:resource), statuses.select(&:failed).map(&:resource), changed.select(&:corrective_change).map(&:resource), pending.map(&:resource)]
       end
 
       def self.summary(report)
-        changed, failed, corrective = titles(report)
+        changed, failed, corrective, pending = titles(report)
         summary = {
           'host' => report.host.to_s,
           'transaction_uuid' => report.transaction_uuid.to_s,
@@ -48,6 +51,8 @@ module PuppetX
           'changed_resources' => changed.first(TITLES),
           'failed_resources' => failed.first(TITLES),
           'corrective_resources' => corrective.first(TITLES),
+          'noop' => report.respond_to?(:noop) && report.noop == true,
+          'pending_resources' => pending.first(TITLES),
         }
         METRICS.each { |name| summary[name] = resource_metric(report, name) }
         summary.reject { |_key, value| value.nil? }

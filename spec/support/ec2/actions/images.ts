@@ -10,6 +10,7 @@ const IMAGE_FILTERS: FilterFields<ImageRecord> = {
   name: (i) => i.name,
   state: (i) => i.state,
   'owner-id': (i) => i.ownerId,
+  'owner-alias': (i) => i.ownerAlias,
   'is-public': (i) => String(i.public),
   architecture: (i) => i.architecture,
   description: (i) => i.description,
@@ -62,8 +63,9 @@ export const describeImages: Handler = (p, ctx) => {
     records = ctx.state.visibleImages(ctx.lagMs).filter((i) => readable(ctx, i));
   }
   if (owners.length) {
+    // An account id, self, or an alias such as amazon: an image matches by its owner or its owner's alias.
     const wanted = new Set(owners.map((o) => (o === 'self' ? ctx.state.accountId : o)));
-    records = records.filter((i) => wanted.has(i.ownerId));
+    records = records.filter((i) => wanted.has(i.ownerId) || (i.ownerAlias !== undefined && wanted.has(i.ownerAlias)));
   }
   const page = paginate(applyFilters(records, p, IMAGE_FILTERS), p, ctx.action);
   const now = ctx.state.clock.now();

@@ -49,9 +49,25 @@ describe PuppetX::Autoami::Report do
         'failed' => 1,
         'failed_to_restart' => 0,
         'corrective_change' => 1,
+        'noop' => false,
+        'pending_resources' => [],
       )
       expect(summary['time']).to match(%r{\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\z})
       expect(JSON.parse(JSON.generate(summary))).to eq(summary)
+    end
+
+    it 'names what a noop run would still change, as a verification of a new image needs' do
+      # A report takes its noop from the run's settings, as `puppet agent --noop` sets them.
+      Puppet[:noop] = true
+      report = Puppet::Transaction::Report.new('1700000000', 'production', 'b0a1f6e2-0000-4000-8000-000000000002')
+      report.host = certname
+      pending = Puppet::Resource::Status.new(Puppet::Type.type(:notify).new(name: 'every run'))
+      pending.add_event(Puppet::Transaction::Event.new(name: :message_changed, property: 'message', status: 'noop'))
+      settled = Puppet::Resource::Status.new(Puppet::Type.type(:notify).new(name: 'settled'))
+      [pending, settled].each { |status| report.add_resource_status(status) }
+      report.finalize_report
+      summary = described_class.summary(report)
+      expect(summary).to include('noop' => true, 'pending_resources' => ['Notify[every run]'], 'changed_resources' => [], 'changed' => 0)
     end
 
     it 'leaves out what a report lacks and counts zero without metrics' do
@@ -60,12 +76,13 @@ describe PuppetX::Autoami::Report do
       expect(summary).to eq(
         'host' => certname, 'transaction_uuid' => 'u', 'status' => 'unchanged', 'changed_resources' => [], 'failed_resources' => [],
         'corrective_resources' => [], 'changed' => 0, 'failed' => 0, 'failed_to_restart' => 0, 'corrective_change' => 0,
+        'noop' => false, 'pending_resources' => [],
       )
     end
 
     it 'keeps the first 500 titles of each kind' do
-      status = Struct.new(:resource, :changed, :failed, :corrective_change)
-      statuses = (1..600).to_h { |n| ["File[/#{n}]", status.new("File[/#{n}]", true, false, n.odd?)] }
+      status = Struct.new(:resource, :changed, :failed, :corrective_change, :events)
+      statuses = (1..600).to_h { |n| ["File[/#{n}]", status.new("File[/#{n}]", true, false, n.odd?, [])] }
       bare = Struct.new(:host, :transaction_uuid, :configuration_version, :status, :environment, :time, :metrics, :resource_statuses)
       summary = described_class.summary(bare.new(certname, 'u', nil, 'changed', nil, nil, nil, statuses))
       expect(summary['changed_resources'].length).to eq(500)
