@@ -5,7 +5,7 @@
  */
 import { challengeHash } from '../puppet/challenge.ts';
 import { sleepUnlessAborted } from '../sleep.ts';
-import { waitingAgent, type Bake, type BakeState, type Group } from '../store/store.ts';
+import { waitingAgent, type Bake, type Group } from '../store/store.ts';
 import type { BootstrapOutcome } from '../bootstrap/types.ts';
 import type { InstanceInfo, LaunchSpec } from '../ec2/types.ts';
 import { TAG } from '../tags.ts';
@@ -89,7 +89,7 @@ export type AgentRunResult = { readonly state: 'ran'; readonly outcome: Bootstra
  * after an interruption hands over the same secret. `lost`: another sidecar moved the bake.
  */
 export async function runAgentOverSsh(env: StepEnv, bake: Bake, group: Group, host: string, secret: string, noop: boolean): Promise<AgentRunResult> {
-  const current = await env.store.setChallenge(bake.id, env.owner, bake.state as BakeState, challengeHash(secret));
+  const current = await env.store.setChallenge(bake.id, env.owner, bake.state, challengeHash(secret));
   const agent = current ? waitingAgent(current) : null;
   if (!current || !agent) return { state: 'lost' };
   let ended = false;

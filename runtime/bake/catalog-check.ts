@@ -11,6 +11,7 @@ import type { CatalogCompiler } from '../puppet/catalog.ts';
 import { catalogHash, diffCatalogs, normaliseCatalog, CatalogShapeError, type CatalogDiff, type NormalCatalog } from '../puppet/catalog-digest.ts';
 import type { BaseUpdate, CatalogCheck, Group, Store } from '../store/store.ts';
 import { describeBaseUpdate } from './base-image.ts';
+import { listed } from './listing.ts';
 
 export interface CatalogCheckEnv {
   readonly store: Store;
@@ -25,17 +26,15 @@ const unchecked = (reason: string): CatalogCheck => ({ state: 'unchecked', reaso
 
 export const FORCED: CatalogCheck = { state: 'forced', reason: 'run --force: launched without a catalog check', hash: null, reference: null, diff: null, compile_ms: null };
 
-function listed(refs: readonly string[]): string {
-  const shown = refs.slice(0, 3).join(', ');
-  return refs.length > 3 ? `${shown} and ${refs.length - 3} more` : shown;
-}
+/** Resources named in a bake's one-line reason; `history` has them all. */
+const NAMED = 3;
 
 /** One line for the bake's reason; `history` shows the whole difference. */
 export function describeDiff(diff: CatalogDiff): string {
   const parts = [
-    diff.added.length > 0 ? `added ${listed(diff.added)}` : '',
-    diff.removed.length > 0 ? `removed ${listed(diff.removed)}` : '',
-    diff.changed.length > 0 ? `changed ${listed(diff.changed.map((each) => `${each.ref} (${each.parameters.join(', ')})`))}` : '',
+    diff.added.length > 0 ? `added ${listed(diff.added, NAMED)}` : '',
+    diff.removed.length > 0 ? `removed ${listed(diff.removed, NAMED)}` : '',
+    diff.changed.length > 0 ? `changed ${listed(diff.changed.map((each) => `${each.ref} (${each.parameters.join(', ')})`), NAMED)}` : '',
     diff.edgesChanged && diff.added.length + diff.removed.length === 0 ? 'containment changed' : '',
   ].filter(Boolean);
   return `catalog changed: ${parts.join('; ') || 'no resource differs, yet the catalogs do'}`;

@@ -7,6 +7,7 @@
 import type { BakeOn } from '../interface/resource-refs.ts';
 import type { BaseUpdate, ReportSummary } from '../store/store.ts';
 import { describeBaseUpdate } from './base-image.ts';
+import { listed } from './listing.ts';
 import { ignoredBy } from './resource-filter.ts';
 
 export type Verdict =
@@ -19,17 +20,23 @@ export interface JudgePolicy {
   readonly ignore_resources: readonly string[];
 }
 
-function listed(titles: readonly string[]): string {
-  const shown = titles.slice(0, 5).join(', ');
-  return titles.length > 5 ? `${shown} and ${titles.length - 5} more` : shown;
+/** Resources named in a verdict's reason. */
+const NAMED = 5;
+
+/**
+ * `(status S, N failed resources: ...)` for a run that failed anywhere, naming at most
+ * `most`; null for one that did not. A bake's run and a verification's are failed alike.
+ */
+export function failureOf(report: ReportSummary, most: number): string | null {
+  const failures = report.failed + report.failed_to_restart;
+  if (report.status !== 'failed' && failures === 0) return null;
+  const which = report.failed_resources.length > 0 ? `: ${listed(report.failed_resources, most)}` : '';
+  return `(status ${report.status}, ${failures} failed resources${which})`;
 }
 
 export function judge(report: ReportSummary, policy: JudgePolicy): Verdict {
-  const failures = report.failed + report.failed_to_restart;
-  if (report.status === 'failed' || failures > 0) {
-    const which = report.failed_resources.length > 0 ? `: ${listed(report.failed_resources)}` : '';
-    return { state: 'failed_run', reason: `the Puppet run failed (status ${report.status}, ${failures} failed resources${which})` };
-  }
+  const failure = failureOf(report, NAMED);
+  if (failure) return { state: 'failed_run', reason: `the Puppet run failed ${failure}` };
   if (report.changed === 0) return { state: 'unchanged', reason: 'the Puppet run changed nothing' };
 
   const ignored = ignoredBy(policy.ignore_resources);
@@ -41,17 +48,17 @@ export function judge(report: ReportSummary, policy: JudgePolicy): Verdict {
   // anything, so it counts.
   const unnamed = Math.max(0, report.changed - report.changed_resources.length);
   if (counting.length > 0 || unnamed > 0) {
-    const which = counting.length > 0 ? `: ${listed(counting)}` : '';
-    const aside = skipped.length > 0 ? ` (changes to ignored ${listed(skipped)} do not count)` : '';
+    const which = counting.length > 0 ? `: ${listed(counting, NAMED)}` : '';
+    const aside = skipped.length > 0 ? ` (changes to ignored ${listed(skipped, NAMED)} do not count)` : '';
     return { state: 'bake', reason: `${counting.length + unnamed} resources changed${which}${aside}` };
   }
   if (kept.length > 0) {
     return {
       state: 'unchanged',
-      reason: `every change repaired drift on the fresh instance (corrective, not intentional): ${listed(kept)}; --bake-on any would bake it`,
+      reason: `every change repaired drift on the fresh instance (corrective, not intentional): ${listed(kept, NAMED)}; --bake-on any would bake it`,
     };
   }
-  return { state: 'unchanged', reason: `only ignored resources changed: ${listed(skipped)}` };
+  return { state: 'unchanged', reason: `only ignored resources changed: ${listed(skipped, NAMED)}` };
 }
 
 /**

@@ -20,7 +20,7 @@ import type { BakeEnv } from './env.ts';
 const DAY = 86_400_000;
 
 /** Already gone (an earlier attempt got this far) counts as done. */
-const GONE = new Set(['InvalidAMIID.NotFound', 'InvalidAMIID.Unavailable']);
+export const IMAGE_GONE: ReadonlySet<string> = new Set(['InvalidAMIID.NotFound', 'InvalidAMIID.Unavailable']);
 
 function due(env: BakeEnv, group: Group, current: string, lineage: readonly ImageRecord[], inChannels: ReadonlySet<string>): ImageRecord[] {
   const keepIds = new Set([group.base_image, current, ...inChannels]);
@@ -51,7 +51,7 @@ async function retire(env: BakeEnv, image: ImageRecord): Promise<void> {
       await ec2.setDeregistrationProtection(id, false);
       await ec2.deregisterImage(id);
     } catch (error) {
-      if (!(error instanceof Ec2Error && GONE.has(error.awsCode))) throw error;
+      if (!(error instanceof Ec2Error && IMAGE_GONE.has(error.awsCode))) throw error;
     }
   }
   await env.store.markImageDeregistered(image.image_id, env.clock.now());

@@ -10,7 +10,10 @@ import { madeImage, type Bake, type Group, type ReportSummary } from '../store/s
 import { addressOf, launchForAgent, runAgentOverSsh, signWhenReady } from './agent-run.ts';
 import type { BakeEnv, StepEnv } from './env.ts';
 import { finish, move, type StepResult } from './moves.ts';
+import { failureOf } from './judge.ts';
+import { listed } from './listing.ts';
 import { ignoredBy } from './resource-filter.ts';
+import { IMAGE_GONE } from './retention.ts';
 
 /** The tag on an image a verification refused and --keep-failed kept. */
 export const UNVERIFIED_TAG = 'autoami:unverified';
@@ -20,10 +23,8 @@ const verifyToken = (bake: Bake): string => `${bake.id}-verify`;
 
 export type VerifyVerdict = { readonly state: 'verified'; readonly reason: string } | { readonly state: 'unverified'; readonly reason: string };
 
-function listed(titles: readonly string[]): string {
-  const shown = titles.slice(0, 10).join(', ');
-  return titles.length > 10 ? `${shown} and ${titles.length - 10} more` : shown;
-}
+/** Resources named in the reason: these are what the operator has to go and fix. */
+const NAMED = 10;
 
 /**
  * A converged image has nothing left to change. A run that was not in noop (a group's own
@@ -31,16 +32,13 @@ function listed(titles: readonly string[]): string {
  * group's ignored resources are ignored here too: they never count as a change of the role.
  */
 export function judgeVerification(report: ReportSummary, group: Pick<Group, 'ignore_resources'>, instance: string): VerifyVerdict {
-  const failures = report.failed + report.failed_to_restart;
-  if (report.status === 'failed' || failures > 0) {
-    const which = report.failed_resources.length > 0 ? `: ${listed(report.failed_resources)}` : '';
-    return { state: 'unverified', reason: `the noop run on the new image (${instance}) failed (status ${report.status}, ${failures} failed resources${which})` };
-  }
+  const failure = failureOf(report, NAMED);
+  if (failure) return { state: 'unverified', reason: `the noop run on the new image (${instance}) failed ${failure}` };
   const ignored = ignoredBy(group.ignore_resources);
   const pending = (report.noop ? report.pending_resources : report.changed_resources).filter((title) => !ignored(title));
   const unnamed = report.noop ? 0 : Math.max(0, report.changed - report.changed_resources.length);
   if (pending.length + unnamed > 0) {
-    return { state: 'unverified', reason: `${pending.length + unnamed} resources would still change on the new image (${instance}): ${listed(pending)}` };
+    return { state: 'unverified', reason: `${pending.length + unnamed} resources would still change on the new image (${instance}): ${listed(pending, NAMED)}` };
   }
   return { state: 'verified', reason: `a noop run on the new image (${instance}) found nothing to change` };
 }
@@ -119,6 +117,6 @@ export async function disposeOfUnverified(env: BakeEnv, bake: Bake, group: Group
     await ec2.deregisterImage(bake.image_id);
     env.log.info('unverified image deregistered', { bake: bake.id, image: bake.image_id });
   } catch (error) {
-    if (!(error instanceof Ec2Error && (error.awsCode === 'InvalidAMIID.NotFound' || error.awsCode === 'InvalidAMIID.Unavailable'))) throw error;
+    if (!(error instanceof Ec2Error && IMAGE_GONE.has(error.awsCode))) throw error;
   }
 }
