@@ -12,6 +12,7 @@ import { hashOf, movedTo, reread, type StepContext } from './support/bake-step-c
 import { BASE_IMAGE, FakeBakeEnv, LEASE_MS, OWNER, secretFor } from './support/fake-bake-env.ts';
 import { clockTime } from './support/fake-clock.ts';
 import { rejects } from './support/rejects.ts';
+import { ec2Failure } from './support/fake-ec2-faults.ts';
 
 const Steps = suite<StepContext>('bake steps: launch');
 
@@ -121,6 +122,36 @@ Steps('should terminate, exactly once, every other live instance tagged with the
   assert.is(fx.ec2.instance(bake.instance_id!)?.state, 'running');
   assert.is(fx.ec2.instance(unrelated.id)?.state, 'running');
   assert.ok(fx.log.with('terminating instances of an interrupted launch').length === 1);
+});
+
+Steps('should not look for strays of a bake launched here in one go: its ClientToken rules them out', async ({ fx }) => {
+  const bake = await fx.placeIn('launching', await fx.group({ bootstrap: 'userdata' }));
+  assert.is(await step(fx.env, bake), 'moved');
+  assert.is(await step(fx.env, await movedTo(fx, bake, 'booting')), 'moved');
+  await movedTo(fx, bake, 'awaiting_report');
+  assert.is(fx.ec2.count('findTagged'), 0, 'no DescribeInstances by tag');
+});
+
+Steps('should still look for strays when the launch step failed here and ran again', async ({ fx }) => {
+  const bake = await fx.placeIn('launching', await fx.group({ bootstrap: 'userdata' }));
+  fx.ec2.failNext('launch', ec2Failure('RequestLimitExceeded'), { after: true });
+  await rejects(step(fx.env, bake), Ec2Error);
+  assert.is(await step(fx.env, await reread(fx, bake)), 'moved');
+  assert.is(await step(fx.env, await movedTo(fx, bake, 'booting')), 'moved');
+  assert.is(fx.ec2.count('findTagged'), 1);
+});
+
+Steps('should still look for strays of a bake another sidecar launched', async ({ fx }) => {
+  const group = await fx.group({ bootstrap: 'userdata' });
+  const bake = await fx.placeIn('launching', group);
+  const other = { ...fx.envFor('sidecar-b'), signal: fx.env.signal };
+  fx.time.advance(LEASE_MS + 1);
+  await fx.lease(bake.id, 'sidecar-b');
+  assert.is(await step(other, await reread(fx, bake)), 'moved', 'sidecar-b launched it');
+  fx.time.advance(LEASE_MS + 1);
+  const resumed = await fx.lease(bake.id);
+  assert.is(await step(fx.env, resumed), 'moved');
+  assert.is(fx.ec2.count('findTagged'), 1, 'this sidecar did not launch it: it looks');
 });
 
 Steps('should end the bake failed when the instance has no address to reach over SSH', async ({ fx }) => {

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mean, median, percentile, round } from './bench/stats.ts';
+import { bootstrapInterval, mean, median, percentile, round, seededRandom } from './bench/stats.ts';
 import { meets, renderTable, type Figure } from './bench/table.ts';
 
 const Stats = suite('bench stats');
@@ -35,6 +35,46 @@ Stats('should average and round', () => {
   assert.is(mean([1, 2, 3, 4]), 2.5);
   assert.is(round(1.23456, 3), 1.235);
   assert.is(round(20286.6, 0), 20287);
+});
+
+Stats('should draw the same uniform numbers in [0, 1) for the same seed, and others for another', () => {
+  const draw = (seed: number) => Array.from({ length: 1000 }, seededRandom(seed));
+  const first = draw(7);
+  assert.equal(draw(7), first);
+  assert.not.equal(draw(8), first);
+  assert.ok(first.every((value) => value >= 0 && value < 1));
+  // Uniform: each tenth of [0, 1) gets about a tenth of the draws.
+  for (let tenth = 0; tenth < 10; tenth++) {
+    const count = first.filter((value) => Math.floor(value * 10) === tenth).length;
+    assert.ok(count > 60 && count < 140, `tenth ${tenth} drew ${count} of 1000`);
+  }
+});
+
+Stats('should bootstrap an interval that matches the normal one for the mean of a spread sample', () => {
+  const samples = Array.from({ length: 100 }, (_, index) => index + 1);
+  const interval = bootstrapInterval(samples, mean);
+  // Normal theory: 50.5 ± 1.96 × 28.9 / √100, about 44.8 to 56.2.
+  assert.ok(interval.low > 44 && interval.low < 46, `low ${interval.low}`);
+  assert.ok(interval.high > 55 && interval.high < 57, `high ${interval.high}`);
+  assert.is(interval.confidence, 0.95);
+});
+
+Stats('should bootstrap pairs together, a point for identical pairs and the same interval for the same seed', () => {
+  const identical = Array.from({ length: 11 }, () => ({ none: 2000, autoami: 2040 }));
+  const ratioOfMedians = (pairs: readonly { none: number; autoami: number }[]) => median(pairs.map((pair) => pair.autoami)) / median(pairs.map((pair) => pair.none));
+  assert.equal(bootstrapInterval(identical, ratioOfMedians), { low: 1.02, high: 1.02, confidence: 0.95 });
+  const noisy = identical.map((pair, index) => ({ none: pair.none + index * 37, autoami: pair.autoami + ((index * 53) % 400) }));
+  const once = bootstrapInterval(noisy, ratioOfMedians, { seed: 3 });
+  assert.equal(bootstrapInterval(noisy, ratioOfMedians, { seed: 3 }), once);
+  assert.ok(once.low < ratioOfMedians(noisy) && ratioOfMedians(noisy) < once.high);
+  const wider = bootstrapInterval(noisy, ratioOfMedians, { seed: 3, confidence: 0.99 });
+  assert.ok(wider.low <= once.low && wider.high >= once.high);
+});
+
+Stats('should refuse a bootstrap of no samples, a confidence outside (0, 1) or no resamples', () => {
+  assert.throws(() => bootstrapInterval([], mean), /no samples/);
+  assert.throws(() => bootstrapInterval([1, 2], mean, { confidence: 1 }), /confidence/);
+  assert.throws(() => bootstrapInterval([1, 2], mean, { resamples: 0 }), /resamples/);
 });
 
 Stats('should judge a figure against its target, and count no target as met', () => {

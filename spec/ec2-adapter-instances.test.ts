@@ -2,9 +2,20 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Ec2Error, Ec2WaitTimeout } from '../runtime/errors.ts';
-import { imageSpec, launchSpec, POLL_MS, rejection, running, within, withRig } from './support/ec2-rig.ts';
+import { EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { Ec2Adapter } from '../runtime/ec2/adapter.ts';
+import { Metrics } from '../runtime/metrics.ts';
+import { RUN_INSTANCES_BUCKET } from '../runtime/ec2/pacer.ts';
+import { DEBIAN_12_IMAGE_ID } from './support/ec2-endpoint.ts';
+import { imageSpec, launchSpec, POLL_MS, rejection, running, within, withRig, type Rig } from './support/ec2-rig.ts';
 
 // --- launch -------------------------------------------------------------------------------
+
+/** `count` instances from one RunInstances of another client: not through the adapter’s pacer. */
+async function instances(rig: Rig, count: number): Promise<string[]> {
+  const out = await rig.client.send(new RunInstancesCommand({ ImageId: DEBIAN_12_IMAGE_ID, InstanceType: 't3.micro', MinCount: count, MaxCount: count }));
+  return (out.Instances ?? []).map((instance) => instance.InstanceId!);
+}
 
 const launch = suite('Ec2Adapter launch');
 
@@ -58,6 +69,29 @@ launch('should explain InsufficientInstanceCapacity once the retries are spent',
   }),
 );
 
+launch('should hold every launch after a throttled answer until EC2 has refilled', () =>
+  withRig({}, async (rig) => {
+    const { ep } = rig;
+    // Without the adaptive client's own limiter, which would hide whether the pacer holds back.
+    const client = new EC2Client({ region: 'us-east-1', endpoint: ep.url, retryMode: 'standard', maxAttempts: 1 });
+    const ec2 = new Ec2Adapter({ client, region: 'us-east-1', endpoint: ep.url, pollIntervalMs: POLL_MS, metrics: Metrics.off() });
+    try {
+      ep.faults.set('RunInstances', { bucket: RUN_INSTANCES_BUCKET });
+      // Another client of the account empties EC2's bucket: the pacer still counts five tokens.
+      for (let i = 0; i < RUN_INSTANCES_BUCKET.size; i++) await instances(rig, 1);
+      const error = await rejection(ec2.launch(launchSpec()));
+      assert.is((error as Ec2Error).awsCode, 'RequestLimitExceeded');
+      const started = Date.now();
+      await Promise.all(Array.from({ length: 3 }, () => ec2.launch(launchSpec())));
+      assert.is(ep.counts.errors('RunInstances', 'RequestLimitExceeded'), 1, 'the four tokens the pacer counted were not spent on EC2');
+      assert.is(ep.counts.of('RunInstances').ok, RUN_INSTANCES_BUCKET.size + 3);
+      assert.ok(Date.now() - started >= 1500, `a refill and the margin, then a refill each: ${Date.now() - started} ms`);
+    } finally {
+      client.destroy();
+    }
+  }),
+);
+
 launch.run();
 
 // --- findInstance ---------------------------------------------------------------------------
@@ -92,6 +126,49 @@ find('should return undefined for an unknown server and for a terminated instanc
 );
 
 find.run();
+
+// --- terminate ----------------------------------------------------------------------------
+
+const terminate = suite('Ec2Adapter terminate');
+
+terminate('should send the first caller at once and gather those arriving meanwhile into one call', () =>
+  withRig({}, async (rig) => {
+    const ids = await instances(rig, 30);
+    rig.ep.faults.set('TerminateInstances', { replyDelayMs: 100 });
+    await Promise.all(ids.map((id) => rig.ec2.terminate([id])));
+    assert.is(rig.ep.counts.total('TerminateInstances'), 2, 'one call for the first caller, one for the 29 gathered while it was answered');
+    const states = await rig.ec2.describeInstances(ids);
+    for (const id of ids) assert.ok(['shutting-down', 'terminated'].includes(states.get(id)!.state), `${id}: ${states.get(id)!.state}`);
+  }),
+);
+
+terminate('should answer each caller for its own ids when a gathered call is refused for one of them', () =>
+  withRig({}, async (rig) => {
+    const [first, second, third] = await instances(rig, 3);
+    rig.ep.faults.set('TerminateInstances', { replyDelayMs: 50 });
+    const unknown = 'i-0123456789abcdef0';
+    const outcomes = await Promise.allSettled([first, second, unknown, third, 'i-zz'].map((id) => rig.ec2.terminate([id!])));
+    assert.equal(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'rejected']);
+    const code = (o: PromiseSettledResult<void>) => (o.status === 'rejected' && o.reason instanceof Ec2Error ? o.reason.awsCode : undefined);
+    assert.is(code(outcomes[2]!), 'InvalidInstanceID.NotFound');
+    assert.is(code(outcomes[4]!), 'InvalidInstanceID.Malformed');
+    const states = await rig.ec2.describeInstances([first!, second!, third!]);
+    for (const [id, info] of states) assert.ok(['shutting-down', 'terminated'].includes(info.state), `${id}: ${info.state}`);
+    assert.is(rig.ep.counts.total('TerminateInstances'), 1 + 1 + 4, 'the first alone, the gathered four together, then each of the four on its own');
+  }),
+);
+
+terminate('should give every gathered caller a failure that is about the call, not an id', () =>
+  withRig({ client: { maxAttempts: 1 } }, async (rig) => {
+    const ids = await instances(rig, 3);
+    rig.ep.faults.set('TerminateInstances', { replyDelayMs: 50, error: { code: 'UnauthorizedOperation', status: 403 } });
+    const outcomes = await Promise.allSettled(ids.map((id) => rig.ec2.terminate([id])));
+    assert.equal(outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected']);
+    assert.is(rig.ep.counts.total('TerminateInstances'), 2, 'not retried one by one');
+  }),
+);
+
+terminate.run();
 
 // --- waits ------------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Ec2Error } from '../runtime/errors.ts';
 import { isPassingEc2Failure } from '../runtime/ec2/failures.ts';
-import { Pacer, RUN_INSTANCES_BUCKET } from '../runtime/ec2/pacer.ts';
+import { JITTER_MARGIN_MS, Pacer, RUN_INSTANCES_BUCKET } from '../runtime/ec2/pacer.ts';
 
 /** Time moves only when the pacer sleeps, so each call's moment is exact. */
 function steppedTime() {
@@ -41,6 +41,19 @@ pacer('should refill while idle, up to the bucket size only', async () => {
   const before = time.elapsed();
   for (let i = 0; i < 3; i++) await launches.take();
   assert.is(time.elapsed() - before, 1000, 'two saved tokens, then a wait for the third');
+});
+
+pacer('should start again from an empty bucket when EC2 answers a call throttled', async () => {
+  const time = steppedTime();
+  const launches = new Pacer(RUN_INSTANCES_BUCKET, time.sleep, time.clock);
+  await launches.take();
+  await time.sleep(100);
+  launches.throttled();
+  const before = time.elapsed();
+  await launches.take();
+  assert.is(time.elapsed() - before, 500 + JITTER_MARGIN_MS, 'four tokens it counted were not there: a full refill and the margin first');
+  await launches.take();
+  assert.is(time.elapsed() - before, 1000 + JITTER_MARGIN_MS, 'and the refill rate after it');
 });
 
 const passing = suite('isPassingEc2Failure');

@@ -27,6 +27,7 @@ import { rejects } from './support/rejects.ts';
 import { FakeClock, at, catalogCheck, digest, image, report, settings, using, type Backing } from './support/store-fixtures.ts';
 import { startMariadb } from './support/mariadb.ts';
 import { tempDir } from './support/tmp.ts';
+import { waitHistoryContract } from './support/wait-history-contract.ts';
 
 const NASTY = "'; DROP TABLE groups; --";
 
@@ -131,6 +132,7 @@ function contract(name: string, fresh: () => Promise<Backing>) {
   lineageContract(test, fresh);
   publicationContract(test, fresh);
   recordContract(test, fresh);
+  waitHistoryContract(test, fresh);
   return test;
 }
 

@@ -11,6 +11,8 @@ import type { Bake, Group, Store } from '../store/store.ts';
 import type { BootstrapOutcome } from '../bootstrap/types.ts';
 import type { CatalogCheckEnv } from './catalog-check.ts';
 import type { Deadlines } from './deadlines.ts';
+import type { WaitTimes } from './wait-times.ts';
+import type { LaunchLedger } from './launch-ledger.ts';
 
 /** The instance an agent run is for: the bake's own, or (noop) the one verifying its image. */
 export interface AgentRun {
@@ -49,6 +51,10 @@ export interface BakeEnv {
   readonly leaseMs: number;
   readonly tickMs: number;
   readonly metrics: Metrics;
+  /** What the group's EC2 waits took before, so each looks closely only when its change is due. One per process. */
+  readonly waits: WaitTimes;
+  /** The bakes this process launched in one go: no stray instances to look for. One per process. */
+  readonly launches: LaunchLedger;
 }
 
 /** What a step runs with: the engine's env, and the signal that ends its waits when the engine stops. */

@@ -40,8 +40,11 @@ const deadlineOf = (bake: Bake) => bake.deadline;
  * resumed launch adopts its instance through the ClientToken, so normally there are none;
  * this is the net for any other, which nothing else would ever stop. Only once an instance
  * is recorded (booting on): before, an attempt still under way could yet record its own.
+ * A bake this process launched in one go has none (runtime/bake/launch-ledger.ts) and is not
+ * looked for, unless a verification launched more under the same tag.
  */
 async function terminateStrays(env: BakeEnv, bake: Bake, keep: string | null): Promise<void> {
+  if (env.launches.isClean(bake.id) && bake.verify_step === null) return;
   const ec2 = env.ec2.get(bake.region);
   const strays = (await ec2.findTagged({ [TAG.bake]: bake.id })).map((instance) => instance.id).filter((id) => id !== keep);
   if (strays.length === 0) return;
@@ -51,6 +54,7 @@ async function terminateStrays(env: BakeEnv, bake: Bake, keep: string | null): P
 
 /** The bake id is the instance's ClientToken and the source of its secret (see launchForAgent). */
 async function launch(env: StepEnv, bake: Bake, group: Group): Promise<StepResult> {
+  const first = env.launches.attempt(bake.id);
   const launched = await launchForAgent(env, bake, group, {
     image: bake.parent_image,
     token: bake.id,
@@ -59,14 +63,21 @@ async function launch(env: StepEnv, bake: Bake, group: Group): Promise<StepResul
     // An encrypted root volume makes the home image encrypted too, with no extra copy to wait for.
     encryptRoot: group.encrypt ? { kmsKeyId: kmsKeyFor(group, bake.region) } : null,
   });
-  if (launched === 'lost') return 'lost';
+  if (launched === 'lost') {
+    env.launches.forget(bake.id);
+    return 'lost';
+  }
   const { instance, expected } = launched;
   const recorded = { state: 'booting', instance_id: instance.id, certname: certnameFor(group.name, instance.id) } as const;
-  return move(env, bake, expected === undefined ? recorded : { ...recorded, expect_challenge: expected });
+  const result = await move(env, bake, expected === undefined ? recorded : { ...recorded, expect_challenge: expected });
+  if (result === 'moved' && first) env.launches.launched(bake.id);
+  return result;
 }
 
 async function boot(env: StepEnv, bake: Bake, group: Group): Promise<StepResult> {
-  const running = await env.ec2.get(bake.region).waitForInstance(bake.instance_id!, ['running'], { deadline: deadlineOf(bake), signal: env.signal });
+  const running = await env.waits.around(bake, 'boot', (timing) =>
+    env.ec2.get(bake.region).waitForInstance(bake.instance_id!, ['running'], { deadline: deadlineOf(bake), signal: env.signal, ...timing }),
+  );
   await terminateStrays(env, bake, bake.instance_id);
   const pinned = await env.classifier.pin(group, bake.certname!);
   if (pinned.state === 'pinned') env.log.info('pinned', { bake: bake.id, certname: bake.certname, group: group.node_group });
@@ -143,7 +154,7 @@ async function image(env: StepEnv, bake: Bake): Promise<StepResult> {
 
 async function awaitImage(env: StepEnv, bake: Bake, group: Group): Promise<StepResult> {
   try {
-    await env.ec2.get(bake.region).waitForImage(bake.image_id!, { deadline: deadlineOf(bake), signal: env.signal });
+    await env.waits.around(bake, 'image', (timing) => env.ec2.get(bake.region).waitForImage(bake.image_id!, { deadline: deadlineOf(bake), signal: env.signal, ...timing }));
   } catch (error) {
     if (error instanceof Ec2Error && error.awsCode !== 'WaitTimeout') {
       return finish(env, bake, 'failed', `${error.message}; the group stays on ${bake.parent_image}`);
@@ -192,7 +203,7 @@ async function terminateAndWait(env: StepEnv, bake: Bake, instance: string): Pro
   const ec2 = env.ec2.get(bake.region);
   try {
     await ec2.terminate([instance]);
-    await ec2.waitForInstance(instance, ['terminated'], { deadline: deadlineOf(bake), signal: env.signal });
+    await env.waits.around(bake, 'terminate', (timing) => ec2.waitForInstance(instance, ['terminated'], { deadline: deadlineOf(bake), signal: env.signal, ...timing }));
   } catch (error) {
     // Already gone is as good as terminated; anything else is retried by the driver.
     if (!(error instanceof Ec2Error && error.awsCode === 'InvalidInstanceID.NotFound')) throw error;
@@ -214,7 +225,9 @@ async function clean(env: StepEnv, bake: Bake, group: Group | undefined): Promis
   }
   if (group) await disposeOfUnverified(env, bake, group);
   if (madeImage(bake.outcome) && group) await applyRetention(env, group);
-  return move(env, bake, { state: 'done' });
+  const result = await move(env, bake, { state: 'done' });
+  env.launches.forget(bake.id);
+  return result;
 }
 
 /** A step ended by `env.signal` throws WaitAborted and leaves the bake as it was, for whoever resumes it. */

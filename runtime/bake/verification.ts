@@ -53,7 +53,9 @@ async function launch(env: StepEnv, bake: Bake, group: Group): Promise<StepResul
 }
 
 async function boot(env: StepEnv, bake: Bake, group: Group): Promise<StepResult> {
-  const running = await env.ec2.get(bake.region).waitForInstance(bake.verify_instance_id!, ['running'], { deadline: bake.deadline, signal: env.signal });
+  const running = await env.waits.around(bake, 'boot', (timing) =>
+    env.ec2.get(bake.region).waitForInstance(bake.verify_instance_id!, ['running'], { deadline: bake.deadline, signal: env.signal, ...timing }),
+  );
   // Classified like the bake instance, so the noop run compiles the same role.
   await env.classifier.pin(group, bake.verify_certname!);
   if (group.bootstrap === 'userdata') return move(env, bake, { state: 'verifying', verify_step: 'awaiting_report' });

@@ -20,6 +20,8 @@ import { bootstrapper } from './bootstrapper.ts';
 import { deadlines } from './deadlines.ts';
 import { BakeEngine } from './engine.ts';
 import type { BakeEnv } from './env.ts';
+import { LaunchLedger } from './launch-ledger.ts';
+import { WaitTimes } from './wait-times.ts';
 
 export interface BakeWiring {
   readonly env: BakeEnv;
@@ -76,6 +78,8 @@ export function wireBakes(config: Config, store: Store, log: Logger, seams: Bake
     leaseMs: config.bake.lease_ms,
     tickMs: config.bake.poll_interval_ms,
     metrics: seams.metrics,
+    launches: new LaunchLedger(),
+    waits: new WaitTimes(store, log, config.bake.poll_interval_ms),
   };
   const engine = new BakeEngine(env, config.bake.concurrency);
   const spoolDir = join(config.state_dir, 'spool');

@@ -12,11 +12,13 @@ import { sleepOrAbort, type Sleep } from '../sleep.ts';
 import { Ec2Calls, endpointLabel, type ClientSource } from './calls.ts';
 import * as distribution from './distribution-calls.ts';
 import { launchContext, rootDeviceToEncrypt, runInstancesInput } from './launch-input.ts';
+import { paceAttempts } from './paced-attempts.ts';
 import { RUN_INSTANCES_BUCKET, Pacer } from './pacer.ts';
 import { chunked, DEFAULT_POLL_INTERVAL_MS, Poller } from './poller.ts';
 import { tagList, toInstanceInfo } from './records.ts';
 import { imageReferences } from './references.ts';
 import { imageDeadEnd, instanceDeadEnd, LIVE_INSTANCE_STATES } from './states.ts';
+import { Terminations } from './terminations.ts';
 import type {
   Abortable, CopySpec, Ec2, ImageInfo, ImageReference, ImageSpec, InstanceInfo, LaunchSpec, RegionInfo, Tags, WaitOptions,
 } from './types.ts';
@@ -63,6 +65,7 @@ export class Ec2Adapter implements Ec2 {
   private readonly instancePoller: Poller<InstanceInfo>;
   private readonly imagePoller: Poller<ImageInfo>;
   private readonly launches: Pacer;
+  private readonly terminations: Terminations;
 
   constructor(options: Ec2AdapterOptions) {
     this.region = options.region;
@@ -72,6 +75,14 @@ export class Ec2Adapter implements Ec2 {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()));
     const shared = { intervalMs: this.pollIntervalMs, sleep: this.sleep, ...(options.clock && { clock: options.clock }) };
     this.launches = new Pacer(RUN_INSTANCES_BUCKET, this.sleep, options.clock);
+    this.terminations = new Terminations({
+      send: async (ids) => {
+        const context = { action: 'TerminateInstances', instance: ids.join(', ') };
+        await this.calls.call(context, (c, sdk) => c.send(new sdk.TerminateInstancesCommand({ InstanceIds: ids })));
+      },
+      sleep: this.sleep,
+      ...(options.clock && { clock: options.clock }),
+    });
     this.instancePoller = new Poller({
       ...shared,
       noun: 'instance',
@@ -105,7 +116,7 @@ export class Ec2Adapter implements Ec2 {
     // Looked up before the pacer's turn: DescribeImages does not draw on RunInstances' bucket.
     const input = runInstancesInput(spec, await rootDeviceToEncrypt(this.calls, spec));
     await this.launches.take(options.signal);
-    const out = await this.calls.call(launchContext(spec), (c, sdk) => c.send(new sdk.RunInstancesCommand(input)));
+    const out = await this.calls.call(launchContext(spec), (c, sdk) => c.send(paceAttempts(new sdk.RunInstancesCommand(input), this.launches, options.signal)));
     const instance = out.Instances?.[0];
     if (!instance?.InstanceId) throw new Ec2Error('InvalidResponse', `RunInstances in ${this.region} answered without an instance`);
     return toInstanceInfo(instance);
@@ -137,11 +148,9 @@ export class Ec2Adapter implements Ec2 {
     return this.instancePoller.wait(id, states, options);
   }
 
-  async terminate(ids: readonly string[]): Promise<void> {
-    for (const chunk of chunked(ids)) {
-      const context = { action: 'TerminateInstances', instance: chunk.join(', ') };
-      await this.calls.call(context, (c, sdk) => c.send(new sdk.TerminateInstancesCommand({ InstanceIds: chunk })));
-    }
+  /** Gathered with other bakes' terminations into few calls (runtime/ec2/terminations.ts). */
+  terminate(ids: readonly string[]): Promise<void> {
+    return this.terminations.terminate(ids);
   }
 
   async createImage(spec: ImageSpec, options: Abortable = {}): Promise<string> {

@@ -19,6 +19,9 @@ export const RUN_INSTANCES_BUCKET: Bucket = { size: 5, refillPerSecond: 2 };
 
 const WHAT = 'a turn to call EC2';
 
+/** How much later than EC2's refills calls go after a throttle: more than a loaded host's jitter. */
+export const JITTER_MARGIN_MS = 100;
+
 export class Pacer {
   readonly #bucket: Bucket;
   readonly #clock: Clock;
@@ -54,6 +57,18 @@ export class Pacer {
       );
     });
     return Promise.race([turn, aborted]);
+  }
+
+  /**
+   * EC2 answered a paced call "throttled": its bucket is empty whatever ours says. Ours
+   * starts again from empty, and a margin below it, so the next call waits a full refill
+   * and the margin. Paced at exactly EC2's rate, a call arrives just as EC2 refills, and
+   * network jitter alone decides whether it is early; the margin keeps every later call
+   * that much behind EC2's refills, once, for the cost of one margin.
+   */
+  throttled(): void {
+    this.#tokens = -(JITTER_MARGIN_MS / 1000) * this.#bucket.refillPerSecond;
+    this.#refilledAt = this.#clock.now();
   }
 
   async #next(signal: AbortSignal | undefined): Promise<void> {

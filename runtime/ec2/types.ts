@@ -108,11 +108,31 @@ export interface Abortable {
   readonly signal?: AbortSignal;
 }
 
+/** Where a wait's change fell, in milliseconds since the wait began: after `notYetMs`, by `seenMs`. */
+export interface WaitWindow {
+  /** When the last look that still found the old state was asked (0 when none did). */
+  readonly notYetMs: number;
+  /** When the first look that found a wanted state was answered. */
+  readonly seenMs: number;
+}
+
+/** When the change a wait is for is likely, from earlier waits; milliseconds since the wait began. */
+export interface WaitExpectation {
+  /** The first close look; before it the waiter looks only now and then, for a dead end. */
+  readonly expectedMs: number;
+  /** By when earlier waits had surely seen it: a look that misses goes here next, when that is sooner than a whole interval. */
+  readonly latestMs: number;
+}
+
 export interface WaitOptions extends Abortable {
   /** Absolute deadline in clock milliseconds. */
   readonly deadline: number;
   /** Called whenever the observed state changes, e.g. for progress lines. */
   readonly onState?: (state: string) => void;
+  /** Without one, the wait looks every poll interval from the start. */
+  readonly expect?: WaitExpectation;
+  /** Called once, when a wanted state is seen, with where the change fell. */
+  readonly onObserved?: (window: WaitWindow) => void;
 }
 
 export interface Ec2 {

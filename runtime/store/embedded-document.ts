@@ -12,8 +12,9 @@ import { FACTS_TABLE } from './facts-table.ts';
 import { GROUP_TABLE } from './group-table.ts';
 import { IMAGE_TABLE } from './image-table.ts';
 import { PUBLICATION_TABLE } from './publication-table.ts';
+import { WAIT_TABLE, waitKey } from './wait-table.ts';
 import { bakeOrder, byCodePoint, imageOrder, publicationOrder } from './records.ts';
-import type { Bake, Group, GroupFacts, ImageRecord, Publication } from './store.ts';
+import type { Bake, Group, GroupFacts, ImageRecord, Publication, WaitRecord } from './store.ts';
 import { fromJson, isObject, toJson, type Shape } from './table.ts';
 
 /**
@@ -21,7 +22,7 @@ import { fromJson, isObject, toJson, type Shape } from './table.ts';
  * its table says (times as ISO-8601 strings); a field missing from an older document
  * takes the table's default when it is read.
  */
-export const EMBEDDED_SCHEMA_VERSION = 11;
+export const EMBEDDED_SCHEMA_VERSION = 12;
 
 type Raw = Record<string, unknown>;
 
@@ -91,6 +92,8 @@ const UPGRADES: readonly ((doc: Raw) => Raw)[] = [
     groups: each(doc.groups, { base_image_from: null, base_image_filter: null, base_image_owner: null, followed_base: null }),
     bakes: each(doc.bakes, { base_update: null }),
   }),
+  // 12: wait history. No wait had been kept.
+  (doc) => ({ ...doc, schema_version: 12, waits: [] }),
 ];
 
 /** In memory, keyed for lookup; records are frozen, so a changed one is a new object. */
@@ -103,6 +106,8 @@ export interface Doc {
   readonly facts: Map<string, GroupFacts>;
   /** By hash. */
   readonly catalogs: Map<string, StoredCatalog>;
+  /** By group and kind (waitKey), oldest first. */
+  readonly waits: Map<string, readonly WaitRecord[]>;
 }
 
 /** Frozen all the way down, so a caller changing a returned record cannot change the store. */
@@ -115,7 +120,7 @@ export function freeze<T>(value: T): T {
 }
 
 const emptyDoc = (): Doc => ({
-  groups: new Map(), bakes: new Map(), images: new Map(), publications: new Map(), facts: new Map(), catalogs: new Map(),
+  groups: new Map(), bakes: new Map(), images: new Map(), publications: new Map(), facts: new Map(), catalogs: new Map(), waits: new Map(),
 });
 
 export const copyDoc = (doc: Doc): Doc => ({
@@ -125,6 +130,7 @@ export const copyDoc = (doc: Doc): Doc => ({
   publications: new Map(doc.publications),
   facts: new Map(doc.facts),
   catalogs: new Map(doc.catalogs),
+  waits: new Map(doc.waits),
 });
 
 function sameMap<V>(a: Map<string, V>, b: Map<string, V>): boolean {
@@ -136,7 +142,7 @@ function sameMap<V>(a: Map<string, V>, b: Map<string, V>): boolean {
 /** True when a change left every record as it was, so there is nothing to write. */
 export const sameDoc = (a: Doc, b: Doc): boolean =>
   sameMap(a.groups, b.groups) && sameMap(a.bakes, b.bakes) && sameMap(a.images, b.images) && sameMap(a.publications, b.publications) &&
-  sameMap(a.facts, b.facts) && sameMap(a.catalogs, b.catalogs);
+  sameMap(a.facts, b.facts) && sameMap(a.catalogs, b.catalogs) && sameMap(a.waits, b.waits);
 
 function serialize(doc: Doc): string {
   const file = {
@@ -147,6 +153,8 @@ function serialize(doc: Doc): string {
     publications: [...doc.publications.values()].sort(publicationOrder).map((publication) => toJson(PUBLICATION_TABLE, publication)),
     facts: [...doc.facts.values()].sort((a, b) => byCodePoint(a.group_name, b.group_name)).map((facts) => toJson(FACTS_TABLE, facts)),
     catalogs: [...doc.catalogs.values()].sort((a, b) => byCodePoint(a.hash, b.hash)).map((catalog) => toJson(CATALOG_TABLE, catalog)),
+    // Each group's and kind's oldest first, as kept.
+    waits: [...doc.waits.keys()].sort(byCodePoint).flatMap((key) => doc.waits.get(key)!.map((wait) => toJson(WAIT_TABLE, wait))),
   };
   return `${JSON.stringify(file, null, 2)}\n`;
 }
@@ -193,6 +201,25 @@ function keyed<R>(path: string, list: unknown, what: string, shape: Shape<R>, ke
   return map;
 }
 
+/** The file's wait list, in its order, by group and kind. */
+function waitsOf(path: string, list: unknown): Map<string, readonly WaitRecord[]> {
+  if (!Array.isArray(list)) throw corrupt(path, 'has no waits array');
+  const map = new Map<string, WaitRecord[]>();
+  for (const item of list) {
+    const group = isObject(item) ? item.group_name : undefined;
+    if (!isObject(item) || typeof group !== 'string') throw corrupt(path, 'holds a wait with no group_name');
+    let record: WaitRecord;
+    try {
+      record = fromJson(WAIT_TABLE, item);
+    } catch (error) {
+      throw corrupt(path, `holds a wait of group ${JSON.stringify(group)} whose ${error instanceof Error ? error.message : String(error)}`, error);
+    }
+    const key = waitKey(record.group_name, record.kind);
+    map.set(key, [...(map.get(key) ?? []), freeze(record)]);
+  }
+  return map;
+}
+
 export async function load(path: string): Promise<Doc> {
   let text: string;
   try {
@@ -223,5 +250,6 @@ export async function load(path: string): Promise<Doc> {
     publications: keyed(path, raw.publications, 'publication', PUBLICATION_TABLE, 'id'),
     facts: keyed(path, raw.facts, 'facts record', FACTS_TABLE, 'group_name', 'facts'),
     catalogs: keyed(path, raw.catalogs, 'catalog', CATALOG_TABLE, 'hash'),
+    waits: waitsOf(path, raw.waits),
   };
 }

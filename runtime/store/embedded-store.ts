@@ -13,6 +13,7 @@ import { copyDoc, freeze, load, removeLeftovers, sameDoc, save, type Doc } from 
 import { FileLock } from './embedded-lock.ts';
 import { FACTS_TABLE } from './facts-table.ts';
 import { IMAGE_TABLE } from './image-table.ts';
+import { WAITS_KEPT, newWait, waitKey } from './wait-table.ts';
 import {
   applyTransition, bakeOrder, byCodePoint, checkCatalogHash, checkCatalogKey, checkChallengeHash, checkCheck, checkDistribution, checkFinish, checkProgress,
   checkRetentionNote, checkState, checkTime, groupChanges, imageOrder, matches, meetsExpectation, newBake, newCatalog, newGroup, newPublication,
@@ -20,7 +21,7 @@ import {
 } from './records.ts';
 import type {
   Bake, BakeFilter, BakeState, BakeUpdate, CatalogCheck, Distribution, Group, GroupFacts, GroupSettings, ImageRecord, NewBake, NewPublication, Publication,
-  PublicationOutcome, PublicationProgress, ReportSummary, Store,
+  PublicationOutcome, PublicationProgress, ReportSummary, Store, WaitKind, WaitRecord,
 } from './store.ts';
 import { fill } from './table.ts';
 
@@ -77,8 +78,9 @@ export class EmbeddedStore implements Store {
 
   async deleteGroup(name: string): Promise<boolean> {
     // Facts go even when the group is gone already, so a group made again under the name starts without them.
-    return this.#write(({ groups, facts }) => {
+    return this.#write(({ groups, facts, waits }) => {
       facts.delete(name);
+      for (const key of [...waits.keys()]) if (waits.get(key)![0]?.group_name === name) waits.delete(key);
       return groups.delete(name);
     });
   }
@@ -236,6 +238,16 @@ export class EmbeddedStore implements Store {
 
   async getFacts(groupName: string): Promise<GroupFacts | undefined> {
     return this.#state().facts.get(groupName);
+  }
+
+  async recordWait(input: Omit<WaitRecord, 'observed_at'>): Promise<void> {
+    const record = freeze(newWait(input, this.#now()));
+    const key = waitKey(record.group_name, record.kind);
+    await this.#write(({ waits }) => void waits.set(key, freeze([...(waits.get(key) ?? []), record].slice(-WAITS_KEPT))));
+  }
+
+  async listWaits(groupName: string, kind: WaitKind): Promise<WaitRecord[]> {
+    return [...(this.#state().waits.get(waitKey(groupName, kind)) ?? [])].reverse();
   }
 
   async setDistribution(id: string, owner: string, distribution: Distribution): Promise<Bake | undefined> {

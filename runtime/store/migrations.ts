@@ -252,6 +252,24 @@ export const MIGRATIONS: readonly Migration[] = [
         ADD COLUMN \`base_update\` LONGTEXT NULL COMMENT 'JSON object: the new base image the bake started from'`,
     ],
   },
+  // A few rows per group and kind, trimmed on each insert; the id orders them, as two waits
+  // may end in the same millisecond. No foreign key, as for group_facts.
+  {
+    version: 12,
+    name: 'wait history: where the change of each recent EC2 wait of a group fell',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS \`wait_history\` (
+        \`id\` BIGINT NOT NULL AUTO_INCREMENT,
+        \`group_name\` VARCHAR(63) NOT NULL,
+        \`kind\` VARCHAR(16) NOT NULL COMMENT 'boot, image or terminate',
+        \`not_yet_ms\` INT NOT NULL COMMENT 'the last look that missed the change, since the wait began',
+        \`seen_ms\` INT NOT NULL COMMENT 'the first look that saw it, since the wait began',
+        \`observed_at\` DATETIME(3) NOT NULL COMMENT 'UTC',
+        PRIMARY KEY (\`id\`),
+        KEY \`wait_history_group_kind\` (\`group_name\`, \`kind\`, \`id\`)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    ],
+  },
 ];
 
 const SCHEMA_MIGRATIONS = `CREATE TABLE IF NOT EXISTS \`schema_migrations\` (

@@ -14,6 +14,7 @@ import { FACTS_TABLE, GROUP_FACTS } from './facts-table.ts';
 import { GROUPS, GROUP_TABLE } from './group-table.ts';
 import { IMAGES, IMAGE_TABLE } from './image-table.ts';
 import { migrate } from './migrations.ts';
+import { WAIT_HISTORY, WAIT_TABLE, WAITS_KEPT, newWait } from './wait-table.ts';
 import { SESSION_SETUP, createPool, describe, isDuplicate, translate } from './mysql-connection.ts';
 import { PUBLICATIONS, PUBLICATION_TABLE } from './publication-table.ts';
 import {
@@ -22,7 +23,7 @@ import {
 } from './records.ts';
 import type {
   Bake, BakeFilter, BakeState, BakeUpdate, CatalogCheck, Distribution, Group, GroupFacts, GroupSettings, ImageRecord, NewBake, NewPublication, Publication,
-  PublicationOutcome, PublicationProgress, ReportSummary, Store,
+  PublicationOutcome, PublicationProgress, ReportSummary, Store, WaitKind, WaitRecord,
 } from './store.ts';
 import { columnEquals, columnList, fill, fromRow, insertInto, sqlValues, type SqlValue, type Table } from './table.ts';
 
@@ -34,12 +35,17 @@ const I = IMAGE_TABLE;
 const P = PUBLICATION_TABLE;
 const F = FACTS_TABLE;
 const C = CATALOG_TABLE;
+const W = WAIT_TABLE;
 
 const SELECT_GROUPS = `SELECT ${columnList(G)} FROM ${GROUPS}`;
 const SELECT_BAKES = `SELECT ${columnList(B)} FROM ${BAKES}`;
 const SELECT_IMAGES = `SELECT ${columnList(I)} FROM ${IMAGES}`;
 const SELECT_PUBLICATIONS = `SELECT ${columnList(P)} FROM ${PUBLICATIONS}`;
 const SELECT_FACTS = `SELECT ${columnList(F)} FROM ${GROUP_FACTS}`;
+const SELECT_WAITS = `SELECT ${columnList(W)} FROM ${WAIT_HISTORY} WHERE ${W.group_name.sql} = ? AND ${W.kind.sql} = ? ORDER BY \`id\` DESC LIMIT ${WAITS_KEPT}`;
+// The derived table is materialised first, so the DELETE may read the table it deletes from.
+const TRIM_WAITS = `DELETE FROM ${WAIT_HISTORY} WHERE ${W.group_name.sql} = ? AND ${W.kind.sql} = ? AND \`id\` NOT IN (
+  SELECT \`id\` FROM (SELECT \`id\` FROM ${WAIT_HISTORY} WHERE ${W.group_name.sql} = ? AND ${W.kind.sql} = ? ORDER BY \`id\` DESC LIMIT ${WAITS_KEPT}) AS \`newest\`)`;
 const INSERT_GROUP = insertInto(GROUPS, G);
 const INSERT_BAKE = insertInto(BAKES, B);
 // A retried promotion keeps the lineage row it first wrote, as the contract asks. Not INSERT
@@ -113,6 +119,7 @@ export class MysqlStore implements Store {
     // even when the group is gone already, so facts a late report recorded go too.
     return this.#transaction(async (conn) => {
       await conn.execute(`DELETE FROM ${GROUP_FACTS} WHERE ${F.group_name.sql} = ?`, [name]);
+      await conn.execute(`DELETE FROM ${WAIT_HISTORY} WHERE ${W.group_name.sql} = ?`, [name]);
       const [result] = await conn.execute<ResultSetHeader>(`DELETE FROM ${GROUPS} WHERE ${G.name.sql} = ?`, [name]);
       return result.affectedRows > 0;
     });
@@ -244,6 +251,17 @@ export class MysqlStore implements Store {
 
   async getFacts(groupName: string): Promise<GroupFacts | undefined> {
     return (await this.#select(`${SELECT_FACTS} WHERE ${F.group_name.sql} = ?`, [groupName])).map((row) => fromRow(F, row))[0];
+  }
+
+  async recordWait(input: Omit<WaitRecord, 'observed_at'>): Promise<void> {
+    const record = newWait(input, this.#now());
+    await this.#run(insertInto(WAIT_HISTORY, W), sqlValues(W, record));
+    // Two masters trimming at once delete the same rows; a row left over goes with the next.
+    await this.#run(TRIM_WAITS, [record.group_name, record.kind, record.group_name, record.kind]);
+  }
+
+  async listWaits(groupName: string, kind: WaitKind): Promise<WaitRecord[]> {
+    return (await this.#select(SELECT_WAITS, [groupName, kind])).map((row) => fromRow(W, row));
   }
 
   async setDistribution(id: string, owner: string, distribution: Distribution): Promise<Bake | undefined> {

@@ -126,6 +126,19 @@ export interface GroupFacts {
   readonly recorded_at: number;
 }
 
+/** The EC2 waits of a bake whose lengths a group keeps, to look for each change when it is likely. */
+export const WAIT_KINDS = ['boot', 'image', 'terminate'] as const;
+export type WaitKind = (typeof WAIT_KINDS)[number];
+
+/** Where the change one wait was for fell, in milliseconds since the wait began: after not_yet_ms, by seen_ms. */
+export interface WaitRecord {
+  readonly group_name: string;
+  readonly kind: WaitKind;
+  readonly not_yet_ms: number;
+  readonly seen_ms: number;
+  readonly observed_at: number;
+}
+
 /**
  * Where one region's image of a bake has got to in `distributing`. Each step is written
  * before its call, so a resumed bake repeats at most that call, and each call is
@@ -378,6 +391,13 @@ export interface Store {
   recordFacts(facts: Omit<GroupFacts, 'recorded_at'>): Promise<void>;
   /** Undefined when no bake of the group has reported facts yet. */
   getFacts(groupName: string): Promise<GroupFacts | undefined>;
+  /**
+   * Keep where a wait of the group's fell, stamped with the store's clock. Only the newest
+   * WAITS_KEPT of each group and kind stay. ValidationError unless 0 <= not_yet_ms < seen_ms.
+   */
+  recordWait(wait: Omit<WaitRecord, 'observed_at'>): Promise<void>;
+  /** The group's kept waits of `kind`, newest first. */
+  listWaits(groupName: string, kind: WaitKind): Promise<WaitRecord[]>;
 
   /**
    * Record where the bake's images have got to, only while `owner` holds its lease and it is

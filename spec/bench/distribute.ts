@@ -13,16 +13,13 @@
  */
 import type { Bake } from '../../runtime/store/store.ts';
 import { TAG } from '../../runtime/tags.ts';
-import { POLL_MS } from './bake-overhead.ts';
+import { BOOT_MS, IMAGE_MS, POLL_MS, TERMINATE_MS } from './bake-overhead.ts';
 import { defineGroups, runBakes, startBakeRig, warmUp } from './bake-rig.ts';
 import { median, round } from './stats.ts';
 import type { BenchResult } from './table.ts';
 
-const BOOT_MS = 8_000 + POLL_MS / 2;
-const IMAGE_MS = 20_000 + POLL_MS / 2;
 // Real cross-region copies outlast CreateImage; longer here would only lengthen the run.
 const COPY_MS = 12_000 + POLL_MS / 2;
-const TERMINATE_MS = 4_000 + POLL_MS / 2;
 
 const HOME = 'us-east-1';
 const COPY_TO = ['eu-west-1', 'us-west-2', 'ap-southeast-2'] as const;

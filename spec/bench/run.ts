@@ -11,6 +11,7 @@ import { distributeBench } from './distribute.ts';
 import { publishBench } from './publish.ts';
 import { fanoutBench } from './fanout.ts';
 import { handoffBench } from './handoff.ts';
+import { packerBench } from './packer.ts';
 import { loadNow, machine } from './machine.ts';
 import { startupBench } from './startup.ts';
 import { submitBench } from './submit.ts';
@@ -24,9 +25,11 @@ const BENCHES: Record<string, (progress: Progress) => Promise<BenchResult>> = {
   'bake-overhead': (progress) => bakeOverheadBench({ progress }),
   distribute: (progress) => distributeBench({ progress }),
   publish: (progress) => publishBench({ progress }),
-  fanout: (progress) => fanoutBench({ progress }),
+  fanout: (progress) => fanoutBench({ progress, groups: 100 }),
+  'fanout-1000': (progress) => fanoutBench({ progress, groups: 1000 }),
   'catalog-check': (progress) => catalogCheckBench({ progress }),
   handoff: (progress) => handoffBench({ progress }),
+  packer: (progress) => packerBench({ progress }),
 };
 
 async function main(argv: string[]): Promise<void> {

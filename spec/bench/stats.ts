@@ -37,3 +37,47 @@ export function round(value: number, digits = 2): number {
 export function elapsedMs(start: number): number {
   return performance.now() - start;
 }
+
+/**
+ * A seeded generator of uniform numbers in [0, 1) (mulberry32): a bootstrap over the same
+ * samples gives the same interval every time, so a printed interval can be checked.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let mixed = Math.imul(state ^ (state >>> 15), state | 1);
+    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
+    return ((mixed ^ (mixed >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+export interface Interval {
+  readonly low: number;
+  readonly high: number;
+  /** 0..1: the share of resampled statistics the interval holds, e.g. 0.95. */
+  readonly confidence: number;
+}
+
+export interface BootstrapOptions {
+  readonly confidence?: number;
+  readonly resamples?: number;
+  readonly seed?: number;
+}
+
+/**
+ * Percentile bootstrap interval of `statistic` over `items`. Whole items are resampled with
+ * replacement, so when an item is a pair of runs made back to back its two sides stay together.
+ */
+export function bootstrapInterval<T>(items: readonly T[], statistic: (sample: readonly T[]) => number, options: BootstrapOptions = {}): Interval {
+  const { confidence = 0.95, resamples = 2000, seed = 1 } = options;
+  if (items.length === 0) throw new RangeError('no samples');
+  if (!(confidence > 0 && confidence < 1)) throw new RangeError(`confidence must be within (0, 1), got ${confidence}`);
+  if (!(Number.isInteger(resamples) && resamples >= 1)) throw new RangeError(`resamples must be a positive integer, got ${resamples}`);
+  const random = seededRandom(seed);
+  const statistics = Array.from({ length: resamples }, () =>
+    statistic(Array.from({ length: items.length }, () => items[Math.floor(random() * items.length)]!)),
+  );
+  const tail = ((1 - confidence) / 2) * 100;
+  return { low: percentile(statistics, tail), high: percentile(statistics, 100 - tail), confidence };
+}

@@ -28,8 +28,10 @@ export type { OptInStatus } from './ec2/regions.ts';
 export type {
   ImageRecord,
   InstanceRecord,
+  KeyPairRecord,
   LaunchTemplateRecord,
   LaunchTemplateVersionRecord,
+  SecurityGroupRecord,
   SnapshotRecord,
 } from './ec2/model.ts';
 export { Faults } from './ec2/faults.ts';
@@ -138,6 +140,8 @@ export async function startEc2Endpoint(options: Ec2EndpointOptions = {}): Promis
       terminateMs: options.terminateMs ?? 50,
       terminatedVisibleMs: options.terminatedVisibleMs ?? 60_000,
       deregisteredVisibleMs: options.deregisteredVisibleMs ?? 0,
+      // Read when a change starts, by then `faults` below exists: faults.setStateDelayJitter sets it.
+      extraDelayMs: (change) => faults.extraDelayMs(change),
       ...(options.publicAddress && { publicAddress: options.publicAddress }),
     },
   });

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { deadlines, type Deadlines } from '../../runtime/bake/deadlines.ts';
 import { BakeEngine } from '../../runtime/bake/engine.ts';
 import type { BakeEnv, StepEnv } from '../../runtime/bake/env.ts';
+import { LaunchLedger } from '../../runtime/bake/launch-ledger.ts';
+import { WaitTimes } from '../../runtime/bake/wait-times.ts';
 import { Metrics } from '../../runtime/metrics.ts';
 import { EmbeddedStore } from '../../runtime/store/embedded-store.ts';
 import {
@@ -109,6 +111,8 @@ export class FakeBakeEnv {
   readonly #dir: string;
   readonly #engines: BakeEngine[] = [];
   readonly #stopping = new AbortController();
+  readonly #ledgers = new Map<string, LaunchLedger>();
+  readonly #waitTimes = new Map<string, WaitTimes>();
   #ids = 0;
 
   private constructor(dir: string, time: FakeTime, store: Store) {
@@ -133,8 +137,22 @@ export class FakeBakeEnv {
       store: this.store, ec2: this.ec2s, publish: NO_PUBLISHING, ca: this.ca, classifier: this.classifier, bootstrap: this.bootstrap, clock: this.time,
       sleep: this.time.sleep, secrets: secretFor, log: this.log, deadlines: this.deadlines, owner, leaseMs: LEASE_MS,
       catalogCheck: { store: this.store, compiler: this.catalogs, sensitiveKey: SENSITIVE_KEY },
-      tickMs: TICK_MS, metrics: Metrics.off(), ...overrides,
+      tickMs: TICK_MS, metrics: Metrics.off(), launches: this.ledgerOf(owner), waits: this.waitTimesOf(owner), ...overrides,
     };
+  }
+
+  /** Each owner is a process of its own, with its own memory of what it launched. */
+  ledgerOf(owner: string): LaunchLedger {
+    let ledger = this.#ledgers.get(owner);
+    if (!ledger) this.#ledgers.set(owner, (ledger = new LaunchLedger()));
+    return ledger;
+  }
+
+  /** Each owner is a process of its own, with its own memory of its recent waits. */
+  waitTimesOf(owner: string): WaitTimes {
+    let times = this.#waitTimes.get(owner);
+    if (!times) this.#waitTimes.set(owner, (times = new WaitTimes(this.store, this.log, TICK_MS)));
+    return times;
   }
 
   /** What a step runs with; abort() ends its waits as a stopping engine would. */

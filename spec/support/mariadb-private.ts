@@ -79,3 +79,14 @@ export async function startPrivateMariadb(): Promise<PrivateMariadb> {
     },
   };
 }
+
+/**
+ * A restart as `systemctl restart` gives one, with `downMs` between the old server's exit
+ * and the new one's start: clients see their connections drop, then logins refused, then
+ * the same data back.
+ */
+export async function restartPrivateMariadb(server: PrivateMariadb, downMs: number): Promise<void> {
+  await server.stop();
+  await new Promise((resolve) => setTimeout(resolve, downMs));
+  await server.start();
+}

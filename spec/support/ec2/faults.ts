@@ -15,6 +15,8 @@ export interface FaultSpec {
   insufficientCapacity?: number | 'always';
   /** CreateImage/CopyImage: the next N images (or every image) end in `failed`. */
   failImages?: number | 'always';
+  /** CreateImage/CopyImage: probability (0..1) that an image ends in `failed`; seeded, so repeatable. */
+  imageFailureRate?: number;
   /** stateReason of a failed image. */
   imageFailure?: Partial<StateReason>;
   /** Any error code, for the next `times` calls (every call when times is absent). */
@@ -28,9 +30,15 @@ export interface FaultSpec {
   replyDelayMs?: number;
 }
 
+/** The timed state changes of the endpoint; each can be given a seeded random extra delay. */
+export const TIMED_CHANGES = ['boot', 'image', 'copy', 'stop', 'terminate'] as const;
+export type TimedChange = (typeof TIMED_CHANGES)[number];
+
 interface ActionFaults {
   spec: FaultSpec;
   random: () => number;
+  /** Its own stream, so image failures do not shift the throttling pattern of the same action. */
+  imageRandom: () => number;
   tokens: number;
   refilledAt: number;
   capacityLeft: number;
@@ -54,6 +62,8 @@ export class Faults {
   private readonly byAction = new Map<string, ActionFaults>();
   private readonly clock: TestClock;
   private readonly seed: number;
+  /** Change → the most extra delay it gets, and the PRNG stream that picks it. */
+  private readonly jitter = new Map<TimedChange, { maxMs: number; random: () => number }>();
 
   constructor(clock: TestClock, seed: number) {
     this.clock = clock;
@@ -62,12 +72,14 @@ export class Faults {
 
   /** Replaces the action's faults; the bucket starts full and the counters start over. */
   set(action: string, spec: FaultSpec): void {
-    if (spec.throttleRate !== undefined && !(spec.throttleRate >= 0 && spec.throttleRate <= 1)) {
-      throw new RangeError(`throttleRate must be within 0..1, got ${spec.throttleRate}`);
+    for (const key of ['throttleRate', 'imageFailureRate'] as const) {
+      const rate = spec[key];
+      if (rate !== undefined && !(rate >= 0 && rate <= 1)) throw new RangeError(`${key} must be within 0..1, got ${rate}`);
     }
     this.byAction.set(action, {
       spec: { ...spec },
       random: prng(this.seed ^ hash(action)),
+      imageRandom: prng(this.seed ^ hash(`image:${action}`)),
       tokens: spec.bucket?.size ?? 0,
       refilledAt: this.clock.now(),
       capacityLeft: count(spec.insufficientCapacity),
@@ -125,14 +137,36 @@ export class Faults {
     return true;
   }
 
-  /** Consumes one image failure if any is left, returning the stateReason to give it. */
+  /**
+   * Consumes one image failure if any is left, else draws one at imageFailureRate, returning
+   * the stateReason to give it.
+   */
   takeImageFailure(action: string): StateReason | undefined {
     const entry = this.byAction.get(action);
-    if (!entry || entry.imageFailuresLeft <= 0) return undefined;
-    entry.imageFailuresLeft -= 1;
+    if (!entry) return undefined;
+    if (entry.imageFailuresLeft > 0) entry.imageFailuresLeft -= 1;
+    else if (!(entry.spec.imageFailureRate !== undefined && entry.imageRandom() < entry.spec.imageFailureRate)) return undefined;
     return {
       code: entry.spec.imageFailure?.code ?? 'Server.InternalError',
       message: entry.spec.imageFailure?.message ?? 'Internal error',
     };
+  }
+
+  /**
+   * From now on each `change` takes up to `maxMs` longer than its fixed time, drawn from a
+   * stream of its own (seed + change), as EC2's state changes vary in length; 0 removes it.
+   */
+  setStateDelayJitter(jitter: Partial<Record<TimedChange, number>>): void {
+    for (const [change, maxMs] of Object.entries(jitter) as [TimedChange, number][]) {
+      if (!(maxMs >= 0)) throw new RangeError(`the jitter of ${change} must be at least 0 ms, got ${maxMs}`);
+      if (maxMs === 0) this.jitter.delete(change);
+      else this.jitter.set(change, { maxMs, random: prng(this.seed ^ hash(`delay:${change}`)) });
+    }
+  }
+
+  /** The extra delay of the next `change`; 0 without jitter. */
+  extraDelayMs(change: TimedChange): number {
+    const entry = this.jitter.get(change);
+    return entry ? Math.floor(entry.random() * entry.maxMs) : 0;
   }
 }

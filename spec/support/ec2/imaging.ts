@@ -90,7 +90,7 @@ export function createImage(state: Ec2State, instance: InstanceRecord, req: Imag
     ...(volume.kmsKeyId !== undefined && { kmsKeyId: volume.kmsKeyId }),
     describe: (imageId) => `Created by CreateImage(${instance.instanceId}) for ${imageId}`,
   };
-  const image = registerImage(state, req, [device], state.options.imageMs);
+  const image = registerImage(state, req, [device], state.delayMs('image'));
   image.sourceInstanceId = instance.instanceId;
   image.noReboot = req.noReboot;
   return image;
@@ -121,7 +121,7 @@ export function copyImage(state: Ec2State, source: ImageRecord, req: CopyRequest
       describe: (imageId) => `Copied for DestinationAmi ${imageId} from SourceAmi ${source.imageId} for SourceSnapshot ${d.snapshotId}`,
     };
   });
-  const image = registerImage(state, req, devices, state.options.copyMs);
+  const image = registerImage(state, req, devices, state.delayMs('copy'));
   image.sourceImageId = source.imageId;
   image.sourceRegion = req.sourceRegion;
   return image;

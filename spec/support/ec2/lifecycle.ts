@@ -95,7 +95,7 @@ export function launch(state: Ec2State, req: LaunchRequest): ReservationRecord {
     if (req.clientToken !== undefined) instance.clientToken = req.clientToken;
     state.instances.set(instanceId, instance);
     reservation.instanceIds.push(instanceId);
-    state.clock.after(state.options.bootMs, () => {
+    state.clock.after(state.delayMs('boot'), () => {
       if (instance.state !== 'pending') return;
       if (req.volumeKeyUnusable) {
         endAtLaunch(state, instance, KEY_FAILURE);
@@ -133,7 +133,7 @@ export function stop(state: Ec2State, instance: InstanceRecord): StateChange {
   instance.state = 'stopping';
   instance.stateTransitionReason = userInitiated(state.clock.now());
   instance.stateReason = { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' };
-  state.clock.after(state.options.stopMs, () => {
+  state.clock.after(state.delayMs('stop'), () => {
     if (instance.state !== 'stopping') return;
     instance.state = 'stopped';
     delete instance.publicIpAddress;
@@ -150,7 +150,7 @@ export function terminate(state: Ec2State, instance: InstanceRecord): StateChang
   instance.state = 'shutting-down';
   instance.stateTransitionReason = userInitiated(state.clock.now());
   instance.stateReason = { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' };
-  state.clock.after(state.options.terminateMs, () => {
+  state.clock.after(state.delayMs('terminate'), () => {
     instance.state = 'terminated';
     instance.terminatedAt = state.clock.now();
     delete instance.publicIpAddress;

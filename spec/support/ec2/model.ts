@@ -161,7 +161,44 @@ export interface LaunchTemplateRecord {
   versions: LaunchTemplateVersionRecord[];
 }
 
-export type IdKind = 'i' | 'ami' | 'snap' | 'vol' | 'r' | 'lt';
+export type KeyTypeName = 'rsa' | 'ed25519';
+
+export interface KeyPairRecord {
+  seq: number;
+  createdAt: number;
+  keyPairId: string;
+  keyName: string;
+  keyType: KeyTypeName;
+  fingerprint: string;
+  /** OpenSSH one-line form, as DescribeKeyPairs gives it with IncludePublicKey. */
+  publicKey: string;
+  tags: Tags;
+}
+
+/** One rule: a protocol, a port range (none for `-1`) and one source or destination range. */
+export interface PermissionRecord {
+  ruleId: string;
+  ipProtocol: string;
+  fromPort?: number;
+  toPort?: number;
+  cidrIp: string;
+  description?: string;
+}
+
+export interface SecurityGroupRecord {
+  seq: number;
+  createdAt: number;
+  groupId: string;
+  groupName: string;
+  description: string;
+  vpcId: string;
+  ownerId: string;
+  ingress: PermissionRecord[];
+  egress: PermissionRecord[];
+  tags: Tags;
+}
+
+export type IdKind = 'i' | 'ami' | 'snap' | 'vol' | 'r' | 'lt' | 'key' | 'sg' | 'sgr';
 
 /** New-style ids: prefix and 17 lower-case hex digits. */
 export function newId(kind: IdKind): string {
@@ -174,10 +211,11 @@ const ID_SHAPE: Record<string, { pattern: RegExp; code: string }> = {
   snap: { pattern: /^snap-([0-9a-f]{8}|[0-9a-f]{17})$/, code: 'InvalidSnapshotID.Malformed' },
   vol: { pattern: /^vol-([0-9a-f]{8}|[0-9a-f]{17})$/, code: 'InvalidVolumeID.Malformed' },
   lt: { pattern: /^lt-[0-9a-f]{17}$/, code: 'InvalidLaunchTemplateId.Malformed' },
+  sg: { pattern: /^sg-([0-9a-f]{8}|[0-9a-f]{17})$/, code: 'InvalidGroupId.Malformed' },
 };
 
 /** Old 8-digit ids are still valid; anything else is rejected before any lookup, as EC2 does. */
-export function checkId(kind: 'i' | 'ami' | 'snap' | 'vol' | 'lt', id: string): void {
+export function checkId(kind: 'i' | 'ami' | 'snap' | 'vol' | 'lt' | 'sg', id: string): void {
   const shape = ID_SHAPE[kind];
   if (shape && !shape.pattern.test(id)) {
     throw new Ec2Fault(shape.code, `Invalid id: "${id}" (expecting "${kind}-...")`);

@@ -1,11 +1,15 @@
 import type { TestClock } from './clock.ts';
+import type { TimedChange } from './faults.ts';
 import { imagesNotFound, instancesNotFound, snapshotsNotFound } from './errors.ts';
+import { defaultGroup } from './security-groups.ts';
 import {
   checkId,
   newId,
   type ImageRecord,
   type InstanceRecord,
+  type KeyPairRecord,
   type LaunchTemplateRecord,
+  type SecurityGroupRecord,
   type ReservationRecord,
   type SnapshotRecord,
 } from './model.ts';
@@ -23,6 +27,8 @@ export interface StateOptions {
   terminatedVisibleMs: number;
   /** How long deregistered images stay describable with state `deregistered`; 0 drops them at once. */
   deregisteredVisibleMs: number;
+  /** Extra time for one state change on top of its fixed time above (a seeded jitter); none when absent. */
+  extraDelayMs?: (change: TimedChange) => number;
   /** Public address for the Nth instance to reach `running`; defaults to TEST-NET addresses. */
   publicAddress?: (seq: number, instanceId: string) => { ip: string; dnsName: string };
 }
@@ -56,6 +62,10 @@ export class Ec2State {
   /** CopyImage ClientToken → image id; tokens are per region, like everything else. */
   readonly copyTokens = new Map<string, string>();
   readonly launchTemplates = new Map<string, LaunchTemplateRecord>();
+  /** Key pairs by name: names are unique per region, ids only name them. */
+  readonly keyPairs = new Map<string, KeyPairRecord>();
+  /** Security groups by id; every region starts with its default VPC's `default` group. */
+  readonly securityGroups = new Map<string, SecurityGroupRecord>();
   /** CreateLaunchTemplate/CreateLaunchTemplateVersion ClientToken → what it made and from what. */
   readonly templateTokens = new Map<string, { fingerprint: string; launchTemplateId: string; versionNumber: number }>();
   readonly clock: TestClock;
@@ -67,6 +77,8 @@ export class Ec2State {
   constructor(clock: TestClock, options: StateOptions) {
     this.clock = clock;
     this.options = options;
+    const group = defaultGroup(options.accountId, clock.now());
+    this.securityGroups.set(group.groupId, group);
   }
 
   get accountId(): string {
@@ -75,6 +87,12 @@ export class Ec2State {
 
   get region(): string {
     return this.options.region;
+  }
+
+  /** How long the next `change` takes: its fixed time plus any jitter. */
+  delayMs(change: TimedChange): number {
+    const fixed = { boot: this.options.bootMs, image: this.options.imageMs, copy: this.options.copyMs, stop: this.options.stopMs, terminate: this.options.terminateMs }[change];
+    return fixed + (this.options.extraDelayMs?.(change) ?? 0);
   }
 
   nextSeq(): number {

@@ -1,4 +1,4 @@
-import type { ImageRecord, InstanceRecord, LaunchTemplateRecord, SnapshotRecord } from './model.ts';
+import type { ImageRecord, InstanceRecord, KeyPairRecord, LaunchTemplateRecord, SecurityGroupRecord, SnapshotRecord } from './model.ts';
 import type { Ec2State } from './state.ts';
 
 /** What a test can read of one region: copies of the records, in creation order. */
@@ -12,6 +12,9 @@ export interface Ec2RegionView {
   snapshot(snapshotId: string): SnapshotRecord | undefined;
   launchTemplates(): LaunchTemplateRecord[];
   launchTemplate(launchTemplateId: string): LaunchTemplateRecord | undefined;
+  keyPairs(): KeyPairRecord[];
+  /** The region's `default` group first. */
+  securityGroups(): SecurityGroupRecord[];
   /** The instance's user data decoded from base64, as the instance would read it. */
   userData(instanceId: string): string | undefined;
 }
@@ -33,6 +36,8 @@ export function regionView(region: string, state: () => Ec2State): Ec2RegionView
     snapshot: (id) => copy(state().snapshots.get(id)),
     launchTemplates: () => bySeq(state().launchTemplates.values()),
     launchTemplate: (id) => copy(state().launchTemplates.get(id)),
+    keyPairs: () => bySeq(state().keyPairs.values()),
+    securityGroups: () => bySeq(state().securityGroups.values()),
     userData: (id) => {
       const encoded = state().instances.get(id)?.userData;
       return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');

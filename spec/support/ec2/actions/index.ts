@@ -2,6 +2,7 @@ import type { Handler } from './common.ts';
 import { copyImageAction } from './copy.ts';
 import { createImageAction, deregisterImage, describeImages } from './images.ts';
 import { describeInstances, runInstances, stopInstances, terminateInstances } from './instances.ts';
+import { createKeyPair, deleteKeyPair, describeKeyPairs } from './key-pairs.ts';
 import {
   createLaunchTemplate,
   createLaunchTemplateVersion,
@@ -17,8 +18,15 @@ import {
   enableImageDeregistrationProtection,
 } from './lifecycle.ts';
 import { createTags, deleteTags, describeRegions } from './misc.ts';
+import {
+  authorizeSecurityGroupIngress,
+  createSecurityGroup,
+  deleteSecurityGroup,
+  describeSecurityGroups,
+} from './security-groups.ts';
 import { describeImageAttribute, describeSnapshotAttribute, modifyImageAttribute, modifySnapshotAttribute } from './sharing.ts';
 import { deleteSnapshot, describeSnapshots } from './snapshots.ts';
+import { describeVolumes } from './volumes.ts';
 
 export type { ActionContext, Handler } from './common.ts';
 
@@ -51,4 +59,12 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   CreateTags: createTags,
   DeleteTags: deleteTags,
   DescribeRegions: describeRegions,
+  CreateKeyPair: createKeyPair,
+  DeleteKeyPair: deleteKeyPair,
+  DescribeKeyPairs: describeKeyPairs,
+  CreateSecurityGroup: createSecurityGroup,
+  DescribeSecurityGroups: describeSecurityGroups,
+  AuthorizeSecurityGroupIngress: authorizeSecurityGroupIngress,
+  DeleteSecurityGroup: deleteSecurityGroup,
+  DescribeVolumes: describeVolumes,
 };

@@ -116,7 +116,8 @@ export const runInstances: Handler = (p, ctx) => {
   if (hopLimit < 1 || hopLimit > 64) throw invalidValue('HttpPutResponseHopLimit', String(hopLimit));
 
   const securityGroups = [
-    ...p.strings('SecurityGroupId').map((groupId) => ({ groupId, groupName: groupId })),
+    // A group made with CreateSecurityGroup shows its name; ids the endpoint never made are taken on trust.
+    ...p.strings('SecurityGroupId').map((groupId) => ({ groupId, groupName: ctx.state.securityGroups.get(groupId)?.groupName ?? groupId })),
     ...p.strings('SecurityGroup').map((groupName) => ({ groupId: `sg-${groupName}`, groupName })),
   ];
   const root = p.list('BlockDeviceMapping').find((m) => m.str('DeviceName') === image.rootDeviceName);
@@ -134,7 +135,8 @@ export const runInstances: Handler = (p, ctx) => {
   }
 
   const keyName = p.str('KeyName');
-  const subnetId = p.str('SubnetId');
+  // The Go SDK sends unset strings as empty parameters; EC2 reads those as absent.
+  const subnetId = p.str('SubnetId') || undefined;
   const reservation = launch(ctx.state, {
     imageId,
     count: maxCount,

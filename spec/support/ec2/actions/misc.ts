@@ -2,6 +2,7 @@ import { Ec2Fault, missingParameter } from '../errors.ts';
 import type { Tags } from '../model.ts';
 import { applyFilters, type FilterFields } from '../query.ts';
 import { isRegion, REGIONS, type OptInStatus } from '../regions.ts';
+import { findGroup } from '../security-groups.ts';
 import { templateById } from '../templates.ts';
 import type { ActionContext, Handler } from './common.ts';
 import { readTags } from './common.ts';
@@ -13,6 +14,12 @@ function tagsOf(ctx: ActionContext, id: string): Tags {
   if (id.startsWith('ami-')) return (state.findImages([id], ctx.lagMs)[0] as { tags: Tags }).tags;
   if (id.startsWith('snap-')) return (state.findSnapshots([id])[0] as { tags: Tags }).tags;
   if (id.startsWith('lt-')) return templateById(state, id).tags;
+  if (id.startsWith('sg-')) return findGroup(state, { groupId: id }).tags;
+  if (id.startsWith('key-')) {
+    const pair = [...state.keyPairs.values()].find((k) => k.keyPairId === id);
+    if (!pair) throw new Ec2Fault('InvalidKeyPair.NotFound', `The key pair '${id}' does not exist`);
+    return pair.tags;
+  }
   if (id.startsWith('vol-')) {
     const owner = [...state.instances.values()].find((i) => i.volume.volumeId === id);
     if (!owner) throw new Ec2Fault('InvalidVolume.NotFound', `The volume '${id}' does not exist.`);
