@@ -22,6 +22,8 @@ export interface BakeRig {
   readonly sidecar: SidecarProcess;
   readonly client: RawClient;
   readonly socket: string;
+  /** The sidecar's config, for a new sidecar on the same database and socket after a kill. */
+  readonly configFile: string;
   stop(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export async function startBakeRig(endpointOptions: Ec2EndpointOptions, bake: Re
     sidecar,
     client,
     socket,
+    configFile: file,
     async stop() {
       client.close();
       await sidecar.stop();

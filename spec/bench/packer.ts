@@ -11,16 +11,12 @@
  * endpoint. Last, each is SIGKILLed while its image is pending, and what the account still
  * holds is listed; AutoAMI's sidecar is then restarted on the same database.
  */
-import { MysqlStore } from '../../runtime/store/mysql-store.ts';
 import { until } from '../support/crash-rig.ts';
 import { startEc2Endpoint, type Ec2Endpoint } from '../support/ec2-endpoint.ts';
-import { startMariadb } from '../support/mariadb.ts';
-import { session } from '../support/rpc.ts';
 import { spawnSidecar, type SidecarProcess } from '../support/sidecar-process.ts';
-import { writeConfig } from '../support/sidecar.ts';
 import { tempDir } from '../support/tmp.ts';
 import { BOOT_MS, IMAGE_MS, POLL_MS, TERMINATE_MS } from './bake-overhead.ts';
-import { BASE_IMAGE, defineGroups, runBakes, startBakeRig, warmUp, type BakeRig } from './bake-rig.ts';
+import { BASE_IMAGE, defineGroups, runBakes, startBakeRig, warmUp } from './bake-rig.ts';
 import { builtSidecar, serviceNodeFlags } from './built-sidecar.ts';
 import { startPacker } from './packer-process.ts';
 import { PACKER_TAG, writePackerTemplate } from './packer-template.ts';
@@ -154,32 +150,22 @@ async function packerAfterKill(progress: Progress): Promise<[string, string][]> 
 
 /** The sidecar killed while the image is pending, then a new one on the same database. */
 async function autoamiAfterKill(progress: Progress): Promise<[string, string][]> {
-  const endpoint = await startEc2Endpoint({ images: [BASE_IMAGE], ...TIMING });
-  const db = await (await startMariadb()).createDatabase();
-  const store = new MysqlStore(db);
-  await store.open();
   // A short lease, so the new sidecar takes the bake over at once.
-  const { file, socket } = writeConfig(db, {
-    aws: { region: 'us-east-1', endpoint: endpoint.url },
-    puppet: { classifier: 'none' },
-    bake: { poll_interval: `${POLL_MS}ms`, lease: '1s' },
-  });
-  const start = () => spawnSidecar(file, socket, 30_000, builtSidecar(), serviceNodeFlags());
-  let sidecar: SidecarProcess = await start();
-  const client = await session(socket);
-  const rig: BakeRig = { endpoint, store, sidecar, client, socket, stop: async () => {} };
+  const rig = await startBakeRig(TIMING, { poll_interval: `${POLL_MS}ms`, lease: '1s' });
+  let sidecar: SidecarProcess = rig.sidecar;
   try {
     await defineGroups(rig, ['killed']);
     progress('packer: SIGKILL to the AutoAMI sidecar while its image is pending, then a new sidecar');
     let atKill = '';
     let restarted: Promise<SidecarProcess> | undefined;
     const { bakes } = await runBakes(rig, ['killed'], 20, BAKE_TIMEOUT_MS, () => {
-      if (restarted || !imagePending(endpoint)) return;
-      const old = sidecar;
-      const exited = new Promise((resolve) => old.child.once('exit', resolve));
-      old.child.kill('SIGKILL');
-      atKill = holdings(endpoint);
-      restarted = exited.then(start).then((next) => (sidecar = next));
+      if (restarted || !imagePending(rig.endpoint)) return;
+      const exited = new Promise((resolve) => rig.sidecar.child.once('exit', resolve));
+      rig.sidecar.child.kill('SIGKILL');
+      atKill = holdings(rig.endpoint);
+      restarted = exited
+        .then(() => spawnSidecar(rig.configFile, rig.socket, 30_000, builtSidecar(), serviceNodeFlags()))
+        .then((next) => (sidecar = next));
     });
     if (!restarted) throw new Error('the bake finished before its image was seen pending');
     await restarted;
@@ -187,13 +173,11 @@ async function autoamiAfterKill(progress: Progress): Promise<[string, string][]>
     if (bake.outcome !== 'baked') throw new Error(`the resumed bake ended ${bake.outcome}: ${bake.reason}`);
     return [
       ['AutoAMI, sidecar SIGKILLed with its image pending: left at once', atKill],
-      ['AutoAMI, after a new sidecar on the same database resumed', `bake ${bake.id} ${bake.outcome} ${bake.image_id} | ${holdings(endpoint)}`],
+      ['AutoAMI, after a new sidecar on the same database resumed', `bake ${bake.id} ${bake.outcome} ${bake.image_id} | ${holdings(rig.endpoint)}`],
     ];
   } finally {
-    client.close();
-    await sidecar.stop();
-    await store.close();
-    await endpoint.stop();
+    if (sidecar !== rig.sidecar) await sidecar.stop();
+    await rig.stop();
   }
 }
 
