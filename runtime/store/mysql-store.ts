@@ -13,6 +13,7 @@ import { CATALOGS, CATALOG_TABLE } from './catalog-table.ts';
 import { FACTS_TABLE, GROUP_FACTS } from './facts-table.ts';
 import { GROUPS, GROUP_TABLE } from './group-table.ts';
 import { IMAGES, IMAGE_TABLE } from './image-table.ts';
+import { BatchedLookup } from './batched-lookup.ts';
 import { migrate } from './migrations.ts';
 import { WAIT_HISTORY, WAIT_TABLE, WAITS_KEPT, newWait } from './wait-table.ts';
 import { SESSION_SETUP, createPool, describe, isDuplicate, translate } from './mysql-connection.ts';
@@ -64,6 +65,20 @@ const SET_GROUP_IMAGE = `UPDATE ${GROUPS} SET ${G.image.sql} = ?, ${G.catalog_ha
 // Content-addressed: a hash kept already holds the same catalog, so the first row stands.
 const INSERT_CATALOG = `${insertInto(CATALOGS, C)} ON DUPLICATE KEY UPDATE ${C.hash.sql} = ${C.hash.sql}`;
 
+/** Report lookups sent as one query at most; a batch is padded up to a power of two of keys. */
+const CERTNAME_BATCH = 64;
+
+/**
+ * The keys, the last repeated up to the next power of two: every batch size then shares one
+ * of seven statement texts, and the server keeps seven prepared statements per connection,
+ * not one per size.
+ */
+function padded(keys: readonly string[]): string[] {
+  let size = 1;
+  while (size < keys.length) size *= 2;
+  return Array.from({ length: size }, (_, index) => keys[Math.min(index, keys.length - 1)]!);
+}
+
 export interface MysqlStoreOptions {
   /** Stamps created_at, updated_at and finished_at. */
   readonly clock?: Clock;
@@ -74,6 +89,7 @@ export class MysqlStore implements Store {
   readonly #db: DatabaseConfig;
   readonly #clock: Clock;
   #pool: Pool | undefined;
+  readonly #byCertname = new BatchedLookup<string, Bake>((certnames) => this.#bakesByCertname(certnames), CERTNAME_BATCH);
 
   constructor(db: DatabaseConfig, options: MysqlStoreOptions = {}) {
     this.#db = db;
@@ -162,9 +178,19 @@ export class MysqlStore implements Store {
     return (await this.#select(`${SELECT_BAKES} WHERE ${B.id.sql} = ?`, [id])).map((row) => fromRow(B, row))[0];
   }
 
-  async findBakeByCertname(certname: string): Promise<Bake | undefined> {
-    const sql = `${SELECT_BAKES} WHERE ${B.certname.sql} = ? OR ${B.verify_certname.sql} = ?`;
-    return (await this.#select(sql, [certname, certname])).map((row) => fromRow(B, row))[0];
+  findBakeByCertname(certname: string): Promise<Bake | undefined> {
+    return this.#byCertname.get(certname);
+  }
+
+  async #bakesByCertname(certnames: readonly string[]): Promise<Map<string, Bake>> {
+    const keys = padded(certnames);
+    const list = keys.map(() => '?').join(', ');
+    const sql = `${SELECT_BAKES} WHERE ${B.certname.sql} IN (${list}) OR ${B.verify_certname.sql} IN (${list})`;
+    const found = new Map<string, Bake>();
+    for (const bake of (await this.#select(sql, [...keys, ...keys])).map((row) => fromRow(B, row))) {
+      for (const certname of [bake.certname, bake.verify_certname]) if (certname !== null && !found.has(certname)) found.set(certname, bake);
+    }
+    return found;
   }
 
   async listBakes(filter: BakeFilter = {}): Promise<Bake[]> {

@@ -5,7 +5,7 @@
 import type { Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ConflictError, ValidationError } from '../../runtime/errors.ts';
-import type { Store } from '../../runtime/store/store.ts';
+import type { Bake, Store } from '../../runtime/store/store.ts';
 import { rejects } from './rejects.ts';
 import { FakeClock, at, bake, leased, report, using, type Backing } from './store-fixtures.ts';
 
@@ -85,6 +85,27 @@ export function bakeContract(test: Test, fresh: () => Promise<Backing>): void {
       assert.not.ok(await store.recordVerifyReport('b1', report({ host: certname })), 'kept once');
       const kept = await store.getBake('b1');
       assert.equal([kept?.verify_report, kept?.report], [noop, null]);
+    });
+  });
+
+  test('should answer many certname lookups made at once each with its own bake, a name asked twice with the same', async () => {
+    await withStore(async (store) => {
+      const expected = new Map<string, Bake | undefined>();
+      for (let index = 0; index < 70; index++) {
+        const id = `b${index}`;
+        await leased(store, id);
+        const verify = index % 3 === 0;
+        const certname = `web-i-${index.toString(16).padStart(4, '0')}.autoami`;
+        const moved = verify
+          ? await store.transition(id, 'm1', 'queued', { state: 'verifying', verify_step: 'booting', verify_instance_id: `i-v${index}`, verify_certname: certname })
+          : await store.transition(id, 'm1', 'queued', { state: 'awaiting_report', instance_id: `i-${index}`, certname });
+        expected.set(certname, moved);
+      }
+      expected.set('gone-i-0.autoami', undefined);
+      const names = [...expected.keys(), 'web-i-0001.autoami'];
+      // One turn of the event loop: a MySQL store answers them in batches of queries.
+      const found = await Promise.all(names.map((name) => store.findBakeByCertname(name)));
+      names.forEach((name, index) => assert.equal(found[index], expected.get(name), name));
     });
   });
 
