@@ -4,7 +4,7 @@
  */
 import { AutoamiError, ErrorCode } from './errors.ts';
 import { METHODS, PROTOCOL_VERSION, isMethodName, type MethodName, type ParamsFor } from './interface/methods.ts';
-import { validate } from './interface/schema.ts';
+import { checkParams, needsHost, validate } from './interface/schema.ts';
 import type { Request } from './protocol.ts';
 
 export interface Session {
@@ -45,13 +45,22 @@ export class Dispatcher {
         data: { field: 'method' },
       });
     }
-    if (name === 'hello') return this.hello(await validate(METHODS.hello.params, request.params), session);
+    if (name === 'hello') return this.hello(checkParams(METHODS.hello.params, request.params), session);
     return this.call(name, request.params, { session, progress, signal });
   }
 
-  /** Generic in the method, so the compiler ties its validated params to its handler. */
-  private async call<M extends HandledMethod>(name: M, input: unknown, context: CallContext): Promise<unknown> {
-    const params = await validate<(typeof METHODS)[M]['params']>(METHODS[name].params, input);
+  /**
+   * Generic in the method, so the compiler ties its validated params to its handler. Not
+   * async: a method whose params need no host check reaches its handler without a promise
+   * of its own (dispatch, which is, turns a throw into a rejection).
+   */
+  private call<M extends HandledMethod>(name: M, input: unknown, context: CallContext): Promise<unknown> {
+    const schema: (typeof METHODS)[M]['params'] = METHODS[name].params;
+    if (needsHost(schema)) return validate(schema, input).then((params) => this.invoke(name, params, context));
+    return this.invoke(name, checkParams(schema, input), context);
+  }
+
+  private invoke<M extends HandledMethod>(name: M, params: ParamsFor<M>, context: CallContext): Promise<unknown> {
     if (!context.session.hello) {
       throw new AutoamiError(ErrorCode.ProtocolMismatch, `call hello {protocol: ${PROTOCOL_VERSION}} before ${name}`);
     }
@@ -72,3 +81,4 @@ export class Dispatcher {
     return { protocol: PROTOCOL_VERSION, server: 'autoami', version: this.version };
   }
 }
+

@@ -6,10 +6,11 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AutoamiError, ErrorCode, asAutoamiError } from './errors.ts';
-import { LineSplitter, errorLine, notificationLine, parseLine, resultLine } from './protocol.ts';
+import { LineSplitter, errorLine, notificationLine, parseLine, resultLine, type RequestId } from './protocol.ts';
 import type { Dispatcher, Session } from './dispatcher.ts';
 import type { Logger } from './log.ts';
 
+/** A call in flight hears from the sidecar at least this often. */
 const HEARTBEAT_MS = 20_000;
 /** A call that ignores its abort signal may hold the stop this long, no longer: systemd's stop timeout is far away. */
 const STOP_GRACE_MS = 5_000;
@@ -46,13 +47,27 @@ async function clearStaleSocket(path: string): Promise<void> {
   await unlink(path);
 }
 
-export async function listen(path: string, dispatcher: Dispatcher, log: Logger): Promise<SocketServer> {
+export interface ListenOptions {
+  /** At most this long between messages to a call in flight (a heartbeat when nothing else was said). */
+  readonly heartbeatMs?: number;
+}
+
+/** A call in flight, as the heartbeat sweep sees it. */
+interface Beat {
+  readonly id: RequestId;
+  readonly write: (text: string) => void;
+  /** The sweep count when the call began. */
+  readonly since: number;
+}
+
+export async function listen(path: string, dispatcher: Dispatcher, log: Logger, { heartbeatMs = HEARTBEAT_MS }: ListenOptions = {}): Promise<SocketServer> {
   await mkdir(dirname(path), { recursive: true, mode: 0o750 });
   await clearStaleSocket(path);
   const connections = new Set<Socket>();
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new Map<Promise<void>, Beat>();
   let draining = false;
   const stopping = new AbortController();
+  let sweeps = 0;
 
   const server: Server = createServer((socket) => {
     connections.add(socket);
@@ -69,26 +84,20 @@ export async function listen(path: string, dispatcher: Dispatcher, log: Logger):
       if (!parsed.ok) return write(errorLine(parsed.id, parsed.error));
       const { request } = parsed;
       if (draining) return write(errorLine(request.id, new AutoamiError(ErrorCode.ShuttingDown, 'the sidecar is shutting down; retry shortly')));
-      // Long calls (a bake under --wait, an image) send a heartbeat so clients can keep a short read timeout.
-      const heartbeat = setInterval(() => write(notificationLine('progress', { id: request.id, heartbeat: true })), HEARTBEAT_MS);
-      heartbeat.unref();
-      const call = dispatcher
-        .dispatch(request, session, (params) => write(notificationLine('progress', { id: request.id, ...params })), signal)
-        .then(
-          (result) => {
-            if (!request.notification) write(resultLine(request.id, result));
-          },
-          (error: unknown) => {
-            const failure = asAutoamiError(error);
-            if (failure.code === ErrorCode.Internal) log.error('call failed', { method: request.method, error: failure.message });
-            if (!request.notification) write(errorLine(request.id, failure));
-          },
-        )
-        .finally(() => {
-          clearInterval(heartbeat);
+      const call: Promise<void> = dispatcher.dispatch(request, session, (params) => write(notificationLine('progress', { id: request.id, ...params })), signal).then(
+        (result) => {
           inFlight.delete(call);
-        });
-      inFlight.add(call);
+          if (!request.notification) write(resultLine(request.id, result));
+        },
+        (error: unknown) => {
+          inFlight.delete(call);
+          const failure = asAutoamiError(error);
+          if (failure.code === ErrorCode.Internal) log.error('call failed', { method: request.method, error: failure.message });
+          if (!request.notification) write(errorLine(request.id, failure));
+        },
+      );
+      // Long calls (a bake under --wait, an image) hear a heartbeat so clients can keep a short read timeout.
+      inFlight.set(call, { id: request.id, write, since: sweeps });
     };
     const splitter = new LineSplitter(handle, () =>
       write(errorLine(null, new AutoamiError(ErrorCode.RequestTooLarge, 'request too large: a line may hold at most 1 MiB'))),
@@ -107,6 +116,16 @@ export async function listen(path: string, dispatcher: Dispatcher, log: Logger):
   });
   await chmod(path, 0o660);
   log.info('listening', { socket: path });
+  // One sweep for the whole server, every half interval: a timer per call cost a report
+  // more than validating it. A call is beaten once two sweeps have passed since it began,
+  // so the first heartbeat comes between one half and one whole interval in, then every half.
+  const sweeper = setInterval(() => {
+    sweeps++;
+    for (const { id, write, since } of inFlight.values()) {
+      if (sweeps - since >= 2) write(notificationLine('progress', { id, heartbeat: true }));
+    }
+  }, heartbeatMs / 2);
+  sweeper.unref();
 
   return {
     path,
@@ -117,7 +136,7 @@ export async function listen(path: string, dispatcher: Dispatcher, log: Logger):
       let graceTimer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, STOP_GRACE_MS)));
       const drained = (async () => {
-        while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+        while (inFlight.size > 0) await Promise.allSettled([...inFlight.keys()]);
       })();
       await Promise.race([drained, grace]);
       clearTimeout(graceTimer);
@@ -128,6 +147,7 @@ export async function listen(path: string, dispatcher: Dispatcher, log: Logger):
         setTimeout(() => socket.destroy(), 1000).unref();
       }
       await closed;
+      clearInterval(sweeper);
     },
   };
 }

@@ -20,7 +20,7 @@ import { csrCheckHandler } from './methods/autosign.ts';
 import { historyHandlers } from './methods/history.ts';
 import { channelHandlers } from './methods/channels.ts';
 import { PublishRegions, type PublishSource } from './publish/source.ts';
-import { submitReport } from './methods/reports.ts';
+import { submitReport, type ReportDeps } from './methods/reports.ts';
 import type { CertificateAuthority, Classifier } from './puppet/types.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
@@ -67,6 +67,7 @@ export async function startSidecar(config: Config, log: Logger, options: Sidecar
   const publishRegions = options.publish ? undefined : new PublishRegions(config.aws, sleep, clock);
   const publish: PublishSource = options.publish ?? publishRegions!;
   const bakes = wireBakes(config, store, log, { clock, sleep, ids, secrets: options.secrets, ec2, publish, ca: options.ca, classifier: options.classifier, metrics });
+  const reports: ReportDeps = { store, metrics, onRecorded: (id) => bakes.engine.wake(id) };
   const handlers: Handlers = {
     ...groupHandlers(store, bakes.env.classifier, ec2, publish),
     ...channelHandlers({ store, ec2, publish, clock, sleep, log, tickMs: config.bake.poll_interval_ms, deadlines: bakes.env.deadlines }),
@@ -75,7 +76,7 @@ export async function startSidecar(config: Config, log: Logger, options: Sidecar
     'bake.run': runHandler(bakes.env, bakes.engine, ids),
     ...historyHandlers(store),
     'csr.check': csrCheckHandler(store),
-    'report.submit': (params) => submitReport({ store, metrics, onRecorded: (id) => bakes.engine.wake(id) }, params, 'socket'),
+    'report.submit': (params) => submitReport(reports, params, 'socket'),
     'bake.list': bakeListHandler({ store, ec2 }),
     status: statusHandler({ store, config, startedAt, ec2, clock }),
   };

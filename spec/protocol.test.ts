@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LineSplitter, errorLine, parseLine } from '../runtime/protocol.ts';
+import { LineSplitter, errorLine, parseLine, resultLine } from '../runtime/protocol.ts';
 import { AutoamiError } from '../runtime/errors.ts';
 
 const Splitter = suite('LineSplitter');
@@ -34,6 +34,14 @@ Splitter('should drop an oversized line without buffering it and keep the next',
   splitter.push(Buffer.from('ghij\n{"ok":1}\n'));
   assert.is(oversized(), 1);
   assert.equal(lines, ['{"ok":1}']);
+});
+
+Splitter('should hand over each line of one chunk intact, even when the handler keeps it', () => {
+  const kept: Buffer[] = [];
+  const splitter = new LineSplitter((line) => kept.push(line), () => assert.unreachable('no line is oversized'));
+  splitter.push(Buffer.from('{"a":1}\n{"b":22}\n{"c":'));
+  splitter.push(Buffer.from('333}\n'));
+  assert.equal(kept.map((line) => line.toString('utf8')), ['{"a":1}', '{"b":22}', '{"c":333}']);
 });
 
 const Parse = suite('parseLine');
@@ -73,6 +81,21 @@ Parse('should turn invalid UTF-8 into a parse error', () => {
 Parse('should render errors with code, message and data', () => {
   const line = errorLine(4, new AutoamiError(-32602, 'name: bad', { data: { field: 'name' } }));
   assert.equal(JSON.parse(line), { jsonrpc: '2.0', id: 4, error: { code: -32602, message: 'name: bad', data: { field: 'name' } } });
+});
+
+Parse('should render results as the JSON of the whole envelope', () => {
+  for (const [id, result] of [
+    [1, { state: 'ignored' }],
+    ['a "quoted" id', [1, 'two', null]],
+    [null, undefined],
+    [0, 'text with \n and \u2028'],
+  ] as const) {
+    const line = resultLine(id, result);
+    assert.ok(line.endsWith('\n'));
+    assert.is(line.indexOf('\n'), line.length - 1, 'one line');
+    assert.equal(JSON.parse(line), { jsonrpc: '2.0', id, result: result ?? null });
+    assert.is(line, `${JSON.stringify({ jsonrpc: '2.0', id, result: result ?? null })}\n`);
+  }
 });
 
 Splitter.run();

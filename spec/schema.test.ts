@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ValidationError } from '../runtime/errors.ts';
 import { findMethod } from '../runtime/interface/methods.ts';
-import { validate, type Schema } from '../runtime/interface/schema.ts';
+import { checkParams, needsHost, validate, type Schema } from '../runtime/interface/schema.ts';
 import { seedGroup } from './support/group-params.ts';
 
 const create = findMethod('group.create')!.params;
@@ -84,4 +84,36 @@ GroupCreate('should reject params that are not an object', async () => {
   assert.is((await rejection(create, 'x')).field, 'params');
 });
 
+const CheckParams = suite('checkParams');
+const submit = findMethod('report.submit')!.params;
+
+CheckParams('should tell the schemas that need the host from those that do not', () => {
+  assert.ok(needsHost(create), 'group.create reads the keyfile');
+  assert.not.ok(needsHost(submit), 'a report is checked by its values alone');
+});
+
+CheckParams('should refuse a schema with host checks instead of skipping them', () => {
+  assert.throws(() => checkParams(create, seedGroup({ keyfile: '/nonexistent/k.pem' })), /host checks/);
+});
+
+CheckParams('should check values as validate does, without a promise', async () => {
+  const report = { host: 'web01.example.com', transaction_uuid: 'u-1', status: 'changed', changed: 1, failed: 0 };
+  const checked = checkParams(submit, report);
+  assert.not.instance(checked, Promise);
+  assert.equal(checked, await validate(submit, report));
+  try {
+    checkParams(submit, { ...report, changed: 'one' });
+    assert.unreachable('accepted a string count');
+  } catch (error) {
+    assert.instance(error, ValidationError);
+    assert.is((error as ValidationError).field, 'changed');
+  }
+});
+
+CheckParams('should read only the own keys of the params, never inherited ones', () => {
+  const inherited = Object.assign(Object.create({ status: 'changed' }), { host: 'web01.example.com', transaction_uuid: 'u-2' });
+  assert.throws(() => checkParams(submit, inherited), (error: unknown) => error instanceof ValidationError && error.field === 'status');
+});
+
 GroupCreate.run();
+CheckParams.run();

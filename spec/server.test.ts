@@ -171,5 +171,40 @@ Lifecycle('should answer in-flight calls before closing', async () => {
   await closing;
 });
 
+Lifecycle('should send heartbeats to a long call only, and stop once it is answered', async () => {
+  const path = join(tempDir(), 's.sock');
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const handlers = { status: async () => (await gate, { done: true }), 'group.list': async () => [] };
+  const server = await listen(path, new Dispatcher(handlers as never, 'test'), silentLogger, { heartbeatMs: 100 });
+  try {
+    const client = await session(path);
+    client.send('{"jsonrpc":"2.0","id":"slow","method":"status","params":{}}\n');
+    // Three heartbeats of the slow call; quick calls meanwhile are answered and never beaten.
+    const beats: Record<string, any>[] = [];
+    while (beats.length < 3) {
+      const message = await client.next(10_000);
+      if (message.method === 'progress') beats.push(message);
+      else assert.is(message.id, 'quick', 'only answers to the quick calls come between heartbeats');
+      if (message.method === 'progress' && beats.length < 3) client.send('{"jsonrpc":"2.0","id":"quick","method":"group.list","params":{}}\n');
+    }
+    for (const beat of beats) assert.equal(beat.params, { id: 'slow', heartbeat: true });
+    release();
+    let answer: Record<string, any>;
+    do answer = await client.next(10_000);
+    while (answer.id !== 'slow');
+    assert.equal(answer.result, { done: true });
+    // Several sweeps go by: a heartbeat now would be for a call already answered.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    client.send('{"jsonrpc":"2.0","id":"last","method":"group.list","params":{}}\n');
+    const after = await client.next(10_000);
+    assert.is(after.id, 'last', `no heartbeat after the answer, got ${JSON.stringify(after)}`);
+    client.close();
+  } finally {
+    release();
+    await server.close();
+  }
+});
+
 Protocol.run();
 Lifecycle.run();

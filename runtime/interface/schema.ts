@@ -192,34 +192,68 @@ const JS_TYPE: Readonly<Record<FieldType, (value: unknown) => boolean>> = {
   json: (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
 };
 
+/** What validation needs of a schema, worked out once: every report would otherwise list a score of fields twice. */
+interface Compiled {
+  readonly fields: readonly (readonly [string, FieldDef])[];
+  readonly hostChecked: boolean;
+}
+
+const compiledSchemas = new WeakMap<Schema, Compiled>();
+
+function compiled(schema: Schema): Compiled {
+  let known = compiledSchemas.get(schema);
+  if (!known) {
+    const fields = Object.entries(schema);
+    known = { fields, hostChecked: fields.some(([, field]) => field.check !== undefined) };
+    compiledSchemas.set(schema, known);
+  }
+  return known;
+}
+
+/** True when validating against `schema` touches the host (a file check), so only `validate` will do. */
+export function needsHost(schema: Schema): boolean {
+  return compiled(schema).hostChecked;
+}
+
 /**
  * The last word before a handler sees `params` as `ParamsOf<S>`: every field validation
  * always sets is there, and every value has its declared JavaScript type.
  */
-function conforms<S extends Schema>(schema: S, params: Params): params is Params & ParamsOf<S> {
-  return Object.entries(schema).every(([name, field]) => {
+function conforms<S extends Schema>(fields: Compiled['fields'], params: Params): params is Params & ParamsOf<S> {
+  for (const [name, field] of fields) {
     const value = params[name];
-    if (value === undefined) return !(field.required || field.default !== undefined || (field.type === 'string[]' && !field.keepAbsent));
-    return JS_TYPE[field.type](value);
-  });
+    if (value === undefined) {
+      if (field.required || field.default !== undefined || (field.type === 'string[]' && !field.keepAbsent)) return false;
+    } else if (!JS_TYPE[field.type](value)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /**
- * Validate `input` against `schema`: unknown keys, missing required fields, wrong types
- * and bad values are each a ValidationError naming the field. Defaults are filled in.
+ * Validate `input` against `schema` as far as the value alone decides: unknown keys,
+ * missing required fields, wrong types and bad values are each a ValidationError naming
+ * the field. Defaults are filled in. Refuses a schema with host checks: use `validate`.
  */
-export async function validate<S extends Schema>(schema: S, input: unknown): Promise<ParamsOf<S>> {
+export function checkParams<S extends Schema>(schema: S, input: unknown): ParamsOf<S> {
+  const { fields, hostChecked } = compiled(schema);
+  if (hostChecked) throw new Error('checkParams: this schema has host checks, so only validate() may check it');
+  return checkFields<S>(schema, fields, input);
+}
+
+function checkFields<S extends Schema>(schema: S, fields: Compiled['fields'], input: unknown): ParamsOf<S> {
   if (input === undefined) input = {};
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new ValidationError('params', 'expected an object of named parameters');
   }
-  const given: Params = { ...input };
+  const given = input as Params;
   for (const key of Object.keys(given)) {
     if (!Object.hasOwn(schema, key)) throw new ValidationError(key, 'is not a known parameter');
   }
   const result: Params = {};
-  for (const [name, field] of Object.entries(schema)) {
-    const value = given[name];
+  for (const [name, field] of fields) {
+    const value = Object.hasOwn(given, name) ? given[name] : undefined;
     if (value === undefined || value === null) {
       if (field.required) throw new ValidationError(name, 'is required');
       if (field.default !== undefined) result[name] = field.default;
@@ -227,10 +261,18 @@ export async function validate<S extends Schema>(schema: S, input: unknown): Pro
       continue;
     }
     result[name] = checkValue(name, field, value);
-    // Awaited only where there is a host check: a report has a score of fields, and a
-    // promise for each would be most of the time it takes to validate one.
-    if (field.check !== undefined) await checkHost(name, field, result[name]);
   }
-  if (!conforms(schema, result)) throw new Error('validated params do not match their schema: a bug in schema.ts');
+  if (!conforms<S>(fields, result)) throw new Error('validated params do not match their schema: a bug in schema.ts');
   return result;
+}
+
+/** `checkParams`, then the checks that need the host (files the sidecar must read), in field order. */
+export async function validate<S extends Schema>(schema: S, input: unknown): Promise<ParamsOf<S>> {
+  const { fields, hostChecked } = compiled(schema);
+  const params = checkFields<S>(schema, fields, input);
+  if (hostChecked) {
+    const values = params as Params;
+    for (const [name, field] of fields) if (field.check !== undefined) await checkHost(name, field, values[name]);
+  }
+  return params;
 }

@@ -35,8 +35,9 @@ export async function submitReport(deps: ReportDeps, params: ParamsFor<'report.s
 const summaryOf = (params: ParamsFor<'report.submit'>): ReportSummary => fill(REPORT_SHAPE, params);
 
 async function keepReport(deps: ReportDeps, params: ParamsFor<'report.submit'>): Promise<{ state: ReportState; bake?: string }> {
+  // Most reports a master sees are of nodes AutoAMI does not bake: answered before anything is built.
+  if (!isAutoamiCertname(params.host)) return { state: 'ignored' };
   const report = summaryOf(params);
-  if (!isAutoamiCertname(report.host)) return { state: 'ignored' };
   const bake = await deps.store.findBakeByCertname(report.host);
   if (!bake) return { state: 'unknown_certname' };
   // The noop run on a new image: its facts are the image's, not a bake instance's, so only the run is kept.

@@ -24,7 +24,7 @@ export async function callFollowing(
   const id = `follow-${++calls}`;
   client.send(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
   for (;;) {
-    // The sidecar sends a heartbeat every 20 s, so a silent minute means it is gone.
+    // The sidecar sends a heartbeat at least every 20 s, so a silent minute means it is gone.
     const message = await client.next(timeoutMs);
     if (message.method === 'progress' && message.params?.id === id && !message.params.heartbeat) onProgress(message.params as Progress);
     if (message.id !== id || message.method !== undefined) continue;
