@@ -81,4 +81,3 @@ export class Dispatcher {
     return { protocol: PROTOCOL_VERSION, server: 'autoami', version: this.version };
   }
 }
-

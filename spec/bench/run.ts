@@ -12,7 +12,7 @@ import { publishBench } from './publish.ts';
 import { fanoutBench } from './fanout.ts';
 import { handoffBench } from './handoff.ts';
 import { packerBench } from './packer.ts';
-import { loadNow, machine } from './machine.ts';
+import { cpuNow, loadNow, machine, percentOf, stolenShare } from './machine.ts';
 import { startupBench } from './startup.ts';
 import { submitBench } from './submit.ts';
 import { meets, renderResult, type BenchResult } from './table.ts';
@@ -43,6 +43,7 @@ async function main(argv: string[]): Promise<void> {
   const figures: Record<string, number> = {};
   const missed: string[] = [];
   const started = performance.now();
+  const cpuAtStart = cpuNow();
   for (const name of names) {
     const result = await BENCHES[name]!(progress);
     out(`${renderResult(result)}\n`);
@@ -52,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
     }
   }
   const took = Math.round((performance.now() - started) / 1000);
-  out(`${missed.length ? `targets not met: ${missed.join(', ')}` : 'every target met'} (${took} s; load average at the end: ${loadNow()})\n`);
+  out(`${missed.length ? `targets not met: ${missed.join(', ')}` : 'every target met'} (${took} s; load average at the end: ${loadNow()}; CPU stolen by the hypervisor: ${percentOf(stolenShare(cpuAtStart, cpuNow()))})\n`);
   if (values.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
 }
 

@@ -16,6 +16,7 @@ import { session } from '../support/rpc.ts';
 import { spawnSidecar } from '../support/sidecar-process.ts';
 import { writeConfig } from '../support/sidecar.ts';
 import { builtSidecar, serviceNodeFlags } from './built-sidecar.ts';
+import { cpuNow, percentOf, stolenShare } from './machine.ts';
 import { closedLoop, each, sequential, submit, type LoadResult } from './load.ts';
 import { percentile, round } from './stats.ts';
 import type { BenchResult, Figure } from './table.ts';
@@ -88,16 +89,25 @@ export async function submitBench({ progress }: SubmitOptions): Promise<BenchRes
     await sequential(socket, each(Array.from({ length: WARMUP_CALLS }), () => untracked), 'ignored');
 
     progress(`submit: ${LATENCY_SAMPLES.untracked} untracked round trips`);
+    const beforeUntracked = cpuNow();
     const untrackedLatency = await sequential(socket, each(Array.from({ length: LATENCY_SAMPLES.untracked }), () => untracked), 'ignored');
 
     progress(`submit: ${LATENCY_SAMPLES.tracked} tracked round trips`);
+    const untrackedSteal = stolenShare(beforeUntracked, cpuNow());
     const pid = sidecar.child.pid!;
     const trackedLatency: number[] = [];
+    let trackedSteal = 0;
     for (let batch = 0; trackedLatency.length < LATENCY_SAMPLES.tracked; batch++) {
       const bakes = await whilePaused(pid, () => trackedBakes(store, `latency-${batch}`, TRACKED_BATCH));
+      const before = cpuNow();
       trackedLatency.push(...(await sequential(socket, each(bakes, trackedParams), 'recorded')));
+      // Weighted by samples, as the percentiles are.
+      trackedSteal += stolenShare(before, cpuNow()) * bakes.length;
       await retire(store, bakes);
     }
+
+    trackedSteal /= trackedLatency.length;
+    details.push(['CPU stolen by the hypervisor during the untracked / tracked samples', `${percentOf(untrackedSteal)} / ${percentOf(trackedSteal)}`]);
 
     // What the report processor pays per report: its own connection, hello, submit, close.
     const perConnection: number[] = [];
