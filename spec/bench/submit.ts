@@ -97,9 +97,9 @@ export async function submitBench({ progress }: SubmitOptions): Promise<BenchRes
     progress(`submit: ${LATENCY_SAMPLES.untracked} untracked round trips`);
     const beforeUntracked = cpuNow();
     const untrackedLatency = await sequential(socket, each(Array.from({ length: LATENCY_SAMPLES.untracked }), () => untracked), 'ignored');
+    const untrackedSteal = stolenShare(beforeUntracked, cpuNow());
 
     progress(`submit: ${LATENCY_SAMPLES.tracked} tracked round trips`);
-    const untrackedSteal = stolenShare(beforeUntracked, cpuNow());
     const pid = sidecar.child.pid!;
     const trackedLatency: number[] = [];
     let trackedSteal = 0;
